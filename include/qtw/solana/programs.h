@@ -1,0 +1,39 @@
+#pragma once
+// Instruction builders: System Program and Compute Budget
+// (solana-sdk system-interface/src/instruction.rs,
+// compute-budget-interface/src/lib.rs).
+#include <cstdint>
+
+#include "qtw/solana/message.h"
+#include "qtw/solana/types.h"
+
+namespace qtw::solana {
+
+// 11111111111111111111111111111111
+[[nodiscard]] const Pubkey& system_program_id() noexcept;
+// ComputeBudget111111111111111111111111111111
+[[nodiscard]] const Pubkey& compute_budget_program_id() noexcept;
+
+namespace system_program {
+// Transfer { lamports }: data 02000000 + u64 LE; [from: W,S], [to: W].
+[[nodiscard]] Instruction transfer(const Pubkey& from, const Pubkey& to, std::uint64_t lamports);
+// CreateAccount { lamports, space, owner }: [from: W,S], [new: W,S].
+[[nodiscard]] Instruction create_account(const Pubkey& from, const Pubkey& new_account,
+                                         std::uint64_t lamports, std::uint64_t space,
+                                         const Pubkey& owner);
+// Assign { owner }: [account: W,S].
+[[nodiscard]] Instruction assign(const Pubkey& account, const Pubkey& owner);
+}  // namespace system_program
+
+namespace compute_budget {
+inline constexpr std::uint32_t kMaxComputeUnitLimit = 1'400'000;
+// SetComputeUnitLimit(u32): tag 2.
+[[nodiscard]] Instruction set_compute_unit_limit(std::uint32_t units);
+// SetComputeUnitPrice(u64 micro-lamports per CU): tag 3.
+[[nodiscard]] Instruction set_compute_unit_price(std::uint64_t micro_lamports);
+// ceil(price * limit / 1e6), saturating (agave compute_budget_limits.rs).
+[[nodiscard]] std::uint64_t prioritization_fee_lamports(std::uint64_t micro_lamports_per_cu,
+                                                        std::uint64_t compute_unit_limit) noexcept;
+}  // namespace compute_budget
+
+}  // namespace qtw::solana

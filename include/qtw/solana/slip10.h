@@ -1,0 +1,32 @@
+#pragma once
+// SLIP-0010 hierarchical derivation for Ed25519 (hardened only), as in
+// satoshilabs/slips slip-0010.md and solana-sdk keypair/src/seed_derivable.rs.
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "qtw/result.h"
+#include "qtw/secure_bytes.h"
+
+namespace qtw::solana {
+
+inline constexpr std::uint32_t kHardenedOffset = 0x8000'0000u;
+
+struct ExtendedKey {
+  SecureBytes key;         // 32 bytes: the Ed25519 seed of this node
+  SecureBytes chain_code;  // 32 bytes
+};
+
+// I = HMAC-SHA512(Key = "ed25519 seed", Data = seed). Seed is 16..64 bytes.
+[[nodiscard]] Result<ExtendedKey> slip10_master(std::span<const std::uint8_t> seed);
+// Hardened child; `index` must have the hardened bit set (kInvalidArgument
+// otherwise: ed25519 has no public derivation).
+[[nodiscard]] Result<ExtendedKey> slip10_child(const ExtendedKey& parent, std::uint32_t index);
+// Parses "m/44'/501'/0'/0'" (every component must be hardened: ' or h).
+[[nodiscard]] Result<std::vector<std::uint32_t>> parse_derivation_path(std::string_view path);
+// Master then each index of `path` in turn.
+[[nodiscard]] Result<ExtendedKey> slip10_derive(std::span<const std::uint8_t> seed,
+                                                std::span<const std::uint32_t> path);
+
+}  // namespace qtw::solana
