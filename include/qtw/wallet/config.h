@@ -1,0 +1,92 @@
+#pragma once
+// The one configuration file (TOML, default `qtw.toml`). Every field has a
+// documented default; a missing file means all defaults. Unknown keys are
+// errors (a typo must not silently fall back to a default with real money).
+// Command-line flags override what the file says (apps/qtw does that).
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "qtw/result.h"
+
+namespace qtw::wallet {
+
+struct RpcConfig {
+  std::string url = "http://127.0.0.1:8899";  // [rpc] url
+  std::uint32_t timeout_ms = 10'000;          // [rpc] timeout_ms: per HTTP request
+  bool batch_requests = true;                 // [rpc] batch_requests: JSON-RPC batches
+};
+
+struct StoreConfig {
+  // [store] path: a SQLite file path or a postgresql:// URI.
+  std::string path = "qtw.db";
+};
+
+struct BalancerConfig {
+  std::uint32_t min_explorer_keys = 5;                // [balancer] min_explorer_keys
+  std::uint32_t explorer_keys_to_create = 3;          // [balancer] explorer_keys_to_create
+  std::uint64_t lamports_per_explorer = 10'000'000;   // [balancer] 0.01 SOL
+  std::uint64_t lamports_per_bank = 100'000'000;      // [balancer] 0.1 SOL
+  // A Bank is topped up from HODL when it holds less than this percentage of
+  // lamports_per_bank. Default 50.
+  std::uint32_t bank_refill_percent = 50;
+  std::uint32_t interval_ms = 2'000;                  // [balancer] interval_ms between cycles
+  std::uint64_t cu_price_micro_lamports = 0;          // [balancer] priority fee; 0 = none
+  std::uint32_t cu_limit = 0;                         // [balancer] 0 = tight automatic limit
+};
+
+struct CapsConfig {
+  // I7: refuse to fund an Explorer with more than this. Default 0.1 SOL.
+  std::uint64_t max_lamports_per_explorer = 100'000'000;
+  // I7: total Bank -> Explorer outflow allowed in any rolling hour.
+  // Default 100 SOL.
+  std::uint64_t max_bank_outflow_lamports_per_hour = 100'000'000'000;
+  // I7: total HODL -> Bank top-ups allowed in any rolling hour. Default 10 SOL.
+  std::uint64_t max_hodl_outflow_lamports_per_hour = 10'000'000'000;
+};
+
+struct PoolConfig {
+  std::uint32_t claim_batch = 8;          // [pool] Explorers claimed per durable claim
+  std::uint32_t lease_timeout_ms = 60'000;  // [pool] unreturned lease counts as used after this
+};
+
+struct ServiceConfig {
+  std::string listen = "127.0.0.1:8686";  // [service] listen: host:port, "" = no TCP
+  std::string unix_socket;                // [service] unix_socket: path, "" = none
+  std::string token_file;                 // [service] token_file: bearer token, mode 0600
+};
+
+struct MetricsConfig {
+  std::string otlp_endpoint;              // [metrics] otlp_endpoint, e.g. http://127.0.0.1:4318
+  std::uint32_t otlp_interval_ms = 10'000;  // [metrics] push interval
+};
+
+struct LogConfig {
+  std::string level = "info";   // [log] level: trace, debug, info, warn, error
+  std::string format = "text";  // [log] format: text or json
+};
+
+struct WalletConfig {
+  RpcConfig rpc;
+  StoreConfig store;
+  BalancerConfig balancer;
+  CapsConfig caps;
+  PoolConfig pool;
+  ServiceConfig service;
+  MetricsConfig metrics;
+  LogConfig log;
+};
+
+// Parses TOML text. kParse with line/column on syntax errors, an unknown key,
+// a value of the wrong type, or out of range (e.g. min_explorer_keys = -1).
+[[nodiscard]] Result<WalletConfig> parse_config(std::string_view toml_text);
+
+// Reads `path`. A missing file is an error only if `must_exist`.
+[[nodiscard]] Result<WalletConfig> load_config(const std::filesystem::path& path,
+                                               bool must_exist);
+
+// Checks cross-field rules (caps vs amounts, non-zero intervals). kInvalidArgument.
+[[nodiscard]] Status validate(const WalletConfig& config);
+
+}  // namespace qtw::wallet

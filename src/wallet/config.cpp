@@ -1,0 +1,195 @@
+#include "qtw/wallet/config.h"
+
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <toml++/toml.h>
+
+namespace qtw::wallet {
+namespace {
+
+Error config_error(const std::string& what) { return Error{ErrorCode::kParse, what, 0}; }
+
+// Reads one table, field by field, rejecting keys nobody asked for.
+class TableReader {
+ public:
+  TableReader(const toml::table* table, std::string name) : table_(table), name_(std::move(name)) {}
+
+  template <class Int>
+  void integer(const char* key, Int& out) {
+    const toml::node* node = find(key);
+    if (node == nullptr || failed()) return;
+    const auto v = node->value<std::int64_t>();
+    if (!v || !node->is_integer()) return fail(std::string(key) + " must be an integer");
+    if (*v < 0 || static_cast<std::uint64_t>(*v) > std::numeric_limits<Int>::max()) {
+      return fail(std::string(key) + " = " + std::to_string(*v) + " is out of range");
+    }
+    out = static_cast<Int>(*v);
+  }
+
+  void string(const char* key, std::string& out) {
+    const toml::node* node = find(key);
+    if (node == nullptr || failed()) return;
+    const auto v = node->value<std::string>();
+    if (!v || !node->is_string()) return fail(std::string(key) + " must be a string");
+    out = *v;
+  }
+
+  void boolean(const char* key, bool& out) {
+    const toml::node* node = find(key);
+    if (node == nullptr || failed()) return;
+    const auto v = node->value<bool>();
+    if (!v || !node->is_boolean()) return fail(std::string(key) + " must be true or false");
+    out = *v;
+  }
+
+  // Call after reading every known key.
+  Status finish() {
+    if (failed()) return tl::unexpected(*error_);
+    if (table_ != nullptr) {
+      for (const auto& [k, v] : *table_) {
+        if (seen_.count(std::string(k.str())) == 0) {
+          return tl::unexpected(config_error("unknown key [" + name_ + "] " + std::string(k.str())));
+        }
+      }
+    }
+    return {};
+  }
+
+ private:
+  const toml::node* find(const char* key) {
+    seen_.insert(key);
+    if (table_ == nullptr) return nullptr;
+    return table_->get(key);
+  }
+  bool failed() const { return error_.has_value(); }
+  void fail(std::string what) {
+    if (!error_) error_ = config_error("[" + name_ + "] " + what);
+  }
+
+  const toml::table* table_;
+  std::string name_;
+  std::set<std::string> seen_;
+  std::optional<Error> error_;
+};
+
+}  // namespace
+
+Result<WalletConfig> parse_config(std::string_view toml_text) {
+  // Debian's toml++ is built with exceptions: catch them here so nothing
+  // throws across our API.
+  toml::table root;
+  try {
+    root = toml::parse(toml_text);
+  } catch (const toml::parse_error& err) {
+    std::ostringstream msg;
+    msg << "config line " << err.source().begin.line << ", column " << err.source().begin.column
+        << ": " << err.description();
+    return tl::unexpected(config_error(msg.str()));
+  }
+  static const char* kSections[] = {"rpc", "store", "balancer", "caps", "pool",
+                                    "service", "metrics", "log"};
+  for (const auto& [k, v] : root) {
+    bool known = false;
+    for (const char* s : kSections) known = known || k.str() == s;
+    if (!known) return tl::unexpected(config_error("unknown section [" + std::string(k.str()) + "]"));
+    if (!v.is_table()) {
+      return tl::unexpected(config_error("[" + std::string(k.str()) + "] must be a table"));
+    }
+  }
+  WalletConfig c;
+  {
+    TableReader r(root["rpc"].as_table(), "rpc");
+    r.string("url", c.rpc.url);
+    r.integer("timeout_ms", c.rpc.timeout_ms);
+    r.boolean("batch_requests", c.rpc.batch_requests);
+    QTW_TRY(r.finish());
+  }
+  {
+    TableReader r(root["store"].as_table(), "store");
+    r.string("path", c.store.path);
+    QTW_TRY(r.finish());
+  }
+  {
+    TableReader r(root["balancer"].as_table(), "balancer");
+    r.integer("min_explorer_keys", c.balancer.min_explorer_keys);
+    r.integer("explorer_keys_to_create", c.balancer.explorer_keys_to_create);
+    r.integer("lamports_per_explorer", c.balancer.lamports_per_explorer);
+    r.integer("lamports_per_bank", c.balancer.lamports_per_bank);
+    r.integer("bank_refill_percent", c.balancer.bank_refill_percent);
+    r.integer("interval_ms", c.balancer.interval_ms);
+    r.integer("cu_price_micro_lamports", c.balancer.cu_price_micro_lamports);
+    r.integer("cu_limit", c.balancer.cu_limit);
+    QTW_TRY(r.finish());
+  }
+  {
+    TableReader r(root["caps"].as_table(), "caps");
+    r.integer("max_lamports_per_explorer", c.caps.max_lamports_per_explorer);
+    r.integer("max_bank_outflow_lamports_per_hour", c.caps.max_bank_outflow_lamports_per_hour);
+    r.integer("max_hodl_outflow_lamports_per_hour", c.caps.max_hodl_outflow_lamports_per_hour);
+    QTW_TRY(r.finish());
+  }
+  {
+    TableReader r(root["pool"].as_table(), "pool");
+    r.integer("claim_batch", c.pool.claim_batch);
+    r.integer("lease_timeout_ms", c.pool.lease_timeout_ms);
+    QTW_TRY(r.finish());
+  }
+  {
+    TableReader r(root["service"].as_table(), "service");
+    r.string("listen", c.service.listen);
+    r.string("unix_socket", c.service.unix_socket);
+    r.string("token_file", c.service.token_file);
+    QTW_TRY(r.finish());
+  }
+  {
+    TableReader r(root["metrics"].as_table(), "metrics");
+    r.string("otlp_endpoint", c.metrics.otlp_endpoint);
+    r.integer("otlp_interval_ms", c.metrics.otlp_interval_ms);
+    QTW_TRY(r.finish());
+  }
+  {
+    TableReader r(root["log"].as_table(), "log");
+    r.string("level", c.log.level);
+    r.string("format", c.log.format);
+    QTW_TRY(r.finish());
+  }
+  QTW_TRY(validate(c));
+  return c;
+}
+
+Result<WalletConfig> load_config(const std::filesystem::path& path, bool must_exist) {
+  std::ifstream in(path);
+  if (!in) {
+    if (!must_exist) return WalletConfig{};
+    return make_error(ErrorCode::kNotFound, "config file " + path.string() + " not found");
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto parsed = parse_config(buf.str());
+  if (!parsed) return tl::unexpected(with_context(parsed.error(), path.string()));
+  return parsed;
+}
+
+Status validate(const WalletConfig& c) {
+  auto bad = [](std::string what) { return make_error(ErrorCode::kInvalidArgument, std::move(what)); };
+  const auto& b = c.balancer;
+  if (b.lamports_per_explorer == 0) return bad("[balancer] lamports_per_explorer must be > 0");
+  if (b.lamports_per_bank == 0) return bad("[balancer] lamports_per_bank must be > 0");
+  if (b.lamports_per_explorer > c.caps.max_lamports_per_explorer) {
+    return bad("[balancer] lamports_per_explorer (" + std::to_string(b.lamports_per_explorer) +
+               ") exceeds [caps] max_lamports_per_explorer (" +
+               std::to_string(c.caps.max_lamports_per_explorer) + ")");
+  }
+  if (b.interval_ms == 0) return bad("[balancer] interval_ms must be > 0");
+  if (b.bank_refill_percent > 100) return bad("[balancer] bank_refill_percent must be 0..100");
+  if (c.pool.claim_batch == 0) return bad("[pool] claim_batch must be > 0");
+  if (c.pool.lease_timeout_ms == 0) return bad("[pool] lease_timeout_ms must be > 0");
+  if (c.log.format != "text" && c.log.format != "json") return bad("[log] format must be text or json");
+  return {};
+}
+
+}  // namespace qtw::wallet

@@ -1,0 +1,189 @@
+#include "qtw/wallet/explorer_pool.h"
+
+#include <string>
+#include <utility>
+
+namespace qtw::wallet {
+
+ExplorerPool::ExplorerPool(ExplorerSource& source, ExplorerPoolOptions options, Clock clock)
+    : source_(source),
+      options_(options),
+      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })) {
+  slots_.reserve(options_.claim_batch * 4);
+}
+
+ExplorerPool::~ExplorerPool() = default;
+
+ExplorerLease ExplorerPool::hand_out_locked(std::chrono::steady_clock::time_point now) {
+  const std::size_t idx = available_.back();
+  available_.pop_back();
+  Slot& slot = slots_[idx];
+  slot.state = SlotState::kLeased;
+  slot.lease_id = next_lease_id_++;
+  slot.deadline = now + options_.lease_timeout;
+  ++leased_count_;
+  ++acquired_total_;
+  return ExplorerLease{slot.pubkey, slot.lease_id, slot.keypair, slot.deadline};
+}
+
+Result<ExplorerLease> ExplorerPool::acquire() {
+  {
+    std::lock_guard lock(mu_);
+    if (!available_.empty()) return hand_out_locked(clock_());
+  }
+  // Slow path: claim a batch from the store, outside mu_ so releases and
+  // other acquirers holding keys are not blocked behind I/O.
+  QTW_TRY(claim_more(options_.claim_batch));
+  std::lock_guard lock(mu_);
+  if (available_.empty()) {
+    return make_error(ErrorCode::kPoolEmpty,
+                      "no Explorer available; the balancer creates more (run `qtw balance`)");
+  }
+  return hand_out_locked(clock_());
+}
+
+Status ExplorerPool::claim_more(std::size_t max) {
+  std::lock_guard claim_lock(claim_mu_);
+  {
+    // Another thread may have refilled while we waited for claim_mu_.
+    std::lock_guard lock(mu_);
+    if (available_.size() >= max) return {};
+  }
+  QTW_ASSIGN_OR_RETURN(std::vector<ClaimedExplorer> claimed, source_.claim(max));
+  std::lock_guard lock(mu_);
+  for (auto& c : claimed) {
+    std::size_t idx;
+    if (!free_slots_.empty()) {
+      idx = free_slots_.back();
+      free_slots_.pop_back();
+    } else {
+      idx = slots_.size();
+      slots_.emplace_back();
+    }
+    Slot& slot = slots_[idx];
+    slot.pubkey = c.keypair.pubkey();
+    slot.keypair = std::make_shared<const solana::Keypair>(std::move(c.keypair));
+    slot.state = SlotState::kAvailable;
+    slot.lease_id = 0;
+    by_pubkey_[slot.pubkey] = idx;
+    available_.push_back(idx);
+  }
+  // Keep the hot path allocation-free: room for every slot in each list.
+  available_.reserve(slots_.size());
+  retiring_.reserve(slots_.size());
+  free_slots_.reserve(slots_.size());
+  return {};
+}
+
+Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
+  std::lock_guard lock(mu_);
+  const auto it = by_pubkey_.find(pubkey);
+  if (it == by_pubkey_.end()) {
+    return make_error(ErrorCode::kNotFound,
+                      "Explorer " + pubkey.to_base58() + " is not leased from this pool");
+  }
+  Slot& slot = slots_[it->second];
+  if (slot.state != SlotState::kLeased) {
+    return make_error(ErrorCode::kConflict, "Explorer " + pubkey.to_base58() +
+                                                " was already returned or its lease expired");
+  }
+  const auto now = clock_();
+  --leased_count_;
+  if (retire || now > slot.deadline) {
+    // A late return counts as used even if the caller says keep (I2).
+    const bool late = !retire;
+    slot.state = SlotState::kRetiring;
+    retiring_.push_back(it->second);
+    if (late) {
+      ++expired_total_;
+      return make_error(ErrorCode::kConflict,
+                        "lease of " + pubkey.to_base58() + " expired; it counts as used");
+    }
+    ++retired_total_;
+    return {};
+  }
+  slot.state = SlotState::kAvailable;
+  available_.push_back(it->second);
+  return {};
+}
+
+void ExplorerPool::expire_locked(std::chrono::steady_clock::time_point now) {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    Slot& slot = slots_[i];
+    if (slot.state == SlotState::kLeased && now > slot.deadline) {
+      slot.state = SlotState::kRetiring;
+      retiring_.push_back(i);
+      --leased_count_;
+      ++expired_total_;
+    }
+  }
+}
+
+Status ExplorerPool::flush() {
+  std::lock_guard flush_lock(flush_mu_);
+  std::vector<std::size_t> batch;
+  std::vector<solana::Pubkey> keys;
+  {
+    std::lock_guard lock(mu_);
+    expire_locked(clock_());
+    batch.swap(retiring_);
+    retiring_.reserve(slots_.size());
+    keys.reserve(batch.size());
+    for (auto idx : batch) keys.push_back(slots_[idx].pubkey);
+  }
+  if (keys.empty()) return {};
+  const Status written = source_.mark_used(keys);
+  std::lock_guard lock(mu_);
+  if (!written) {
+    retiring_.insert(retiring_.end(), batch.begin(), batch.end());
+    return written;
+  }
+  for (auto idx : batch) {
+    Slot& slot = slots_[idx];
+    by_pubkey_.erase(slot.pubkey);
+    slot.keypair.reset();  // wiped when the last lease copy is gone
+    slot.state = SlotState::kFree;
+    free_slots_.push_back(idx);
+  }
+  return {};
+}
+
+Status ExplorerPool::prefill(std::size_t min_available) {
+  return claim_more(min_available);
+}
+
+Status ExplorerPool::shutdown() {
+  std::vector<solana::Pubkey> unused;
+  {
+    std::lock_guard lock(mu_);
+    // Anything still leased at shutdown may have signed: it counts as used.
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].state == SlotState::kLeased) {
+        slots_[i].state = SlotState::kRetiring;
+        retiring_.push_back(i);
+        --leased_count_;
+      }
+    }
+    for (auto idx : available_) unused.push_back(slots_[idx].pubkey);
+  }
+  QTW_TRY(flush());
+  if (unused.empty()) return {};
+  QTW_TRY(source_.unclaim(unused));
+  std::lock_guard lock(mu_);
+  for (auto idx : available_) {
+    by_pubkey_.erase(slots_[idx].pubkey);
+    slots_[idx].keypair.reset();
+    slots_[idx].state = SlotState::kFree;
+    free_slots_.push_back(idx);
+  }
+  available_.clear();
+  return {};
+}
+
+ExplorerPoolStats ExplorerPool::stats() const {
+  std::lock_guard lock(mu_);
+  return ExplorerPoolStats{available_.size(), leased_count_,    retiring_.size(),
+                           acquired_total_,   retired_total_,   expired_total_};
+}
+
+}  // namespace qtw::wallet

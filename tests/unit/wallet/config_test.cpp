@@ -1,0 +1,80 @@
+#include "qtw/wallet/config.h"
+
+#include <gtest/gtest.h>
+
+namespace qtw::wallet {
+namespace {
+
+TEST(Config, EmptyTextGivesDocumentedDefaults) {
+  auto c = parse_config("");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->balancer.min_explorer_keys, 5u);
+  EXPECT_EQ(c->balancer.explorer_keys_to_create, 3u);
+  EXPECT_EQ(c->balancer.lamports_per_explorer, 10'000'000u);
+  EXPECT_EQ(c->balancer.lamports_per_bank, 100'000'000u);
+  EXPECT_EQ(c->rpc.url, "http://127.0.0.1:8899");
+}
+
+TEST(Config, ReadsEverySection) {
+  auto c = parse_config(R"(
+[rpc]
+url = "http://127.0.0.1:9999"
+batch_requests = false
+[store]
+path = "/var/lib/qtw/w.db"
+[balancer]
+min_explorer_keys = 40
+lamports_per_explorer = 2000000
+cu_price_micro_lamports = 1000
+[pool]
+claim_batch = 16
+[log]
+format = "json"
+)");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->rpc.url, "http://127.0.0.1:9999");
+  EXPECT_FALSE(c->rpc.batch_requests);
+  EXPECT_EQ(c->store.path, "/var/lib/qtw/w.db");
+  EXPECT_EQ(c->balancer.min_explorer_keys, 40u);
+  EXPECT_EQ(c->balancer.lamports_per_explorer, 2'000'000u);
+  EXPECT_EQ(c->balancer.cu_price_micro_lamports, 1000u);
+  EXPECT_EQ(c->pool.claim_batch, 16u);
+  EXPECT_EQ(c->log.format, "json");
+}
+
+struct BadCase {
+  const char* toml;
+  const char* expect_in_message;
+};
+
+class ConfigRejects : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ConfigRejects, WithAMessageNamingTheProblem) {
+  auto c = parse_config(GetParam().toml);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find(GetParam().expect_in_message), std::string::npos)
+      << c.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ConfigRejects,
+    ::testing::Values(
+        BadCase{"[balancer]\nmin_explorer_kyes = 3\n", "unknown key [balancer] min_explorer_kyes"},
+        BadCase{"[balancr]\n", "unknown section [balancr]"},
+        BadCase{"[balancer]\nmin_explorer_keys = -1\n", "out of range"},
+        BadCase{"[balancer]\nmin_explorer_keys = \"five\"\n", "must be an integer"},
+        BadCase{"[balancer]\nlamports_per_explorer = 0\n", "must be > 0"},
+        BadCase{"[balancer]\nlamports_per_explorer = 5000000000\n", "exceeds [caps]"},
+        BadCase{"[rpc]\nurl = 3\n", "must be a string"},
+        BadCase{"[log]\nformat = \"xml\"\n", "text or json"},
+        BadCase{"[rpc\nurl = 1", "config line 1"}));
+
+TEST(Config, MissingFileIsDefaultsUnlessRequired) {
+  EXPECT_TRUE(load_config("/nonexistent/qtw.toml", false));
+  auto r = load_config("/nonexistent/qtw.toml", true);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace qtw::wallet
