@@ -1,0 +1,364 @@
+#pragma once
+// KeyStore: the durable heart of the wallet (DESIGN §2, §3, §6).
+//
+// One interface, several backends: SQLite (embedded default, one process
+// writes) and PostgreSQL (many hosts share one pool). Every method is one
+// atomic unit: it either fully happens or not at all. Several calls are made
+// atomic together with transact().
+//
+// What the store holds: the sealed master seed (vault envelope, never the
+// plaintext), HODL keys (sealed secret or watch-only pubkey), Banks and
+// Explorers by derivation index (never their secrets), the Explorer state
+// machine with leases, the transaction intent log and an append-only audit
+// log. No method of this interface ever receives or returns a plaintext
+// secret (I5).
+//
+// Time: every timestamp is Unix time in milliseconds (`_ms`). Methods whose
+// meaning depends on time (deadlines, expiry) take it as an argument so
+// callers and tests control it; bookkeeping timestamps (created_at_ms,
+// updated_at_ms, audit at_ms) come from the backend's injected clock.
+//
+// Thread safety: every backend is safe to call from any thread. Concurrent
+// claims never hand out the same key twice, within a process or across
+// processes/hosts sharing the store.
+//
+// Errors (closed set, see qtw/result.h):
+//   kNotFound           the named key/intent/wallet does not exist
+//   kAlreadyExists      refusing to overwrite (wallet, pubkey, index)
+//   kIllegalTransition  an Explorer state change DESIGN §3 does not allow,
+//                       or the key is not in the state the caller expected
+//                       (compare-and-set failed); nothing was written
+//   kConflict           a lease/sign-once guard refused (another owner, or
+//                       the Explorer already signed)
+//   kInvalidArgument    a malformed request (wrong tier, value out of range)
+//   kStore              the database failed (native_code = SQLite/libpq code)
+//   kCorrupt            integrity check failed on open
+//   kSchemaTooNew       written by a newer qtw; nothing was changed
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "qtw/result.h"
+#include "qtw/solana/types.h"
+
+namespace qtw::store {
+
+// The three tiers (seed-compatible names, DESIGN §1). Stored as integers:
+// the values are part of the schema, never renumber.
+enum class KeyTier : std::uint8_t { Hodl = 0, Bank = 1, Explorer = 2 };
+
+// Key states. Explorers move through the machine of DESIGN §3 (see
+// check_transition). HODL and Bank keys are always kActive. Stored as
+// integers: the values are part of the schema, never renumber.
+enum class KeyState : std::uint8_t {
+  kPending = 0,    // derived and persisted, funding not yet confirmed (I1)
+  kAvailable = 1,  // funded, may be claimed
+  kLeased = 2,     // claimed by one owner (host + pid + instance)
+  kUsed = 3,       // may have signed: never handed out again (I2); to be drained
+  kDraining = 4,   // a recovery transaction is in flight
+  kRetired = 5,    // drained to 0 lamports, confirmed: terminal
+  kDropped = 6,    // funding never landed: terminal unless the chain says otherwise
+  kActive = 7,     // HODL and Bank keys
+};
+
+[[nodiscard]] std::string_view key_tier_name(KeyTier tier) noexcept;    // "hodl", "bank", "explorer"
+[[nodiscard]] std::string_view key_state_name(KeyState state) noexcept;  // "pending", ...
+[[nodiscard]] Result<KeyTier> parse_key_tier(std::string_view text);    // kInvalidArgument
+[[nodiscard]] Result<KeyState> parse_key_state(std::string_view text);  // kInvalidArgument
+
+// The one place the Explorer state machine lives. Legal transitions:
+//   pending   -> available  funding confirmed
+//   pending   -> dropped    funding expired without landing, not retried
+//   available -> leased     claim_explorers (durable claim)
+//   available -> used       taken out of service unused (sweep); drained like used
+//   leased    -> available  release(retire=false) of a key that signed nothing
+//   leased    -> used       release(retire=true), lease expired, owner died
+//   used      -> draining   recovery transaction prepared
+//   used      -> retired    balance confirmed 0 with nothing to drain
+//   draining  -> retired    recovery confirmed, balance 0
+//   draining  -> used       recovery failed or expired: retry later
+//   dropped   -> used       a chain scan found lamports on a dropped key: drain it
+// Everything else (including X -> X) is kIllegalTransition with a message
+// naming both states. Pure function, no I/O.
+[[nodiscard]] Status check_transition(KeyState from, KeyState to);
+
+// Who holds a lease. A process makes one at start-up; `instance` is random
+// per start so a reused pid is not mistaken for the old owner.
+struct LeaseOwner {
+  std::string host;      // gethostname()
+  std::int64_t pid = 0;  // getpid()
+  std::string instance;  // random per process start (e.g. 16 hex chars)
+  bool operator==(const LeaseOwner&) const = default;
+};
+
+struct Lease {
+  LeaseOwner owner;
+  std::uint64_t lease_id = 0;       // unique per claimed key, assigned by the store
+  std::int64_t deadline_ms = 0;     // after this the key counts as used (I2)
+};
+
+struct KeyRecord {
+  std::int64_t id = 0;  // store-assigned row id
+  KeyTier tier = KeyTier::Explorer;
+  solana::Pubkey pubkey;
+  KeyState state = KeyState::kActive;
+  // Bank: its own index i (path in docs/KEYS.md). Explorer: its Bank's index.
+  std::optional<std::uint32_t> bank_index;
+  // Explorer: its index j under Bank i.
+  std::optional<std::uint32_t> explorer_index;
+  // Explorer: the row id of the Bank that funds it (and receives its
+  // leftovers, I3).
+  std::optional<std::int64_t> funding_bank_id;
+  // HODL: vault envelope of the 64-byte Solana keypair; empty = watch-only.
+  // Always empty for Banks and Explorers (derived, not stored).
+  std::vector<std::uint8_t> sealed_secret;
+  std::string label;  // free text for operators (HODL names)
+  // Bank: the next Explorer index reserve_explorers will use.
+  std::uint32_t next_child_index = 0;
+  std::optional<Lease> lease;  // set while kLeased
+  // Sign-once guard (I2): how many times the daemon started a signature with
+  // this Explorer (0 or 1) and when.
+  std::uint32_t sign_count = 0;
+  std::optional<std::int64_t> signed_at_ms;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+
+  [[nodiscard]] bool watch_only() const noexcept {
+    return tier == KeyTier::Hodl && sealed_secret.empty();
+  }
+};
+
+struct KeyFilter {
+  std::optional<KeyTier> tier;            // default: all tiers
+  std::optional<KeyState> state;          // default: all states
+  std::optional<std::int64_t> funding_bank_id;  // Explorers of one Bank
+  std::size_t limit = 0;                  // 0 = no limit; ordered by id
+};
+
+struct KeyCount {
+  KeyTier tier = KeyTier::Explorer;
+  KeyState state = KeyState::kActive;
+  std::uint64_t count = 0;
+};
+
+struct WalletMeta {
+  std::vector<std::uint8_t> sealed_seed;  // vault envelope of the 32-byte master seed
+  std::int64_t created_at_ms = 0;
+  int schema_version = 0;                 // of the store as opened
+};
+
+// ---- Transaction intent log (DESIGN §6; I1, I4, I6 after a crash) ----
+
+enum class IntentKind : std::uint8_t {
+  kFundBank = 0,       // HODL -> Bank
+  kFundExplorers = 1,  // Bank -> Explorers
+  kRecover = 2,        // Explorers -> their funding Bank
+  kSweep = 3,          // Bank/Explorer -> HODL (emergency / operator)
+  kLander = 4,         // the one Lander transaction an Explorer signs
+  kTransfer = 5,       // explicit operator transfer
+};
+
+// prepared -> sent | abandoned | failed; sent -> confirmed | failed | expired;
+// expired -> confirmed (a late status lookup that finds it landed: the chain
+// is the truth). confirmed, failed and abandoned are final.
+enum class IntentStatus : std::uint8_t {
+  kPrepared = 0,   // signed and persisted, not yet sent
+  kSent = 1,       // handed to RPC at least once
+  kConfirmed = 2,  // landed (commitment per caller); `slot` set
+  kFailed = 3,     // landed with an error, or rejected before landing
+  kExpired = 4,    // lastValidBlockHeight passed without landing (I4)
+  kAbandoned = 5,  // never sent (e.g. superseded before broadcast)
+};
+
+[[nodiscard]] std::string_view intent_kind_name(IntentKind kind) noexcept;
+[[nodiscard]] std::string_view intent_status_name(IntentStatus status) noexcept;
+[[nodiscard]] Result<IntentKind> parse_intent_kind(std::string_view text);
+[[nodiscard]] Result<IntentStatus> parse_intent_status(std::string_view text);
+// kIllegalTransition unless `from -> to` is listed above.
+[[nodiscard]] Status check_intent_transition(IntentStatus from, IntentStatus to);
+
+struct IntentTransfer {
+  solana::Pubkey from;
+  solana::Pubkey to;
+  std::uint64_t lamports = 0;  // must be <= INT64_MAX (kInvalidArgument)
+};
+
+struct IntentRecord {
+  std::int64_t id = 0;  // store-assigned
+  IntentKind kind = IntentKind::kTransfer;
+  IntentStatus status = IntentStatus::kPrepared;
+  solana::Pubkey fee_payer;
+  std::vector<IntentTransfer> transfers;  // in instruction order
+  // The first signature of the transaction: its id on chain. Known before
+  // sending because the transaction is signed before it is persisted.
+  solana::Signature signature;
+  solana::Blockhash blockhash;
+  std::uint64_t last_valid_block_height = 0;
+  // The signed wire transaction, so a rebroadcast sends the same bytes (I4).
+  // Empty for kLander intents, where only the message was signed here.
+  std::vector<std::uint8_t> wire;
+  std::optional<std::uint64_t> slot;          // where it landed
+  std::optional<std::uint64_t> fee_lamports;  // fee as charged, when known
+  std::string error;                          // why it failed/expired, "" otherwise
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+};
+
+struct IntentOutcome {
+  std::optional<std::uint64_t> slot;
+  std::optional<std::uint64_t> fee_lamports;
+  std::string error;
+};
+
+// ---- Audit log: append-only (the backends refuse UPDATE and DELETE) ----
+
+struct AuditRecord {
+  std::int64_t id = 0;        // store-assigned, increasing
+  std::int64_t at_ms = 0;     // store-assigned on append
+  std::string actor;          // e.g. "host:pid" or "cli"
+  std::string action;         // e.g. "explorer.transition", "wallet.init"
+  std::optional<solana::Pubkey> pubkey;
+  std::optional<std::int64_t> intent_id;
+  std::string detail;         // free text; never a secret
+};
+
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+
+  // Schema version this backend writes.
+  [[nodiscard]] virtual int schema_version() const noexcept = 0;
+  // "sqlite:/path/qtw.db", "postgresql://host/db" (no password).
+  [[nodiscard]] virtual std::string describe() const = 0;
+
+  // Runs `body` as one atomic unit: every store call `body` makes on this
+  // thread joins it, and all of it is rolled back if `body` returns an error
+  // or the commit fails. Other threads' calls wait until it ends. Nesting is
+  // allowed (savepoints). `body` must not call other stores or block on other
+  // threads that use this store.
+  [[nodiscard]] virtual Status transact(const std::function<Status()>& body) = 0;
+
+  // ---- wallet ----
+  // Records the sealed master seed. kAlreadyExists if the wallet exists.
+  [[nodiscard]] virtual Status create_wallet(std::span<const std::uint8_t> sealed_seed) = 0;
+  // kNotFound if `qtw init` never ran on this store.
+  [[nodiscard]] virtual Result<WalletMeta> get_wallet() = 0;
+
+  // ---- keys ----
+  // Registers a HODL key; `sealed_secret` empty = watch-only.
+  // kAlreadyExists if the pubkey is known (in any tier).
+  [[nodiscard]] virtual Result<KeyRecord> add_hodl(const solana::Pubkey& pubkey,
+                                                   std::span<const std::uint8_t> sealed_secret,
+                                                   std::string_view label) = 0;
+  // Registers Bank `bank_index` (pubkey derived by the caller, docs/KEYS.md).
+  // kAlreadyExists if that index or pubkey exists.
+  [[nodiscard]] virtual Result<KeyRecord> add_bank(std::uint32_t bank_index,
+                                                   const solana::Pubkey& pubkey) = 0;
+
+  // Derives pubkeys for the next `count` Explorer indexes of Bank
+  // `bank_id`: calls `derive(explorer_index)` for each, inserts them as
+  // kPending and advances the Bank's next_child_index, all in one
+  // transaction (I1: persist before fund). Indexes are never reused, even
+  // if a later step fails. `derive` must only compute (no store calls).
+  // kNotFound / kInvalidArgument if `bank_id` is not a Bank.
+  using DeriveExplorerPubkey = std::function<Result<solana::Pubkey>(std::uint32_t explorer_index)>;
+  [[nodiscard]] virtual Result<std::vector<KeyRecord>> reserve_explorers(
+      std::int64_t bank_id, std::size_t count, const DeriveExplorerPubkey& derive) = 0;
+
+  [[nodiscard]] virtual Result<KeyRecord> get_key(const solana::Pubkey& pubkey) = 0;
+  [[nodiscard]] virtual Result<KeyRecord> get_key_by_id(std::int64_t id) = 0;
+  [[nodiscard]] virtual Result<std::vector<KeyRecord>> list_keys(const KeyFilter& filter) = 0;
+  // Non-zero counts only, ordered by tier then state.
+  [[nodiscard]] virtual Result<std::vector<KeyCount>> count_keys() = 0;
+  // The funding Bank of an Explorer. kInvalidArgument if not an Explorer.
+  [[nodiscard]] virtual Result<KeyRecord> funding_bank_of(const solana::Pubkey& explorer) = 0;
+
+  // ---- Explorer state machine (check_transition is applied in every write) ----
+  // Compare-and-set: moves `explorer` from `from` to `to` if it is in `from`.
+  // kIllegalTransition if the transition is not legal or the key is not in
+  // `from`. Leases are changed only by the lease methods below: `from` or
+  // `to` == kLeased is kInvalidArgument here. Appends an audit row.
+  [[nodiscard]] virtual Status transition(const solana::Pubkey& explorer, KeyState from,
+                                          KeyState to, std::string_view reason) = 0;
+  // Same for several keys, all or none.
+  [[nodiscard]] virtual Status transition_many(std::span<const solana::Pubkey> explorers,
+                                               KeyState from, KeyState to,
+                                               std::string_view reason) = 0;
+
+  // ---- leases (DESIGN §3 durable claim) ----
+  // Atomically moves up to `max` kAvailable Explorers (oldest first) to
+  // kLeased for `owner` with a fresh lease_id each and the given deadline.
+  // Returns what was claimed (possibly empty). No key is ever returned to
+  // two concurrent callers.
+  [[nodiscard]] virtual Result<std::vector<KeyRecord>> claim_explorers(
+      const LeaseOwner& owner, std::size_t max, std::int64_t lease_deadline_ms) = 0;
+  // Heartbeat: moves the deadline of every lease `owner` holds. Returns how
+  // many. Leases already expired to kUsed are not revived.
+  [[nodiscard]] virtual Result<std::size_t> renew_leases(const LeaseOwner& owner,
+                                                         std::int64_t lease_deadline_ms) = 0;
+  // Ends one lease: retire=true -> kUsed; retire=false -> kAvailable, only if
+  // it never signed (kConflict otherwise). kConflict if `lease_id` is not
+  // the key's current lease (expired, or someone else's).
+  [[nodiscard]] virtual Status release_explorer(const solana::Pubkey& explorer,
+                                                std::uint64_t lease_id, bool retire) = 0;
+  // Ends several leases held by `owner`, all or none (same rules).
+  [[nodiscard]] virtual Status release_explorers(const LeaseOwner& owner,
+                                                 std::span<const solana::Pubkey> explorers,
+                                                 bool retire) = 0;
+  // Every lease whose deadline is < `now_ms` -> kUsed (I2). Returns them.
+  [[nodiscard]] virtual Result<std::vector<solana::Pubkey>> expire_leases(std::int64_t now_ms) = 0;
+  // Owner died: every lease it holds -> kUsed. Returns them.
+  [[nodiscard]] virtual Result<std::vector<solana::Pubkey>> expire_owner(
+      const LeaseOwner& owner) = 0;
+  // Distinct owners holding at least one lease (to check which are alive).
+  [[nodiscard]] virtual Result<std::vector<LeaseOwner>> list_lease_owners() = 0;
+
+  // Sign-once guard (I2). Call BEFORE producing the signature: succeeds only
+  // for a kLeased Explorer whose current lease is `lease_id` and that never
+  // signed; then sign_count = 1 and signed_at_ms = now, durably. A second
+  // call, or any call after the lease ended, is kConflict. A crash between
+  // this and the signature costs one unused key, never a second signature.
+  [[nodiscard]] virtual Status mark_signed(const solana::Pubkey& explorer,
+                                           std::uint64_t lease_id) = 0;
+
+  // ---- balancer leader (one at a time, DESIGN §6) ----
+  // True if `owner` is (now) the leader until `deadline_ms`: the slot was
+  // free, expired (deadline < now), or already ours (renewal). PostgreSQL
+  // may implement this with an advisory lock and ignore the deadline.
+  [[nodiscard]] virtual Result<bool> try_acquire_leader(const LeaseOwner& owner,
+                                                        std::int64_t deadline_ms) = 0;
+  // No-op if `owner` is not the leader.
+  [[nodiscard]] virtual Status release_leader(const LeaseOwner& owner) = 0;
+
+  // ---- intents ----
+  // Persists a prepared intent (status must be kPrepared) with its
+  // transfers, BEFORE it is sent (I1, I4). Returns its id.
+  // kAlreadyExists if the signature is already recorded.
+  [[nodiscard]] virtual Result<std::int64_t> insert_intent(const IntentRecord& intent) = 0;
+  // Compare-and-set on status, checked with check_intent_transition; records
+  // the outcome fields that are set. kIllegalTransition if the intent is not
+  // in `from` or the move is not legal; kNotFound if no such intent.
+  [[nodiscard]] virtual Status update_intent(std::int64_t id, IntentStatus from, IntentStatus to,
+                                             const IntentOutcome& outcome) = 0;
+  [[nodiscard]] virtual Result<IntentRecord> get_intent(std::int64_t id) = 0;
+  [[nodiscard]] virtual Result<IntentRecord> get_intent_by_signature(
+      const solana::Signature& signature) = 0;
+  // kPrepared and kSent intents, oldest first: what a restart must resolve.
+  [[nodiscard]] virtual Result<std::vector<IntentRecord>> list_unresolved_intents() = 0;
+  // Intents with a transfer from or to `pubkey`, oldest first.
+  [[nodiscard]] virtual Result<std::vector<IntentRecord>> list_intents_for_key(
+      const solana::Pubkey& pubkey) = 0;
+
+  // ---- audit ----
+  [[nodiscard]] virtual Result<std::int64_t> append_audit(const AuditRecord& record) = 0;
+  // Rows with id > after_id, oldest first, at most `limit` (0 = all).
+  [[nodiscard]] virtual Result<std::vector<AuditRecord>> list_audit(std::int64_t after_id,
+                                                                    std::size_t limit) = 0;
+};
+
+}  // namespace qtw::store
