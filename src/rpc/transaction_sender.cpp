@@ -1,0 +1,216 @@
+#include "qtw/rpc/transaction_sender.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace qtw::rpc {
+namespace {
+
+// agave rpc-client-api/src/custom_error.rs
+constexpr long kPreflightFailure = -32002;
+constexpr long kSignatureVerificationFailure = -32003;
+constexpr long kSignatureLenMismatch = -32013;
+constexpr long kInvalidParams = -32602;
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+}  // namespace
+
+std::string_view tx_outcome_name(TxOutcomeKind kind) noexcept {
+  switch (kind) {
+    case TxOutcomeKind::kConfirmed: return "confirmed";
+    case TxOutcomeKind::kFinalized: return "finalized";
+    case TxOutcomeKind::kFailed: return "failed";
+    case TxOutcomeKind::kExpired: return "expired";
+    case TxOutcomeKind::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+TransactionSender::TransactionSender(RpcClient& client, SenderOptions options)
+    : client_(client), options_(std::move(options)) {}
+
+Result<TxOutcome> TransactionSender::send_and_confirm(const PendingTransaction& tx) {
+  QTW_ASSIGN_OR_RETURN(auto all, run(std::span<const PendingTransaction>(&tx, 1), true, true));
+  return std::move(all.front());
+}
+
+Result<std::vector<TxOutcome>> TransactionSender::send_and_confirm_all(
+    std::span<const PendingTransaction> txs) {
+  return run(txs, true, true);
+}
+
+Result<std::vector<TxOutcome>> TransactionSender::confirm_all(std::span<const PendingTransaction> txs,
+                                                              bool rebroadcast) {
+  return run(txs, false, rebroadcast);
+}
+
+Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTransaction> txs,
+                                                      bool initial_send, bool rebroadcast) {
+  Clock& clk = options_.clock ? *options_.clock : system_clock();
+  const std::size_t n = txs.size();
+  std::vector<TxOutcome> out(n);
+  std::vector<bool> done(n, false);
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i].signature = txs[i].signature;
+    if (initial_send && txs[i].wire.empty()) {
+      return make_error(ErrorCode::kInvalidArgument, "transaction " + txs[i].signature.to_base58() +
+                                                         " has no wire bytes to send");
+    }
+  }
+
+  // One broadcast of the exact bytes. `first` decides whether preflight runs
+  // and whether an outright rejection is final.
+  auto broadcast = [&](std::size_t i, bool first) {
+    SendOptions so;
+    so.skip_preflight = first ? options_.skip_preflight : true;
+    so.preflight_commitment = options_.commitment;
+    so.max_retries = 0;  // we rebroadcast ourselves, at a known pace
+    auto r = client_.send_transaction(txs[i].wire, so);
+    ++out[i].broadcasts;
+    if (r) {
+      if (*r != txs[i].signature) {
+        out[i].last_error = "node returned signature " + r->to_base58() + ", expected " +
+                            txs[i].signature.to_base58();
+      }
+      return;
+    }
+    const Error& e = r.error();
+    const RpcErrorDetail& d = client_.last_error_detail();
+    out[i].last_error = to_string(e);
+    if (!first || e.code != ErrorCode::kRpc) return;  // may have been forwarded: keep polling
+    bool final_rejection = false;
+    if (e.native_code == kPreflightFailure) {
+      // AlreadyProcessed: it landed earlier. BlockhashNotFound: the preflight
+      // bank may lag or the hash expired; expiry tracking settles it.
+      final_rejection = !contains(d.transaction_error, "AlreadyProcessed") &&
+                        !contains(d.transaction_error, "BlockhashNotFound") &&
+                        !contains(d.rpc_message, "already been processed");
+    } else if (e.native_code == kSignatureVerificationFailure ||
+               e.native_code == kSignatureLenMismatch || e.native_code == kInvalidParams) {
+      final_rejection = true;  // these bytes can never land anywhere
+    }
+    if (final_rejection) {
+      out[i].kind = TxOutcomeKind::kFailed;
+      out[i].landed = false;
+      out[i].err = d.transaction_error.empty() ? d.rpc_message : d.transaction_error;
+      out[i].logs = d.logs;
+      done[i] = true;
+    }
+  };
+
+  const std::int64_t start_ms = clk.now_ms();
+  if (initial_send) {
+    for (std::size_t i = 0; i < n; ++i) broadcast(i, true);
+  }
+  std::int64_t last_broadcast_ms = clk.now_ms();
+
+  // Applies a status; returns true if it settles the transaction.
+  auto apply = [&](std::size_t i, const SignatureStatus& s) {
+    if (!s.err.empty()) {
+      out[i].kind = TxOutcomeKind::kFailed;
+      out[i].landed = true;
+      out[i].err = s.err;
+      out[i].slot = s.slot;
+      return true;
+    }
+    if (s.confirmation_status >= options_.commitment) {
+      out[i].kind = s.confirmation_status == Commitment::kFinalized ? TxOutcomeKind::kFinalized
+                                                                    : TxOutcomeKind::kConfirmed;
+      out[i].landed = true;
+      out[i].slot = s.slot;
+      return true;
+    }
+    return false;
+  };
+
+  auto pending_indices = [&] {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!done[i]) idx.push_back(i);
+    }
+    return idx;
+  };
+
+  for (;;) {
+    std::vector<std::size_t> pending = pending_indices();
+    if (pending.empty()) break;
+    clk.sleep_ms(options_.poll_interval_ms);
+
+    std::vector<solana::Signature> sigs;
+    sigs.reserve(pending.size());
+    for (std::size_t i : pending) sigs.push_back(txs[i].signature);
+    std::vector<bool> seen(n, false);
+    auto statuses = client_.get_signature_statuses(sigs);
+    if (statuses) {
+      for (std::size_t k = 0; k < pending.size(); ++k) {
+        const auto& s = (*statuses)[k];
+        if (!s) continue;
+        seen[pending[k]] = true;
+        if (apply(pending[k], *s)) done[pending[k]] = true;
+      }
+    } else {
+      for (std::size_t i : pending) out[i].last_error = to_string(statuses.error());
+    }
+
+    pending = pending_indices();
+    if (pending.empty()) break;
+
+    // Expiry: by block height at our commitment, never by slot. Only a
+    // transaction the node knows nothing about can expire; one seen at a
+    // lower commitment is waited for.
+    if (statuses) {
+      auto height = client_.get_block_height(options_.commitment);
+      if (height) {
+        std::vector<std::size_t> candidates;
+        for (std::size_t i : pending) {
+          if (!seen[i] && *height > txs[i].last_valid_block_height) candidates.push_back(i);
+        }
+        if (!candidates.empty()) {
+          // Final check after the height was read: a landing between the two
+          // reads shows up here.
+          std::vector<solana::Signature> csigs;
+          for (std::size_t i : candidates) csigs.push_back(txs[i].signature);
+          auto final_check = client_.get_signature_statuses(csigs, /*search_transaction_history=*/true);
+          if (final_check) {
+            for (std::size_t k = 0; k < candidates.size(); ++k) {
+              const std::size_t i = candidates[k];
+              const auto& s = (*final_check)[k];
+              if (!s) {
+                out[i].kind = TxOutcomeKind::kExpired;
+                out[i].landed = false;
+                done[i] = true;
+              } else if (apply(i, *s)) {
+                done[i] = true;
+              }
+            }
+          }
+        }
+      } else {
+        for (std::size_t i : pending) out[i].last_error = to_string(height.error());
+      }
+    }
+
+    pending = pending_indices();
+    if (pending.empty()) break;
+    const std::int64_t now = clk.now_ms();
+    if (options_.timeout_ms > 0 && now - start_ms >= options_.timeout_ms) {
+      for (std::size_t i : pending) {
+        out[i].kind = TxOutcomeKind::kUnknown;
+        done[i] = true;
+      }
+      break;
+    }
+    if (rebroadcast && now - last_broadcast_ms >= options_.rebroadcast_interval_ms) {
+      for (std::size_t i : pending) {
+        if (!txs[i].wire.empty()) broadcast(i, false);
+      }
+      last_broadcast_ms = clk.now_ms();
+    }
+  }
+  return out;
+}
+
+}  // namespace qtw::rpc
