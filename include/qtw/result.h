@@ -75,14 +75,17 @@ using Status = Result<void>;
 // Early-return helpers for Result-returning functions.
 #define QTW_CONCAT_INNER(a, b) a##b
 #define QTW_CONCAT(a, b) QTW_CONCAT_INNER(a, b)
-#define QTW_TRY(expr)                                                  \
-  do {                                                                 \
-    auto&& qtw_try_result_ = (expr);                                   \
-    if (!qtw_try_result_) return tl::unexpected(qtw_try_result_.error()); \
+// __COUNTER__ keeps the temporaries distinct when QTW_TRY nests (a lambda
+// inside a QTW_TRY argument using QTW_TRY itself).
+#define QTW_TRY_IMPL(tmp, expr)                           \
+  do {                                                    \
+    auto&& tmp = (expr);                                  \
+    if (!tmp) return tl::unexpected(tmp.error());         \
   } while (0)
+#define QTW_TRY(expr) QTW_TRY_IMPL(QTW_CONCAT(qtw_try_, __COUNTER__), expr)
 #define QTW_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                              \
   if (!tmp) return tl::unexpected(tmp.error());   \
   lhs = std::move(*tmp)
 #define QTW_ASSIGN_OR_RETURN(lhs, expr) \
-  QTW_ASSIGN_OR_RETURN_IMPL(QTW_CONCAT(qtw_aor_, __LINE__), lhs, expr)
+  QTW_ASSIGN_OR_RETURN_IMPL(QTW_CONCAT(qtw_aor_, __COUNTER__), lhs, expr)

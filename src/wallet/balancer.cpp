@@ -1,0 +1,598 @@
+#include "qtw/wallet/balancer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "qtw/solana/encoding.h"
+#include "qtw/solana/transaction.h"
+
+namespace qtw::wallet {
+namespace {
+
+using solana::Pubkey;
+using store::IntentKind;
+using store::IntentStatus;
+using store::KeyRecord;
+using store::KeyState;
+using store::KeyTier;
+
+constexpr std::int64_t kHourMs = 3'600'000;
+
+std::int64_t system_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool intent_counts_as_outflow(IntentStatus s) {
+  // Prepared and sent may still land; confirmed did. Failed (landed with an
+  // error) moved no lamports, expired and abandoned never landed.
+  return s == IntentStatus::kPrepared || s == IntentStatus::kSent || s == IntentStatus::kConfirmed;
+}
+
+std::vector<Pubkey> recipients_of(const std::vector<store::IntentTransfer>& transfers) {
+  std::vector<Pubkey> out;
+  out.reserve(transfers.size());
+  for (const auto& t : transfers) out.push_back(t.to);
+  return out;
+}
+
+std::vector<Pubkey> senders_of(const std::vector<store::IntentTransfer>& transfers) {
+  std::vector<Pubkey> out;
+  out.reserve(transfers.size());
+  for (const auto& t : transfers) out.push_back(t.from);
+  return out;
+}
+
+}  // namespace
+
+Balancer::Balancer(store::KeyStore& store, rpc::RpcClient& rpc, KeySigner& signer,
+                   BalancerOptions options, metrics::WalletMetrics* metrics)
+    : store_(store), rpc_(rpc), signer_(signer), options_(std::move(options)), metrics_(metrics) {}
+
+std::int64_t Balancer::now_ms() const {
+  return options_.now_ms ? options_.now_ms() : system_now_ms();
+}
+
+Result<BalanceReport> Balancer::run_cycle() { return run_cycle(options_.params); }
+
+Result<BalanceReport> Balancer::run_cycle(const BalanceParams& params) {
+  std::lock_guard lock(cycle_mu_);
+  const auto started = std::chrono::steady_clock::now();
+  auto report = cycle_locked(params);
+  in_flight_.clear();
+  if (report) {
+    report->duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+  }
+  return report;
+}
+
+Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
+  if (params.lamports_per_explorer == 0 || params.lamports_per_bank == 0) {
+    return make_error(ErrorCode::kInvalidArgument, "lamports per Explorer and per Bank must be > 0");
+  }
+  if (params.lamports_per_explorer > options_.max_lamports_per_explorer) {
+    return make_error(ErrorCode::kCapExceeded,
+                      "lamports_per_explorer " + std::to_string(params.lamports_per_explorer) +
+                          " exceeds the cap of " + std::to_string(options_.max_lamports_per_explorer) +
+                          " (I7)");
+  }
+  BalanceReport report;
+
+  // 0. Leases past their deadline count as used (I2), then finish whatever an
+  // earlier cycle (or a crashed process) left in flight before sending
+  // anything new (I4): planning on top of unknown transactions could double
+  // fund.
+  QTW_ASSIGN_OR_RETURN(auto expired, store_.expire_leases(now_ms()));
+  report.leases_expired = static_cast<std::uint32_t>(expired.size());
+  QTW_TRY(resolve_unresolved(report));
+  if (report.transactions_unknown > 0) {
+    report.warnings.push_back(
+        "some earlier transactions are still unresolved; nothing new was sent this cycle");
+    return report;
+  }
+
+  if (rent_exempt_min_ == 0) {
+    QTW_ASSIGN_OR_RETURN(rent_exempt_min_, rpc_.get_minimum_balance_for_rent_exemption(0));
+  }
+  if (params.lamports_per_explorer < rent_exempt_min_) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "lamports_per_explorer " + std::to_string(params.lamports_per_explorer) +
+                          " is below the rent-exempt minimum of " + std::to_string(rent_exempt_min_));
+  }
+
+  // 1. Read every balance that matters in as few round trips as the node
+  // allows (getMultipleAccounts, 100 keys per request, batched).
+  store::KeyFilter f;
+  f.tier = KeyTier::Bank;
+  QTW_ASSIGN_OR_RETURN(auto banks, store_.list_keys(f));
+  f.tier = KeyTier::Hodl;
+  QTW_ASSIGN_OR_RETURN(auto hodls, store_.list_keys(f));
+  f.tier = KeyTier::Explorer;
+  f.state = KeyState::kUsed;
+  QTW_ASSIGN_OR_RETURN(auto used, store_.list_keys(f));
+  f.state = KeyState::kPending;
+  QTW_ASSIGN_OR_RETURN(auto orphans, store_.list_keys(f));
+
+  // Pending Explorers with no intent at all were reserved but never funded
+  // (a crash between reserve and persist-intent): nothing was sent, drop them.
+  for (const auto& k : orphans) {
+    QTW_ASSIGN_OR_RETURN(auto intents, store_.list_intents_for_key(k.pubkey));
+    if (intents.empty()) {
+      QTW_TRY(store_.transition(k.pubkey, KeyState::kPending, KeyState::kDropped,
+                                "reserved but no funding transaction was ever persisted"));
+      ++report.explorers_dropped;
+    }
+  }
+
+  std::vector<Pubkey> keys;
+  keys.reserve(banks.size() + hodls.size() + used.size());
+  for (const auto& k : banks) keys.push_back(k.pubkey);
+  for (const auto& k : hodls) keys.push_back(k.pubkey);
+  for (const auto& k : used) keys.push_back(k.pubkey);
+  QTW_ASSIGN_OR_RETURN(auto accounts, rpc_.get_multiple_accounts(keys));
+  std::unordered_map<Pubkey, std::uint64_t> balances;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    balances[keys[i]] = accounts[i] ? accounts[i]->lamports : 0;
+  }
+  QTW_ASSIGN_OR_RETURN(auto blockhash, rpc_.get_latest_blockhash());
+
+  // 2. Recover used Explorers into their funding Banks.
+  QTW_TRY(recover(used, balances, blockhash, report));
+
+  // Expected balances: confirmed balance +/- what this cycle has in flight.
+  std::unordered_map<Pubkey, std::int64_t> expected;
+  for (const auto& k : banks) expected[k.pubkey] = static_cast<std::int64_t>(balances[k.pubkey]);
+  for (const auto& k : hodls) expected[k.pubkey] = static_cast<std::int64_t>(balances[k.pubkey]);
+  // 3. Top up Banks from HODL.
+  QTW_TRY(fund_banks(params, banks, hodls, expected, blockhash, report));
+  // 4. Create Explorers when the pool runs low.
+  QTW_TRY(create_explorers(params, banks, expected, blockhash, report));
+  // 5. Send everything persisted above and track it to an outcome.
+  QTW_TRY(confirm(report));
+  return report;
+}
+
+Status Balancer::resolve_unresolved(BalanceReport& report) {
+  QTW_ASSIGN_OR_RETURN(auto intents, store_.list_unresolved_intents());
+  report.intents_resumed = static_cast<std::uint32_t>(intents.size());
+  if (intents.empty()) return {};
+  std::vector<rpc::PendingTransaction> txs;
+  std::vector<InFlight> flights;
+  for (auto& intent : intents) {
+    if (intent.status == IntentStatus::kPrepared) {
+      // It may or may not have reached the node before the crash; from here
+      // on it is treated as sent (the same bytes, so at most one lands).
+      QTW_TRY(store_.update_intent(intent.id, IntentStatus::kPrepared, IntentStatus::kSent, {}));
+    }
+    InFlight flight;
+    flight.intent_id = intent.id;
+    flight.kind = intent.kind;
+    flight.tx = rpc::PendingTransaction{intent.wire, intent.signature,
+                                        intent.last_valid_block_height};
+    flight.transfers = intent.transfers;
+    flight.fee_lamports = intent.fee_lamports.value_or(0);
+    txs.push_back(flight.tx);
+    flights.push_back(std::move(flight));
+  }
+  rpc::TransactionSender sender(rpc_, options_.sender);
+  QTW_ASSIGN_OR_RETURN(auto outcomes, sender.confirm_all(txs, /*rebroadcast=*/true));
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    QTW_TRY(apply_outcome(flights[i], outcomes[i], report));
+  }
+  return {};
+}
+
+Result<std::uint64_t> Balancer::quote_fee(const solana::Message& message) {
+  const auto bytes = message.serialize();
+  QTW_ASSIGN_OR_RETURN(auto fee, rpc_.get_fee_for_message(bytes));
+  if (!fee) {
+    return make_error(ErrorCode::kUnavailable,
+                      "the node no longer knows the blockhash used for a fee quote; retry");
+  }
+  return *fee;
+}
+
+Status Balancer::persist_and_queue(IntentKind kind, const solana::Transaction& tx,
+                                   std::uint64_t last_valid_block_height,
+                                   std::uint64_t fee_lamports,
+                                   std::vector<store::IntentTransfer> transfers,
+                                   const std::function<Status()>& with_intent,
+                                   BalanceReport& report) {
+  QTW_ASSIGN_OR_RETURN(auto wire, tx.serialize());
+  store::IntentRecord intent;
+  intent.kind = kind;
+  intent.status = IntentStatus::kPrepared;
+  intent.fee_payer = tx.message.fee_payer();
+  intent.transfers = transfers;
+  intent.signature = tx.id();
+  intent.blockhash = tx.message.recent_blockhash;
+  intent.last_valid_block_height = last_valid_block_height;
+  intent.wire = wire;
+  intent.fee_lamports = fee_lamports;
+  std::int64_t id = 0;
+  // The intent (and the state changes it implies) are durable before a
+  // single byte goes to the node (I1, I4).
+  QTW_TRY(store_.transact([&]() -> Status {
+    QTW_ASSIGN_OR_RETURN(id, store_.insert_intent(intent));
+    if (with_intent) QTW_TRY(with_intent());
+    return {};
+  }));
+  InFlight flight;
+  flight.intent_id = id;
+  flight.kind = kind;
+  flight.tx = rpc::PendingTransaction{std::move(wire), tx.id(), last_valid_block_height};
+  flight.transfers = std::move(transfers);
+  flight.fee_lamports = fee_lamports;
+  report.signatures.push_back(tx.id().to_base58());
+  in_flight_.push_back(std::move(flight));
+  return {};
+}
+
+Status Balancer::recover(const std::vector<KeyRecord>& used,
+                         const std::unordered_map<Pubkey, std::uint64_t>& balances,
+                         const rpc::LatestBlockhash& blockhash, BalanceReport& report) {
+  // Group by funding Bank: each Explorer drains only into the Bank that
+  // funded it (I3).
+  std::map<std::int64_t, std::vector<const KeyRecord*>> by_bank;
+  for (const auto& k : used) {
+    const std::uint64_t lamports = balances.at(k.pubkey);
+    if (lamports == 0) {
+      // Nothing left to drain: retire without a transaction.
+      QTW_TRY(store_.transition(k.pubkey, KeyState::kUsed, KeyState::kRetired,
+                                "balance confirmed 0"));
+      ++report.explorers_retired_empty;
+      continue;
+    }
+    if (!k.funding_bank_id || !k.bank_index || !k.explorer_index) {
+      report.warnings.push_back("Explorer " + k.pubkey.to_base58() +
+                                " has no funding Bank recorded; left for an operator");
+      continue;
+    }
+    by_bank[*k.funding_bank_id].push_back(&k);
+  }
+  const std::size_t per_tx = max_drains_per_transaction(options_.priority);
+  std::map<std::size_t, std::uint64_t> fee_by_signers;  // quotes for this cycle
+  for (auto& [bank_id, members] : by_bank) {
+    QTW_ASSIGN_OR_RETURN(auto bank, store_.get_key_by_id(bank_id));
+    std::size_t offset = 0;
+    for (std::size_t chunk : even_chunks(members.size(), per_tx)) {
+      std::vector<Drain> drains;
+      std::vector<solana::Keypair> keypairs;
+      for (std::size_t i = offset; i < offset + chunk; ++i) {
+        const KeyRecord& k = *members[i];
+        QTW_ASSIGN_OR_RETURN(auto kp, signer_.explorer_keypair(*k.bank_index, *k.explorer_index));
+        if (kp.pubkey() != k.pubkey) {
+          return make_error(ErrorCode::kInternal,
+                            "derived key does not match the store for " + k.pubkey.to_base58());
+        }
+        drains.push_back(Drain{k.pubkey, balances.at(k.pubkey)});
+        keypairs.push_back(std::move(kp));
+      }
+      offset += chunk;
+      auto fee_it = fee_by_signers.find(drains.size());
+      if (fee_it == fee_by_signers.end()) {
+        // Quote with the real shape; the amounts do not change the fee.
+        QTW_ASSIGN_OR_RETURN(auto probe, build_recovery_message(bank.pubkey, drains, 0,
+                                                                blockhash.blockhash,
+                                                                options_.priority));
+        QTW_ASSIGN_OR_RETURN(auto fee, quote_fee(probe));
+        fee_it = fee_by_signers.emplace(drains.size(), fee).first;
+      }
+      const std::uint64_t fee = fee_it->second;
+      auto message =
+          build_recovery_message(bank.pubkey, drains, fee, blockhash.blockhash, options_.priority);
+      if (!message) {
+        if (message.error().code == ErrorCode::kInsufficientFunds) {
+          // Dust below one fee: draining it would cost more than it returns.
+          report.warnings.push_back("left " + std::to_string(drains.size()) +
+                                    " Explorer(s) holding less than one fee each: " +
+                                    message.error().message);
+          continue;
+        }
+        return tl::unexpected(message.error());
+      }
+      auto tx = solana::Transaction::from_message(std::move(*message));
+      std::vector<const solana::Keypair*> signers;
+      for (const auto& kp : keypairs) signers.push_back(&kp);
+      QTW_TRY(tx.sign(signers));
+      std::vector<store::IntentTransfer> transfers;
+      std::vector<Pubkey> drained;
+      for (const auto& d : drains) drained.push_back(d.explorer);
+      // As build_recovery_message: the fee payer moves its balance less the fee.
+      const Pubkey payer = tx.message.fee_payer();
+      for (const auto& d : drains) {
+        const std::uint64_t amount = d.explorer == payer ? d.lamports - fee : d.lamports;
+        transfers.push_back(store::IntentTransfer{d.explorer, bank.pubkey, amount});
+      }
+      QTW_TRY(persist_and_queue(IntentKind::kRecover, tx, blockhash.last_valid_block_height, fee,
+                                std::move(transfers),
+                                [&]() -> Status {
+                                  return store_.transition_many(drained, KeyState::kUsed,
+                                                                KeyState::kDraining,
+                                                                "recovery transaction prepared");
+                                },
+                                report));
+    }
+  }
+  return {};
+}
+
+Result<std::uint64_t> Balancer::outflow_last_hour(const Pubkey& from, IntentKind kind) {
+  QTW_ASSIGN_OR_RETURN(auto intents, store_.list_intents_for_key(from));
+  const std::int64_t since = now_ms() - kHourMs;
+  std::uint64_t total = 0;
+  for (const auto& intent : intents) {
+    if (intent.kind != kind || intent.created_at_ms < since) continue;
+    if (!intent_counts_as_outflow(intent.status)) continue;
+    for (const auto& t : intent.transfers) {
+      if (t.from == from) total += t.lamports;
+    }
+  }
+  return total;
+}
+
+Status Balancer::fund_banks(const BalanceParams& params, const std::vector<KeyRecord>& banks,
+                            const std::vector<KeyRecord>& hodls,
+                            std::unordered_map<Pubkey, std::int64_t>& expected,
+                            const rpc::LatestBlockhash& blockhash, BalanceReport& report) {
+  const auto threshold = static_cast<std::int64_t>(params.lamports_per_bank / 100 *
+                                                   options_.bank_refill_percent);
+  // In-flight recoveries will land in their Banks: count them so a Bank is
+  // not topped up for lamports already on their way.
+  std::unordered_map<Pubkey, std::int64_t> projected = expected;
+  for (const auto& f : in_flight_) {
+    for (const auto& t : f.transfers) projected[t.to] += static_cast<std::int64_t>(t.lamports);
+  }
+  std::optional<std::uint64_t> fee_quote;
+  for (const auto& bank : banks) {
+    const std::int64_t have = projected[bank.pubkey];
+    if (have >= threshold) continue;
+    std::uint64_t need = params.lamports_per_bank - static_cast<std::uint64_t>(std::max<std::int64_t>(have, 0));
+    // The HODL with the most spendable lamports that can sign.
+    const KeyRecord* source = nullptr;
+    const KeyRecord* watch_only = nullptr;
+    for (const auto& h : hodls) {
+      if (h.watch_only()) {
+        if (watch_only == nullptr || expected[h.pubkey] > expected[watch_only->pubkey]) watch_only = &h;
+        continue;
+      }
+      if (source == nullptr || expected[h.pubkey] > expected[source->pubkey]) source = &h;
+    }
+    if (source == nullptr) {
+      if (watch_only == nullptr) {
+        report.warnings.push_back("Bank " + bank.pubkey.to_base58() + " is low and no HODL key is registered");
+        continue;
+      }
+      QTW_ASSIGN_OR_RETURN(auto msg, build_transfer_message(watch_only->pubkey, bank.pubkey, need,
+                                                            blockhash.blockhash, options_.priority));
+      auto unsigned_tx = solana::Transaction::from_message(std::move(msg));
+      QTW_ASSIGN_OR_RETURN(auto wire, unsigned_tx.serialize());
+      report.unsigned_requests.push_back(solana::base64_encode(wire));
+      report.warnings.push_back("Bank " + bank.pubkey.to_base58() + " needs " + std::to_string(need) +
+                                " lamports from watch-only HODL " + watch_only->pubkey.to_base58() +
+                                ": unsigned request emitted for an offline signer");
+      continue;
+    }
+    if (!fee_quote) {
+      QTW_ASSIGN_OR_RETURN(auto probe, build_transfer_message(source->pubkey, bank.pubkey, need,
+                                                              blockhash.blockhash, options_.priority));
+      QTW_ASSIGN_OR_RETURN(fee_quote, quote_fee(probe));
+    }
+    // HODL keeps its rent-exempt minimum; never drained by a top-up.
+    const std::int64_t spendable = expected[source->pubkey] -
+                                   static_cast<std::int64_t>(rent_exempt_min_ + *fee_quote);
+    if (spendable <= 0) {
+      report.warnings.push_back("HODL " + source->pubkey.to_base58() + " cannot fund Bank " +
+                                bank.pubkey.to_base58() + ": it is empty");
+      continue;
+    }
+    if (static_cast<std::uint64_t>(spendable) < need) {
+      report.warnings.push_back("HODL " + source->pubkey.to_base58() + " can give Bank " +
+                                bank.pubkey.to_base58() + " only " + std::to_string(spendable) +
+                                " of the " + std::to_string(need) + " lamports it needs");
+      need = static_cast<std::uint64_t>(spendable);
+    }
+    QTW_ASSIGN_OR_RETURN(auto hour, outflow_last_hour(source->pubkey, IntentKind::kFundBank));
+    if (hour + need > options_.max_hodl_outflow_lamports_per_hour) {
+      report.warnings.push_back("HODL outflow cap reached (" + std::to_string(hour) +
+                                " lamports in the last hour): Bank " + bank.pubkey.to_base58() +
+                                " not topped up (I7)");
+      continue;
+    }
+    const solana::Keypair* hodl_key = signer_.hodl_keypair(source->pubkey);
+    if (hodl_key == nullptr) {
+      return make_error(ErrorCode::kInternal, "HODL " + source->pubkey.to_base58() + " is not unlocked");
+    }
+    QTW_ASSIGN_OR_RETURN(auto msg, build_transfer_message(source->pubkey, bank.pubkey, need,
+                                                          blockhash.blockhash, options_.priority));
+    auto tx = solana::Transaction::from_message(std::move(msg));
+    const solana::Keypair* signers[] = {hodl_key};
+    QTW_TRY(tx.sign(signers));
+    QTW_TRY(persist_and_queue(IntentKind::kFundBank, tx, blockhash.last_valid_block_height,
+                              *fee_quote, {store::IntentTransfer{source->pubkey, bank.pubkey, need}},
+                              {}, report));
+    expected[source->pubkey] -= static_cast<std::int64_t>(need + *fee_quote);
+    // Not added to the Bank's spendable balance: it lands later, and a
+    // funding transaction simulated before it lands would fail.
+  }
+  return {};
+}
+
+Status Balancer::create_explorers(const BalanceParams& params, const std::vector<KeyRecord>& banks,
+                                  std::unordered_map<Pubkey, std::int64_t>& expected,
+                                  const rpc::LatestBlockhash& blockhash, BalanceReport& report) {
+  QTW_ASSIGN_OR_RETURN(auto counts, store_.count_keys());
+  std::uint64_t ready = 0;
+  for (const auto& c : counts) {
+    if (c.tier == KeyTier::Explorer &&
+        (c.state == KeyState::kAvailable || c.state == KeyState::kPending)) {
+      ready += c.count;
+    }
+  }
+  if (ready >= params.min_explorer_keys) return {};
+  // Create at least the configured batch, and enough to reach the minimum.
+  std::uint64_t to_create = std::max<std::uint64_t>(params.explorer_keys_to_create,
+                                                    params.min_explorer_keys - ready);
+  if (banks.empty()) {
+    report.warnings.push_back("no Banks: run `qtw init --banks N`");
+    return {};
+  }
+  const std::size_t per_tx = max_recipients_per_transaction(options_.priority);
+  std::optional<std::uint64_t> fee_quote;
+  while (to_create > 0) {
+    // Spread load: the Bank with the most spendable lamports funds the next
+    // transaction.
+    const KeyRecord* bank = nullptr;
+    for (const auto& b : banks) {
+      if (!b.bank_index) continue;
+      if (bank == nullptr || expected[b.pubkey] > expected[bank->pubkey]) bank = &b;
+    }
+    if (bank == nullptr) break;
+    std::size_t n = std::min<std::uint64_t>(to_create, per_tx);
+    if (!fee_quote) {
+      // The fee depends on the message's shape (one signer, compute budget),
+      // not on the recipients: quote it once per cycle.
+      std::vector<Pubkey> probe_keys(n);
+      for (std::size_t i = 0; i < n; ++i) probe_keys[i].bytes[0] = static_cast<std::uint8_t>(i + 1);
+      QTW_ASSIGN_OR_RETURN(auto probe, build_funding_message(bank->pubkey, probe_keys,
+                                                             params.lamports_per_explorer,
+                                                             blockhash.blockhash, options_.priority));
+      QTW_ASSIGN_OR_RETURN(fee_quote, quote_fee(probe));
+    }
+    // A Bank keeps its rent-exempt minimum (a 0 < balance < minimum result is
+    // rejected by the runtime) and the fee.
+    const std::int64_t reserve = static_cast<std::int64_t>(rent_exempt_min_ + *fee_quote);
+    const std::int64_t spendable = expected[bank->pubkey] - reserve;
+    if (spendable < static_cast<std::int64_t>(params.lamports_per_explorer)) {
+      report.warnings.push_back("Banks hold too little to fund Explorers; waiting for a top-up");
+      break;
+    }
+    n = std::min<std::size_t>(n, static_cast<std::size_t>(spendable) / params.lamports_per_explorer);
+    QTW_ASSIGN_OR_RETURN(auto hour, outflow_last_hour(bank->pubkey, IntentKind::kFundExplorers));
+    if (hour + n * params.lamports_per_explorer > options_.max_bank_outflow_lamports_per_hour) {
+      report.warnings.push_back("Bank outflow cap reached for " + bank->pubkey.to_base58() +
+                                " (" + std::to_string(hour) + " lamports in the last hour, I7)");
+      break;
+    }
+    QTW_ASSIGN_OR_RETURN(auto bank_kp, signer_.bank_keypair(*bank->bank_index));
+    // I1: the new Explorers are durably recorded (pending) before anything
+    // is signed or sent.
+    const std::uint32_t bank_index = *bank->bank_index;
+    QTW_ASSIGN_OR_RETURN(auto reserved,
+                         store_.reserve_explorers(bank->id, n, [&](std::uint32_t j) -> Result<Pubkey> {
+                           QTW_ASSIGN_OR_RETURN(auto kp, signer_.explorer_keypair(bank_index, j));
+                           return kp.pubkey();
+                         }));
+    std::vector<Pubkey> recipients;
+    std::vector<store::IntentTransfer> transfers;
+    for (const auto& r : reserved) {
+      recipients.push_back(r.pubkey);
+      transfers.push_back(store::IntentTransfer{bank->pubkey, r.pubkey, params.lamports_per_explorer});
+    }
+    QTW_ASSIGN_OR_RETURN(auto msg, build_funding_message(bank->pubkey, recipients,
+                                                         params.lamports_per_explorer,
+                                                         blockhash.blockhash, options_.priority));
+    auto tx = solana::Transaction::from_message(std::move(msg));
+    const solana::Keypair* signers[] = {&bank_kp};
+    QTW_TRY(tx.sign(signers));
+    QTW_TRY(persist_and_queue(IntentKind::kFundExplorers, tx, blockhash.last_valid_block_height,
+                              *fee_quote, std::move(transfers), {}, report));
+    expected[bank->pubkey] -= static_cast<std::int64_t>(n * params.lamports_per_explorer + *fee_quote);
+    to_create -= n;
+  }
+  return {};
+}
+
+Status Balancer::confirm(BalanceReport& report) {
+  if (in_flight_.empty()) return {};
+  std::vector<rpc::PendingTransaction> txs;
+  txs.reserve(in_flight_.size());
+  for (const auto& f : in_flight_) {
+    QTW_TRY(store_.update_intent(f.intent_id, IntentStatus::kPrepared, IntentStatus::kSent, {}));
+    txs.push_back(f.tx);
+  }
+  report.transactions_sent += static_cast<std::uint32_t>(txs.size());
+  rpc::TransactionSender sender(rpc_, options_.sender);
+  QTW_ASSIGN_OR_RETURN(auto outcomes, sender.send_and_confirm_all(txs));
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    QTW_TRY(apply_outcome(in_flight_[i], outcomes[i], report));
+  }
+  return {};
+}
+
+Status Balancer::apply_outcome(const InFlight& flight, const rpc::TxOutcome& outcome,
+                               BalanceReport& report) {
+  using rpc::TxOutcomeKind;
+  if (outcome.kind == TxOutcomeKind::kUnknown) {
+    // Not safe to re-sign or to revert: resolved at the start of a later cycle.
+    ++report.transactions_unknown;
+    return {};
+  }
+  const bool ok = outcome.kind == TxOutcomeKind::kConfirmed ||
+                  outcome.kind == TxOutcomeKind::kFinalized;
+  store::IntentOutcome result;
+  if (outcome.landed) {
+    result.slot = outcome.slot;
+    result.fee_lamports = flight.fee_lamports;
+  }
+  result.error = outcome.err;
+  const IntentStatus to = ok ? IntentStatus::kConfirmed
+                             : (outcome.kind == TxOutcomeKind::kExpired ? IntentStatus::kExpired
+                                                                         : IntentStatus::kFailed);
+  QTW_TRY(store_.transact([&]() -> Status {
+    QTW_TRY(store_.update_intent(flight.intent_id, IntentStatus::kSent, to, result));
+    switch (flight.kind) {
+      case IntentKind::kFundExplorers:
+        return store_.transition_many(recipients_of(flight.transfers), KeyState::kPending,
+                                      ok ? KeyState::kAvailable : KeyState::kDropped,
+                                      ok ? "funding confirmed" : "funding did not land");
+      case IntentKind::kRecover:
+        return store_.transition_many(senders_of(flight.transfers), KeyState::kDraining,
+                                      ok ? KeyState::kRetired : KeyState::kUsed,
+                                      ok ? "recovered to 0 lamports" : "recovery did not land; retry");
+      default:
+        return {};
+    }
+  }));
+  if (outcome.landed) report.fees_lamports += flight.fee_lamports;
+  if (ok) {
+    ++report.transactions_confirmed;
+    std::uint64_t moved = 0;
+    for (const auto& t : flight.transfers) moved += t.lamports;
+    switch (flight.kind) {
+      case IntentKind::kFundExplorers:
+        report.explorers_created += static_cast<std::uint32_t>(flight.transfers.size());
+        report.lamports_to_explorers += moved;
+        break;
+      case IntentKind::kRecover:
+        report.explorers_recovered += static_cast<std::uint32_t>(flight.transfers.size());
+        report.lamports_recovered += moved;
+        break;
+      case IntentKind::kFundBank:
+        ++report.banks_funded;
+        report.lamports_to_banks += moved;
+        break;
+      default:
+        break;
+    }
+  } else if (outcome.kind == TxOutcomeKind::kExpired) {
+    ++report.transactions_expired;
+  } else {
+    ++report.transactions_failed;
+    report.warnings.push_back(std::string(store::intent_kind_name(flight.kind)) + " transaction " +
+                              outcome.signature.to_base58() + " failed: " + outcome.err);
+  }
+  if (!ok && flight.kind == IntentKind::kFundExplorers) {
+    report.explorers_dropped += static_cast<std::uint32_t>(flight.transfers.size());
+  }
+  return {};
+}
+
+}  // namespace qtw::wallet
