@@ -68,8 +68,21 @@ class CurlTransport final : public HttpTransport {
   CurlTransport(std::string url, CurlTransportOptions options, CURL* handle, curl_slist* headers)
       : url_(std::move(url)), options_(std::move(options)), handle_(handle), headers_(headers) {}
 
-  Result<HttpResponse> post(std::string_view body) override {
+  Result<HttpResponse> post(std::string_view body) override { return perform(body, false); }
+
+  Result<HttpResponse> post_once(std::string_view body) override {
+    // libcurl re-sends automatically only over a REUSED connection that died
+    // before answering (lib/transfer.c Curl_retry_request); a fresh
+    // connection is never re-sent, so the request goes out at most once.
+    return perform(body, true);
+  }
+
+  const std::string& url() const noexcept override { return url_; }
+
+ private:
+  Result<HttpResponse> perform(std::string_view body, bool fresh_connection) {
     CURL* h = handle_.get();
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, fresh_connection ? 1L : 0L);
     // Options are re-applied on every call: curl_easy_reset is not used so the
     // handle keeps its connection cache (keep-alive) between posts.
     curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
@@ -105,9 +118,6 @@ class CurlTransport final : public HttpTransport {
     return resp;
   }
 
-  const std::string& url() const noexcept override { return url_; }
-
- private:
   std::string url_;
   CurlTransportOptions options_;
   std::unique_ptr<CURL, CurlDeleter> handle_;

@@ -148,11 +148,13 @@ struct RpcClient::Impl {
     }
   }
 
-  static Result<json> attempt_single(RpcClient& c, std::string_view method, const json& params) {
+  // `once`: the request must not be re-sent by the transport (non-idempotent).
+  static Result<json> attempt_single(RpcClient& c, std::string_view method, const json& params,
+                                     bool once) {
     std::uint64_t id = 0;
     const std::string body = request_object(c, method, params, &id).dump();
     if (c.options_.observer) c.options_.observer->on_request(method);
-    QTW_ASSIGN_OR_RETURN(HttpResponse resp, c.transport_->post(body));
+    QTW_ASSIGN_OR_RETURN(HttpResponse resp, once ? c.transport_->post_once(body) : c.transport_->post(body));
     if (resp.status != 200) return http_error(c, resp);
     QTW_ASSIGN_OR_RETURN(json doc, parse_body(c, resp));
     if (doc.is_object()) {
@@ -170,7 +172,7 @@ struct RpcClient::Impl {
 
   static Result<json> request(RpcClient& c, std::string_view method, const json& params, bool retry) {
     begin_call(c, method);
-    return with_retry<json>(c, method, retry, [&] { return attempt_single(c, method, params); });
+    return with_retry<json>(c, method, retry, [&] { return attempt_single(c, method, params, !retry); });
   }
 
   // One batch attempt. nullopt = the node refused batches (caller falls back).

@@ -32,6 +32,12 @@ class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
   [[nodiscard]] virtual Result<HttpResponse> post(std::string_view body) = 0;
+  // Like post(), but the request is put on the wire at most once. libcurl
+  // silently re-sends a request whose reused keep-alive connection closed
+  // before any answer; harmless for reads, not for sendTransaction or
+  // requestAirdrop, which the RPC layer posts through here. The curl
+  // transport uses a fresh connection for it. Default: post().
+  [[nodiscard]] virtual Result<HttpResponse> post_once(std::string_view body) { return post(body); }
   // The endpoint this transport posts to (for messages; never holds secrets
   // beyond what the operator put in the URL).
   [[nodiscard]] virtual const std::string& url() const noexcept = 0;

@@ -426,3 +426,32 @@ TEST(RpcClient, RetryAfterParsing) {
 
 }  // namespace
 }  // namespace qtw::rpc
+
+namespace qtw::rpc {
+namespace {
+
+// libcurl re-sends a request once by itself when a reused keep-alive
+// connection closes without an answer. For sendTransaction that would be a
+// blind retry; the client must put it on the wire exactly once.
+TEST(RpcClient, SendIsPutOnTheWireOnceEvenOnAReusedConnection) {
+  std::atomic<int> sends{0};
+  TestHttpServer server([&](const std::string& body) -> TestHttpServer::Reply {
+    if (body.find("sendTransaction") != std::string::npos) {
+      ++sends;
+      return {200, "", {}, true};  // forwarded, then the answer is lost
+    }
+    return validator(body);
+  });
+  RpcClientOptions o;
+  o.retry.max_attempts = 1;
+  auto client = client_for(server, o);
+  ASSERT_TRUE(client->get_slot());  // a keep-alive connection now exists
+  std::vector<std::uint8_t> wire(100, 1);
+  auto r = client->send_transaction(wire);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kTransport);
+  EXPECT_EQ(sends.load(), 1);
+}
+
+}  // namespace
+}  // namespace qtw::rpc
