@@ -1,0 +1,111 @@
+#include "qtw/solana/programs.h"
+
+#include <limits>
+
+namespace qtw::solana {
+namespace {
+
+void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+void put_u64(std::vector<std::uint8_t>& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+// solana-sdk system-interface/src/instruction.rs: bincode of the enum, a u32
+// LE variant index then the fields.
+enum SystemVariant : std::uint32_t { kCreateAccount = 0, kAssign = 1, kTransfer = 2 };
+
+}  // namespace
+
+const Pubkey& system_program_id() noexcept {
+  static const Pubkey id{};  // 32 zero bytes = 11111111111111111111111111111111
+  return id;
+}
+
+const Pubkey& compute_budget_program_id() noexcept {
+  // ComputeBudget111111111111111111111111111111 (solana-sdk sdk-ids).
+  static const Pubkey id = *Pubkey::from_base58("ComputeBudget111111111111111111111111111111");
+  return id;
+}
+
+namespace system_program {
+
+Instruction transfer(const Pubkey& from, const Pubkey& to, std::uint64_t lamports) {
+  Instruction ix;
+  ix.program_id = system_program_id();
+  ix.accounts = {AccountMeta{from, true, true}, AccountMeta{to, false, true}};
+  put_u32(ix.data, kTransfer);
+  put_u64(ix.data, lamports);
+  return ix;
+}
+
+Instruction create_account(const Pubkey& from, const Pubkey& new_account, std::uint64_t lamports,
+                           std::uint64_t space, const Pubkey& owner) {
+  Instruction ix;
+  ix.program_id = system_program_id();
+  ix.accounts = {AccountMeta{from, true, true}, AccountMeta{new_account, true, true}};
+  put_u32(ix.data, kCreateAccount);
+  put_u64(ix.data, lamports);
+  put_u64(ix.data, space);
+  ix.data.insert(ix.data.end(), owner.bytes.begin(), owner.bytes.end());
+  return ix;
+}
+
+Instruction assign(const Pubkey& account, const Pubkey& owner) {
+  Instruction ix;
+  ix.program_id = system_program_id();
+  ix.accounts = {AccountMeta{account, true, true}};
+  put_u32(ix.data, kAssign);
+  ix.data.insert(ix.data.end(), owner.bytes.begin(), owner.bytes.end());
+  return ix;
+}
+
+}  // namespace system_program
+
+namespace compute_budget {
+
+// solana-sdk compute-budget-interface/src/lib.rs: data[0] = tag, then the
+// value little-endian; no accounts.
+Instruction set_compute_unit_limit(std::uint32_t units) {
+  Instruction ix;
+  ix.program_id = compute_budget_program_id();
+  ix.data.push_back(2);
+  put_u32(ix.data, units);
+  return ix;
+}
+
+Instruction set_compute_unit_price(std::uint64_t micro_lamports) {
+  Instruction ix;
+  ix.program_id = compute_budget_program_id();
+  ix.data.push_back(3);
+  put_u64(ix.data, micro_lamports);
+  return ix;
+}
+
+std::uint64_t prioritization_fee_lamports(std::uint64_t micro_lamports_per_cu,
+                                          std::uint64_t compute_unit_limit) noexcept {
+  // agave compute_budget_limits.rs get_prioritization_fee: ceil(price *
+  // limit / 1e6) computed in u128, saturating. Here without __int128:
+  // price * limit = q * 1e6 + r exactly, split per factor.
+  constexpr std::uint64_t kMicro = 1'000'000;
+  const std::uint64_t p_hi = micro_lamports_per_cu / kMicro;
+  const std::uint64_t p_lo = micro_lamports_per_cu % kMicro;
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  // whole part: p_hi * limit (may overflow -> saturate)
+  if (p_hi != 0 && compute_unit_limit > kMax / p_hi) return kMax;
+  std::uint64_t fee = p_hi * compute_unit_limit;
+  // p_lo < 1e6 and limit < 2^64: p_lo * limit may overflow u64, so split limit.
+  const std::uint64_t l_hi = compute_unit_limit / kMicro;
+  const std::uint64_t l_lo = compute_unit_limit % kMicro;
+  // p_lo * limit = p_lo * l_hi * 1e6 + p_lo * l_lo; p_lo * l_lo < 1e12 fits.
+  if (l_hi != 0 && p_lo > kMax / l_hi) return kMax;
+  const std::uint64_t whole = p_lo * l_hi;
+  const std::uint64_t rest = p_lo * l_lo;
+  const std::uint64_t add = whole + rest / kMicro + (rest % kMicro != 0 ? 1 : 0);
+  if (fee > kMax - add) return kMax;
+  return fee + add;
+}
+
+}  // namespace compute_budget
+}  // namespace qtw::solana
