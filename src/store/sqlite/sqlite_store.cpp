@@ -1,0 +1,1121 @@
+#include "qtw/store/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <iterator>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include "store/sqlite/sqlite_db.h"
+
+namespace qtw::store {
+namespace {
+
+using sqlite::Db;
+using sqlite::Stmt;
+
+constexpr std::int64_t kTierHodl = static_cast<std::int64_t>(KeyTier::Hodl);
+constexpr std::int64_t kTierBank = static_cast<std::int64_t>(KeyTier::Bank);
+constexpr std::int64_t kTierExplorer = static_cast<std::int64_t>(KeyTier::Explorer);
+constexpr std::uint32_t kMaxDerivationIndex = 0x7fff'ffffu;  // hardened range, docs/KEYS.md
+
+// Migration N brings the schema from version N-1 to N. Append only; never
+// edit a shipped migration.
+constexpr const char* kMigrations[] = {
+    // v1
+    R"sql(
+CREATE TABLE wallet (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  sealed_seed BLOB NOT NULL,
+  created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('next_lease_id', 1);
+CREATE TABLE keys (
+  id INTEGER PRIMARY KEY,
+  tier INTEGER NOT NULL CHECK (tier IN (0, 1, 2)),
+  pubkey BLOB NOT NULL UNIQUE CHECK (length(pubkey) = 32),
+  state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 7),
+  bank_index INTEGER CHECK (bank_index BETWEEN 0 AND 2147483647),
+  explorer_index INTEGER CHECK (explorer_index BETWEEN 0 AND 2147483647),
+  funding_bank_id INTEGER REFERENCES keys(id),
+  sealed_secret BLOB,
+  label TEXT NOT NULL DEFAULT '',
+  next_child_index INTEGER NOT NULL DEFAULT 0,
+  lease_host TEXT,
+  lease_pid INTEGER,
+  lease_instance TEXT,
+  lease_id INTEGER,
+  lease_deadline_ms INTEGER,
+  sign_count INTEGER NOT NULL DEFAULT 0,
+  signed_at_ms INTEGER,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  CHECK ((tier = 2) = (explorer_index IS NOT NULL AND funding_bank_id IS NOT NULL)),
+  CHECK (tier = 0 OR sealed_secret IS NULL),
+  CHECK ((state = 2) = (lease_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX keys_bank_index ON keys (bank_index) WHERE tier = 1;
+CREATE UNIQUE INDEX keys_explorer_index ON keys (bank_index, explorer_index) WHERE tier = 2;
+CREATE UNIQUE INDEX keys_lease_id ON keys (lease_id) WHERE lease_id IS NOT NULL;
+CREATE INDEX keys_tier_state ON keys (tier, state, id);
+CREATE INDEX keys_funding_bank ON keys (funding_bank_id);
+CREATE INDEX keys_lease_deadline ON keys (lease_deadline_ms) WHERE state = 2;
+CREATE TABLE intents (
+  id INTEGER PRIMARY KEY,
+  kind INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  fee_payer BLOB NOT NULL CHECK (length(fee_payer) = 32),
+  signature BLOB NOT NULL UNIQUE CHECK (length(signature) = 64),
+  blockhash BLOB NOT NULL CHECK (length(blockhash) = 32),
+  last_valid_block_height INTEGER NOT NULL,
+  wire BLOB NOT NULL,
+  slot INTEGER,
+  fee_lamports INTEGER,
+  error TEXT NOT NULL DEFAULT '',
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+CREATE INDEX intents_status ON intents (status, id);
+CREATE TABLE intent_transfers (
+  intent_id INTEGER NOT NULL REFERENCES intents(id),
+  seq INTEGER NOT NULL,
+  from_pubkey BLOB NOT NULL CHECK (length(from_pubkey) = 32),
+  to_pubkey BLOB NOT NULL CHECK (length(to_pubkey) = 32),
+  lamports INTEGER NOT NULL CHECK (lamports >= 0),
+  PRIMARY KEY (intent_id, seq)
+);
+CREATE INDEX intent_transfers_from ON intent_transfers (from_pubkey);
+CREATE INDEX intent_transfers_to ON intent_transfers (to_pubkey);
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  pubkey BLOB,
+  intent_id INTEGER,
+  detail TEXT NOT NULL DEFAULT ''
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TABLE leader (
+  name TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  instance TEXT NOT NULL,
+  deadline_ms INTEGER NOT NULL
+);
+)sql",
+};
+static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
+
+constexpr const char* kKeyColumns =
+    "id, tier, pubkey, state, bank_index, explorer_index, funding_bank_id, sealed_secret, label, "
+    "next_child_index, lease_host, lease_pid, lease_instance, lease_id, lease_deadline_ms, "
+    "sign_count, signed_at_ms, created_at_ms, updated_at_ms";
+
+template <std::size_t N>
+std::array<std::uint8_t, N> to_array(std::span<const std::uint8_t> b) {
+  std::array<std::uint8_t, N> out{};
+  if (b.size() == N) std::memcpy(out.data(), b.data(), N);
+  return out;
+}
+
+solana::Pubkey pubkey_col(const Stmt& st, int col) {
+  solana::Pubkey pk;
+  pk.bytes = to_array<solana::kPubkeySize>(st.blob(col));
+  return pk;
+}
+
+KeyRecord read_key(const Stmt& st) {
+  KeyRecord r;
+  r.id = st.int64(0);
+  r.tier = static_cast<KeyTier>(st.int64(1));
+  r.pubkey = pubkey_col(st, 2);
+  r.state = static_cast<KeyState>(st.int64(3));
+  if (!st.is_null(4)) r.bank_index = static_cast<std::uint32_t>(st.int64(4));
+  if (!st.is_null(5)) r.explorer_index = static_cast<std::uint32_t>(st.int64(5));
+  if (!st.is_null(6)) r.funding_bank_id = st.int64(6);
+  if (!st.is_null(7)) {
+    auto b = st.blob(7);
+    r.sealed_secret.assign(b.begin(), b.end());
+  }
+  r.label = st.text(8);
+  r.next_child_index = static_cast<std::uint32_t>(st.int64(9));
+  if (!st.is_null(13)) {
+    Lease lease;
+    lease.owner.host = st.text(10);
+    lease.owner.pid = st.int64(11);
+    lease.owner.instance = st.text(12);
+    lease.lease_id = static_cast<std::uint64_t>(st.int64(13));
+    lease.deadline_ms = st.int64(14);
+    r.lease = std::move(lease);
+  }
+  r.sign_count = static_cast<std::uint32_t>(st.int64(15));
+  if (!st.is_null(16)) r.signed_at_ms = st.int64(16);
+  r.created_at_ms = st.int64(17);
+  r.updated_at_ms = st.int64(18);
+  return r;
+}
+
+std::string owner_string(const LeaseOwner& o) {
+  return o.host + ":" + std::to_string(o.pid) + ":" + o.instance;
+}
+
+Status check_i64(std::uint64_t v, std::string_view what) {
+  if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return make_error(ErrorCode::kInvalidArgument, std::string(what) + " exceeds 2^63-1");
+  }
+  return {};
+}
+
+std::string default_actor() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "unknown");
+  return std::string(host) + ":" + std::to_string(::getpid());
+}
+
+class SqliteStore final : public KeyStore {
+ public:
+  SqliteStore(Db db, std::filesystem::path path, SqliteStoreOptions options)
+      : db_(std::move(db)), path_(std::move(path)), options_(std::move(options)) {
+    if (!options_.clock_ms) {
+      options_.clock_ms = [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+      };
+    }
+    if (options_.actor.empty()) options_.actor = default_actor();
+  }
+
+  int schema_version() const noexcept override { return kSqliteSchemaVersion; }
+  std::string describe() const override { return "sqlite:" + path_.string(); }
+
+  Status transact(const std::function<Status()>& body) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_TRY(body());
+    return txn.commit();
+  }
+
+  // ---- wallet ----
+  Status create_wallet(std::span<const std::uint8_t> sealed_seed) override {
+    if (sealed_seed.empty()) {
+      return make_error(ErrorCode::kInvalidArgument, "sealed seed is empty");
+    }
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "INSERT INTO wallet (id, sealed_seed, created_at_ms) VALUES (1, ?, ?)"));
+    st.bind(1, sealed_seed).bind(2, now());
+    if (auto s = st.run(); !s) {
+      if (s.error().code == ErrorCode::kAlreadyExists) {
+        return make_error(ErrorCode::kAlreadyExists,
+                          "a wallet already exists in " + path_.string() +
+                              " (refusing to replace its master seed)");
+      }
+      return s;
+    }
+    QTW_TRY(audit_locked(options_.actor, "wallet.create", std::nullopt, std::nullopt, ""));
+    return txn.commit();
+  }
+
+  Result<WalletMeta> get_wallet() override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare("SELECT sealed_seed, created_at_ms FROM wallet"));
+    QTW_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) {
+      return make_error(ErrorCode::kNotFound,
+                        "no wallet in " + path_.string() + ": run `qtw init` first");
+    }
+    WalletMeta meta;
+    auto b = st.blob(0);
+    meta.sealed_seed.assign(b.begin(), b.end());
+    meta.created_at_ms = st.int64(1);
+    meta.schema_version = kSqliteSchemaVersion;
+    return meta;
+  }
+
+  // ---- keys ----
+  Result<KeyRecord> add_hodl(const solana::Pubkey& pubkey,
+                             std::span<const std::uint8_t> sealed_secret,
+                             std::string_view label) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "INSERT INTO keys (tier, pubkey, state, sealed_secret, label, created_at_ms, "
+        "updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    const auto t = now();
+    st.bind(1, kTierHodl).bind(2, pubkey.bytes).bind(3, state_int(KeyState::kActive));
+    if (sealed_secret.empty()) {
+      st.bind_null(4);
+    } else {
+      st.bind(4, sealed_secret);
+    }
+    st.bind_text(5, label).bind(6, t).bind(7, t);
+    QTW_TRY(unique_or(st.run(), "key already registered"));
+    const auto id = db_.last_insert_rowid();
+    QTW_TRY(audit_locked(options_.actor, "hodl.add", pubkey, std::nullopt,
+                         sealed_secret.empty() ? "watch-only" : "sealed secret"));
+    QTW_TRY(txn.commit());
+    return get_key_by_id_locked(id);
+  }
+
+  Result<KeyRecord> add_bank(std::uint32_t bank_index, const solana::Pubkey& pubkey) override {
+    if (bank_index > kMaxDerivationIndex) {
+      return make_error(ErrorCode::kInvalidArgument, "bank index exceeds 2^31-1");
+    }
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "INSERT INTO keys (tier, pubkey, state, bank_index, created_at_ms, updated_at_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?)"));
+    const auto t = now();
+    st.bind(1, kTierBank).bind(2, pubkey.bytes).bind(3, state_int(KeyState::kActive));
+    st.bind(4, static_cast<std::int64_t>(bank_index)).bind(5, t).bind(6, t);
+    QTW_TRY(unique_or(st.run(), "bank index or pubkey already registered"));
+    const auto id = db_.last_insert_rowid();
+    QTW_TRY(audit_locked(options_.actor, "bank.add", pubkey, std::nullopt,
+                         "index " + std::to_string(bank_index)));
+    QTW_TRY(txn.commit());
+    return get_key_by_id_locked(id);
+  }
+
+  Result<std::vector<KeyRecord>> reserve_explorers(std::int64_t bank_id, std::size_t count,
+                                                   const DeriveExplorerPubkey& derive) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(KeyRecord bank, get_key_by_id_locked(bank_id));
+    if (bank.tier != KeyTier::Bank || !bank.bank_index) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "key " + std::to_string(bank_id) + " is not a Bank");
+    }
+    const std::uint64_t first = bank.next_child_index;
+    if (first + count > std::uint64_t{kMaxDerivationIndex} + 1) {
+      return make_error(ErrorCode::kInvalidArgument, "explorer indexes of this Bank exhausted");
+    }
+    std::vector<std::int64_t> ids;
+    ids.reserve(count);
+    const auto t = now();
+    for (std::size_t k = 0; k < count; ++k) {
+      const auto index = static_cast<std::uint32_t>(first + k);
+      QTW_ASSIGN_OR_RETURN(solana::Pubkey pk, derive(index));
+      QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+          "INSERT INTO keys (tier, pubkey, state, bank_index, explorer_index, funding_bank_id, "
+          "created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+      st.bind(1, kTierExplorer).bind(2, pk.bytes).bind(3, state_int(KeyState::kPending));
+      st.bind(4, static_cast<std::int64_t>(*bank.bank_index))
+          .bind(5, static_cast<std::int64_t>(index))
+          .bind(6, bank_id)
+          .bind(7, t)
+          .bind(8, t);
+      QTW_TRY(unique_or(st.run(), "explorer pubkey or index already registered"));
+      ids.push_back(db_.last_insert_rowid());
+      QTW_TRY(audit_locked(options_.actor, "explorer.reserve", pk, std::nullopt,
+                           "bank " + std::to_string(*bank.bank_index) + " index " +
+                               std::to_string(index)));
+    }
+    QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(
+        "UPDATE keys SET next_child_index = ?, updated_at_ms = ? WHERE id = ? AND "
+        "next_child_index = ?"));
+    up.bind(1, static_cast<std::int64_t>(first + count)).bind(2, t).bind(3, bank_id);
+    up.bind(4, static_cast<std::int64_t>(first));
+    QTW_TRY(up.run());
+    if (db_.changes() != 1) {
+      return make_error(ErrorCode::kConflict, "bank next index changed concurrently");
+    }
+    QTW_TRY(txn.commit());
+    std::vector<KeyRecord> out;
+    out.reserve(ids.size());
+    for (auto id : ids) {
+      QTW_ASSIGN_OR_RETURN(KeyRecord r, get_key_by_id_locked(id));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Result<KeyRecord> get_key(const solana::Pubkey& pubkey) override {
+    std::lock_guard lock(mu_);
+    return get_key_locked(pubkey);
+  }
+
+  Result<KeyRecord> get_key_by_id(std::int64_t id) override {
+    std::lock_guard lock(mu_);
+    return get_key_by_id_locked(id);
+  }
+
+  Result<std::vector<KeyRecord>> list_keys(const KeyFilter& filter) override {
+    std::string sql = std::string("SELECT ") + kKeyColumns + " FROM keys WHERE 1=1";
+    if (filter.tier) sql += " AND tier = ?1";
+    if (filter.state) sql += " AND state = ?2";
+    if (filter.funding_bank_id) sql += " AND funding_bank_id = ?3";
+    sql += " ORDER BY id";
+    if (filter.limit > 0) sql += " LIMIT ?4";
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(sql));
+    if (filter.tier) st.bind(1, static_cast<std::int64_t>(*filter.tier));
+    if (filter.state) st.bind(2, state_int(*filter.state));
+    if (filter.funding_bank_id) st.bind(3, *filter.funding_bank_id);
+    if (filter.limit > 0) st.bind(4, static_cast<std::int64_t>(filter.limit));
+    std::vector<KeyRecord> out;
+    while (true) {
+      QTW_ASSIGN_OR_RETURN(bool row, st.step());
+      if (!row) break;
+      out.push_back(read_key(st));
+    }
+    return out;
+  }
+
+  Result<std::vector<KeyCount>> count_keys() override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "SELECT tier, state, COUNT(*) FROM keys GROUP BY tier, state ORDER BY tier, state"));
+    std::vector<KeyCount> out;
+    while (true) {
+      QTW_ASSIGN_OR_RETURN(bool row, st.step());
+      if (!row) break;
+      out.push_back(KeyCount{static_cast<KeyTier>(st.int64(0)), static_cast<KeyState>(st.int64(1)),
+                             static_cast<std::uint64_t>(st.int64(2))});
+    }
+    return out;
+  }
+
+  Result<KeyRecord> funding_bank_of(const solana::Pubkey& explorer) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(KeyRecord r, get_key_locked(explorer));
+    if (r.tier != KeyTier::Explorer || !r.funding_bank_id) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        explorer_name(explorer) + " is not an Explorer");
+    }
+    return get_key_by_id_locked(*r.funding_bank_id);
+  }
+
+  // ---- state machine ----
+  Status transition(const solana::Pubkey& explorer, KeyState from, KeyState to,
+                    std::string_view reason) override {
+    return transition_many({&explorer, 1}, from, to, reason);
+  }
+
+  Status transition_many(std::span<const solana::Pubkey> explorers, KeyState from, KeyState to,
+                         std::string_view reason) override {
+    if (from == KeyState::kLeased || to == KeyState::kLeased) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "leases change only through claim_explorers / release_explorer / "
+                        "expire_leases");
+    }
+    QTW_TRY(check_transition(from, to));
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    for (const auto& pk : explorers) {
+      QTW_TRY(move_locked(pk, from, to, options_.actor, reason));
+    }
+    return txn.commit();
+  }
+
+  // ---- leases ----
+  Result<std::vector<KeyRecord>> claim_explorers(const LeaseOwner& owner, std::size_t max,
+                                                 std::int64_t lease_deadline_ms) override {
+    QTW_TRY(check_owner(owner));
+    QTW_TRY(check_transition(KeyState::kAvailable, KeyState::kLeased));
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt sel, db_.prepare(
+        "SELECT id, pubkey FROM keys WHERE tier = ? AND state = ? ORDER BY id LIMIT ?"));
+    sel.bind(1, kTierExplorer).bind(2, state_int(KeyState::kAvailable));
+    sel.bind(3, static_cast<std::int64_t>(max));
+    std::vector<std::pair<std::int64_t, solana::Pubkey>> picked;
+    while (true) {
+      QTW_ASSIGN_OR_RETURN(bool row, sel.step());
+      if (!row) break;
+      picked.emplace_back(sel.int64(0), pubkey_col(sel, 1));
+    }
+    if (picked.empty()) {
+      QTW_TRY(txn.commit());
+      return std::vector<KeyRecord>{};
+    }
+    QTW_ASSIGN_OR_RETURN(std::int64_t lease_id, db_.query_int(
+        "SELECT value FROM counters WHERE name = 'next_lease_id'"));
+    const auto t = now();
+    for (const auto& [id, pk] : picked) {
+      QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(
+          "UPDATE keys SET state = ?, lease_host = ?, lease_pid = ?, lease_instance = ?, "
+          "lease_id = ?, lease_deadline_ms = ?, updated_at_ms = ? WHERE id = ? AND state = ?"));
+      up.bind(1, state_int(KeyState::kLeased)).bind_text(2, owner.host).bind(3, owner.pid);
+      up.bind_text(4, owner.instance).bind(5, lease_id).bind(6, lease_deadline_ms).bind(7, t);
+      up.bind(8, id).bind(9, state_int(KeyState::kAvailable));
+      QTW_TRY(up.run());
+      if (db_.changes() != 1) return make_error(ErrorCode::kInternal, "claim lost a row");
+      QTW_TRY(audit_locked(owner_string(owner), "explorer.transition", pk, std::nullopt,
+                           "available -> leased: claimed, lease " + std::to_string(lease_id)));
+      ++lease_id;
+    }
+    QTW_ASSIGN_OR_RETURN(Stmt bump, db_.prepare(
+        "UPDATE counters SET value = ? WHERE name = 'next_lease_id'"));
+    bump.bind(1, lease_id);
+    QTW_TRY(bump.run());
+    QTW_TRY(txn.commit());
+    std::vector<KeyRecord> out;
+    for (const auto& [id, pk] : picked) {
+      QTW_ASSIGN_OR_RETURN(KeyRecord r, get_key_by_id_locked(id));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Result<std::size_t> renew_leases(const LeaseOwner& owner,
+                                   std::int64_t lease_deadline_ms) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(
+        "UPDATE keys SET lease_deadline_ms = ?, updated_at_ms = ? WHERE state = ? AND "
+        "lease_host = ? AND lease_pid = ? AND lease_instance = ?"));
+    up.bind(1, lease_deadline_ms).bind(2, now()).bind(3, state_int(KeyState::kLeased));
+    up.bind_text(4, owner.host).bind(5, owner.pid).bind_text(6, owner.instance);
+    QTW_TRY(up.run());
+    const auto n = static_cast<std::size_t>(db_.changes());
+    QTW_TRY(txn.commit());
+    return n;
+  }
+
+  Status release_explorer(const solana::Pubkey& explorer, std::uint64_t lease_id,
+                          bool retire) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(KeyRecord r, get_key_locked(explorer));
+    QTW_TRY(check_release(r, retire));
+    if (r.lease->lease_id != lease_id) {
+      return make_error(ErrorCode::kConflict, "lease " + std::to_string(lease_id) + " of " +
+                                                  explorer_name(explorer) +
+                                                  " is not its current lease");
+    }
+    QTW_TRY(move_locked(explorer, KeyState::kLeased,
+                        retire ? KeyState::kUsed : KeyState::kAvailable,
+                        owner_string(r.lease->owner), retire ? "returned, retire" : "returned, keep"));
+    return txn.commit();
+  }
+
+  Status release_explorers(const LeaseOwner& owner, std::span<const solana::Pubkey> explorers,
+                           bool retire) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    for (const auto& pk : explorers) {
+      QTW_ASSIGN_OR_RETURN(KeyRecord r, get_key_locked(pk));
+      QTW_TRY(check_release(r, retire));
+      if (!(r.lease->owner == owner)) {
+        return make_error(ErrorCode::kConflict, explorer_name(pk) + " is leased by " +
+                                                    owner_string(r.lease->owner) + ", not " +
+                                                    owner_string(owner));
+      }
+      QTW_TRY(move_locked(pk, KeyState::kLeased, retire ? KeyState::kUsed : KeyState::kAvailable,
+                          owner_string(owner), retire ? "returned, retire" : "returned, keep"));
+    }
+    return txn.commit();
+  }
+
+  Result<std::vector<solana::Pubkey>> expire_leases(std::int64_t now_ms) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt sel, db_.prepare(
+        "SELECT pubkey FROM keys WHERE state = ? AND lease_deadline_ms < ? ORDER BY id"));
+    sel.bind(1, state_int(KeyState::kLeased)).bind(2, now_ms);
+    QTW_ASSIGN_OR_RETURN(auto keys, collect_pubkeys(sel));
+    for (const auto& pk : keys) {
+      QTW_TRY(move_locked(pk, KeyState::kLeased, KeyState::kUsed, options_.actor,
+                          "lease expired"));
+    }
+    QTW_TRY(txn.commit());
+    return keys;
+  }
+
+  Result<std::vector<solana::Pubkey>> expire_owner(const LeaseOwner& owner) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt sel, db_.prepare(
+        "SELECT pubkey FROM keys WHERE state = ? AND lease_host = ? AND lease_pid = ? AND "
+        "lease_instance = ? ORDER BY id"));
+    sel.bind(1, state_int(KeyState::kLeased)).bind_text(2, owner.host).bind(3, owner.pid);
+    sel.bind_text(4, owner.instance);
+    QTW_ASSIGN_OR_RETURN(auto keys, collect_pubkeys(sel));
+    for (const auto& pk : keys) {
+      QTW_TRY(move_locked(pk, KeyState::kLeased, KeyState::kUsed, options_.actor,
+                          "lease owner " + owner_string(owner) + " died"));
+    }
+    QTW_TRY(txn.commit());
+    return keys;
+  }
+
+  Result<std::vector<LeaseOwner>> list_lease_owners() override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt sel, db_.prepare(
+        "SELECT DISTINCT lease_host, lease_pid, lease_instance FROM keys WHERE state = ? "
+        "ORDER BY 1, 2, 3"));
+    sel.bind(1, state_int(KeyState::kLeased));
+    std::vector<LeaseOwner> out;
+    while (true) {
+      QTW_ASSIGN_OR_RETURN(bool row, sel.step());
+      if (!row) break;
+      out.push_back(LeaseOwner{sel.text(0), sel.int64(1), sel.text(2)});
+    }
+    return out;
+  }
+
+  Status mark_signed(const solana::Pubkey& explorer, std::uint64_t lease_id) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(
+        "UPDATE keys SET sign_count = sign_count + 1, signed_at_ms = ?, updated_at_ms = ? "
+        "WHERE pubkey = ? AND tier = ? AND state = ? AND lease_id = ? AND sign_count = 0"));
+    const auto t = now();
+    up.bind(1, t).bind(2, t).bind(3, explorer.bytes).bind(4, kTierExplorer);
+    up.bind(5, state_int(KeyState::kLeased)).bind(6, static_cast<std::int64_t>(lease_id));
+    QTW_TRY(up.run());
+    if (db_.changes() != 1) {
+      // Say precisely why: the daemon maps this to its API error.
+      QTW_ASSIGN_OR_RETURN(KeyRecord r, get_key_locked(explorer));
+      if (r.tier != KeyTier::Explorer) {
+        return make_error(ErrorCode::kInvalidArgument, explorer_name(explorer) +
+                                                           " is not an Explorer");
+      }
+      if (r.sign_count > 0) {
+        return make_error(ErrorCode::kConflict,
+                          explorer_name(explorer) + " already signed once (single use, I2)");
+      }
+      return make_error(ErrorCode::kConflict,
+                        explorer_name(explorer) + " is " + std::string(key_state_name(r.state)) +
+                            (r.lease ? ", lease " + std::to_string(r.lease->lease_id) : "") +
+                            ": lease " + std::to_string(lease_id) + " is not current");
+    }
+    QTW_TRY(audit_locked(options_.actor, "explorer.sign", explorer, std::nullopt,
+                         "lease " + std::to_string(lease_id)));
+    return txn.commit();
+  }
+
+  // ---- leader ----
+  Result<bool> try_acquire_leader(const LeaseOwner& owner, std::int64_t deadline_ms) override {
+    QTW_TRY(check_owner(owner));
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt sel, db_.prepare(
+        "SELECT host, pid, instance, deadline_ms FROM leader WHERE name = 'balancer'"));
+    QTW_ASSIGN_OR_RETURN(bool row, sel.step());
+    if (row) {
+      const LeaseOwner current{sel.text(0), sel.int64(1), sel.text(2)};
+      if (!(current == owner) && sel.int64(3) >= now()) {
+        QTW_TRY(txn.commit());
+        return false;
+      }
+    }
+    QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(
+        "INSERT INTO leader (name, host, pid, instance, deadline_ms) VALUES ('balancer', ?, ?, "
+        "?, ?) ON CONFLICT (name) DO UPDATE SET host = excluded.host, pid = excluded.pid, "
+        "instance = excluded.instance, deadline_ms = excluded.deadline_ms"));
+    up.bind_text(1, owner.host).bind(2, owner.pid).bind_text(3, owner.instance);
+    up.bind(4, deadline_ms);
+    QTW_TRY(up.run());
+    QTW_TRY(txn.commit());
+    return true;
+  }
+
+  Status release_leader(const LeaseOwner& owner) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt del, db_.prepare(
+        "DELETE FROM leader WHERE name = 'balancer' AND host = ? AND pid = ? AND instance = ?"));
+    del.bind_text(1, owner.host).bind(2, owner.pid).bind_text(3, owner.instance);
+    return del.run();
+  }
+
+  // ---- intents ----
+  Result<std::int64_t> insert_intent(const IntentRecord& intent) override {
+    if (intent.status != IntentStatus::kPrepared) {
+      return make_error(ErrorCode::kInvalidArgument, "a new intent must be `prepared`");
+    }
+    if (std::all_of(intent.signature.bytes.begin(), intent.signature.bytes.end(),
+                    [](std::uint8_t b) { return b == 0; })) {
+      return make_error(ErrorCode::kInvalidArgument, "intent has no signature");
+    }
+    QTW_TRY(check_i64(intent.last_valid_block_height, "last_valid_block_height"));
+    for (const auto& t : intent.transfers) QTW_TRY(check_i64(t.lamports, "lamports"));
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "INSERT INTO intents (kind, status, fee_payer, signature, blockhash, "
+        "last_valid_block_height, wire, error, created_at_ms, updated_at_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    const auto t = now();
+    st.bind(1, static_cast<std::int64_t>(intent.kind));
+    st.bind(2, static_cast<std::int64_t>(IntentStatus::kPrepared));
+    st.bind(3, intent.fee_payer.bytes).bind(4, intent.signature.bytes);
+    st.bind(5, intent.blockhash.bytes);
+    st.bind(6, static_cast<std::int64_t>(intent.last_valid_block_height));
+    st.bind(7, intent.wire).bind_text(8, intent.error).bind(9, t).bind(10, t);
+    QTW_TRY(unique_or(st.run(), "an intent with this signature is already recorded"));
+    const auto id = db_.last_insert_rowid();
+    for (std::size_t i = 0; i < intent.transfers.size(); ++i) {
+      const auto& tr = intent.transfers[i];
+      QTW_ASSIGN_OR_RETURN(Stmt ins, db_.prepare(
+          "INSERT INTO intent_transfers (intent_id, seq, from_pubkey, to_pubkey, lamports) "
+          "VALUES (?, ?, ?, ?, ?)"));
+      ins.bind(1, id).bind(2, static_cast<std::int64_t>(i)).bind(3, tr.from.bytes);
+      ins.bind(4, tr.to.bytes).bind(5, static_cast<std::int64_t>(tr.lamports));
+      QTW_TRY(ins.run());
+    }
+    QTW_TRY(audit_locked(options_.actor, "intent.prepare", std::nullopt, id,
+                         std::string(intent_kind_name(intent.kind))));
+    QTW_TRY(txn.commit());
+    return id;
+  }
+
+  Status update_intent(std::int64_t id, IntentStatus from, IntentStatus to,
+                       const IntentOutcome& outcome) override {
+    QTW_TRY(check_intent_transition(from, to));
+    if (outcome.slot) QTW_TRY(check_i64(*outcome.slot, "slot"));
+    if (outcome.fee_lamports) QTW_TRY(check_i64(*outcome.fee_lamports, "fee_lamports"));
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(
+        "UPDATE intents SET status = ?, slot = COALESCE(?, slot), "
+        "fee_lamports = COALESCE(?, fee_lamports), error = ?, updated_at_ms = ? "
+        "WHERE id = ? AND status = ?"));
+    up.bind(1, static_cast<std::int64_t>(to)).bind_opt(2, outcome.slot);
+    up.bind_opt(3, outcome.fee_lamports).bind_text(4, outcome.error).bind(5, now());
+    up.bind(6, id).bind(7, static_cast<std::int64_t>(from));
+    QTW_TRY(up.run());
+    if (db_.changes() != 1) {
+      QTW_ASSIGN_OR_RETURN(IntentRecord cur, get_intent_locked(id));
+      return make_error(ErrorCode::kIllegalTransition,
+                        "intent " + std::to_string(id) + " is " +
+                            std::string(intent_status_name(cur.status)) + ", not " +
+                            std::string(intent_status_name(from)));
+    }
+    QTW_TRY(audit_locked(options_.actor, "intent.status", std::nullopt, id,
+                         std::string(intent_status_name(from)) + " -> " +
+                             std::string(intent_status_name(to)) +
+                             (outcome.error.empty() ? "" : ": " + outcome.error)));
+    return txn.commit();
+  }
+
+  Result<IntentRecord> get_intent(std::int64_t id) override {
+    std::lock_guard lock(mu_);
+    return get_intent_locked(id);
+  }
+
+  Result<IntentRecord> get_intent_by_signature(const solana::Signature& signature) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare("SELECT id FROM intents WHERE signature = ?"));
+    st.bind(1, signature.bytes);
+    QTW_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) return make_error(ErrorCode::kNotFound, "no intent with that signature");
+    return get_intent_locked(st.int64(0));
+  }
+
+  Result<std::vector<IntentRecord>> list_unresolved_intents() override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "SELECT id FROM intents WHERE status IN (?, ?) ORDER BY id"));
+    st.bind(1, static_cast<std::int64_t>(IntentStatus::kPrepared));
+    st.bind(2, static_cast<std::int64_t>(IntentStatus::kSent));
+    return intents_from_ids(st);
+  }
+
+  Result<std::vector<IntentRecord>> list_intents_for_key(const solana::Pubkey& pubkey) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "SELECT DISTINCT intent_id FROM intent_transfers WHERE from_pubkey = ?1 OR "
+        "to_pubkey = ?1 ORDER BY intent_id"));
+    st.bind(1, pubkey.bytes);
+    return intents_from_ids(st);
+  }
+
+  // ---- audit ----
+  Result<std::int64_t> append_audit(const AuditRecord& record) override {
+    std::lock_guard lock(mu_);
+    QTW_TRY(audit_locked(record.actor.empty() ? options_.actor : record.actor, record.action,
+                         record.pubkey, record.intent_id, record.detail));
+    return db_.last_insert_rowid();
+  }
+
+  Result<std::vector<AuditRecord>> list_audit(std::int64_t after_id, std::size_t limit) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "SELECT id, at_ms, actor, action, pubkey, intent_id, detail FROM audit WHERE id > ? "
+        "ORDER BY id LIMIT ?"));
+    st.bind(1, after_id).bind(2, limit == 0 ? -1 : static_cast<std::int64_t>(limit));
+    std::vector<AuditRecord> out;
+    while (true) {
+      QTW_ASSIGN_OR_RETURN(bool row, st.step());
+      if (!row) break;
+      AuditRecord a;
+      a.id = st.int64(0);
+      a.at_ms = st.int64(1);
+      a.actor = st.text(2);
+      a.action = st.text(3);
+      if (!st.is_null(4)) a.pubkey = pubkey_col(st, 4);
+      if (!st.is_null(5)) a.intent_id = st.int64(5);
+      a.detail = st.text(6);
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+
+ private:
+  // Depth-counted transaction guard: the outermost level is BEGIN IMMEDIATE
+  // (take the write lock up front: a deferred read->write upgrade in WAL mode
+  // fails with SQLITE_BUSY_SNAPSHOT instead of waiting), inner levels are
+  // savepoints. Rolls back unless commit() succeeded. Requires mu_.
+  class Txn {
+   public:
+    Txn(SqliteStore* store, int level) : store_(store), level_(level) {}
+    Txn(Txn&& o) noexcept : store_(std::exchange(o.store_, nullptr)), level_(o.level_) {}
+    Txn& operator=(Txn&&) = delete;
+    ~Txn() {
+      if (store_ == nullptr) return;
+      // Nothing useful to do if the rollback itself fails: the connection
+      // will roll back on close, and the caller already has an error.
+      if (level_ == 0) {
+        (void)store_->db_.exec("ROLLBACK");
+      } else {
+        const auto sp = "sp" + std::to_string(level_);
+        (void)store_->db_.exec("ROLLBACK TO " + sp + "; RELEASE " + sp);
+      }
+      store_->depth_ = level_;
+    }
+    Status commit() {
+      if (!store_->db_.in_transaction()) {
+        // SQLite rolled the whole transaction back itself (I/O error, full
+        // disk...): report it instead of committing a partial unit.
+        return make_error(ErrorCode::kStore, "transaction was rolled back by SQLite");
+      }
+      const auto sql = level_ == 0 ? std::string("COMMIT") : "RELEASE sp" + std::to_string(level_);
+      QTW_TRY(store_->db_.exec(sql));
+      store_->depth_ = level_;
+      store_ = nullptr;
+      return {};
+    }
+
+   private:
+    SqliteStore* store_;
+    int level_;
+  };
+
+  Result<Txn> begin() {
+    const int level = depth_;
+    if (level == 0) {
+      QTW_TRY(db_.exec("BEGIN IMMEDIATE"));
+    } else {
+      QTW_TRY(db_.exec("SAVEPOINT sp" + std::to_string(level)));
+    }
+    depth_ = level + 1;
+    return Txn(this, level);
+  }
+
+  std::int64_t now() const { return options_.clock_ms(); }
+  static std::int64_t state_int(KeyState s) { return static_cast<std::int64_t>(s); }
+  static std::string explorer_name(const solana::Pubkey& pk) {
+    // Hex prefix only: the store does not depend on base58 being linked.
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string s = "key ";
+    for (int i = 0; i < 6; ++i) {
+      s += kHex[pk.bytes[i] >> 4];
+      s += kHex[pk.bytes[i] & 15];
+    }
+    return s + "..";
+  }
+
+  static Status unique_or(Status s, std::string_view what) {
+    if (!s && s.error().code == ErrorCode::kAlreadyExists) {
+      return make_error(ErrorCode::kAlreadyExists, std::string(what), s.error().native_code);
+    }
+    return s;
+  }
+
+  static Status check_owner(const LeaseOwner& owner) {
+    if (owner.host.empty() || owner.instance.empty()) {
+      return make_error(ErrorCode::kInvalidArgument, "lease owner needs host and instance");
+    }
+    return {};
+  }
+
+  static Status check_release(const KeyRecord& r, bool retire) {
+    if (r.tier != KeyTier::Explorer) {
+      return make_error(ErrorCode::kInvalidArgument, explorer_name(r.pubkey) +
+                                                         " is not an Explorer");
+    }
+    if (r.state != KeyState::kLeased || !r.lease) {
+      return make_error(ErrorCode::kConflict,
+                        explorer_name(r.pubkey) + " is " + std::string(key_state_name(r.state)) +
+                            ", not leased (an expired lease counts as used)");
+    }
+    if (!retire && r.sign_count > 0) {
+      return make_error(ErrorCode::kConflict, explorer_name(r.pubkey) +
+                                                  " signed once: it cannot be returned for "
+                                                  "reuse, only retired (I2)");
+    }
+    return {};
+  }
+
+  // Compare-and-set of one Explorer's state, with check_transition and an
+  // audit row. Clears lease columns when leaving kLeased. Requires mu_ and
+  // an open transaction.
+  Status move_locked(const solana::Pubkey& pk, KeyState from, KeyState to,
+                     const std::string& actor, std::string_view reason) {
+    QTW_TRY(check_transition(from, to));
+    QTW_ASSIGN_OR_RETURN(Stmt sel, db_.prepare("SELECT id, tier, state FROM keys WHERE pubkey = ?"));
+    sel.bind(1, pk.bytes);
+    QTW_ASSIGN_OR_RETURN(bool row, sel.step());
+    if (!row) return make_error(ErrorCode::kNotFound, explorer_name(pk) + " is not in the store");
+    if (sel.int64(1) != kTierExplorer) {
+      return make_error(ErrorCode::kInvalidArgument, explorer_name(pk) + " is not an Explorer");
+    }
+    const auto cur = static_cast<KeyState>(sel.int64(2));
+    if (cur != from) {
+      return make_error(ErrorCode::kIllegalTransition,
+                        explorer_name(pk) + " is " + std::string(key_state_name(cur)) + ", not " +
+                            std::string(key_state_name(from)) + " (wanted " +
+                            std::string(key_state_name(from)) + " -> " +
+                            std::string(key_state_name(to)) + ")");
+    }
+    const auto id = sel.int64(0);
+    const char* sql =
+        from == KeyState::kLeased
+            ? "UPDATE keys SET state = ?, updated_at_ms = ?, lease_host = NULL, lease_pid = NULL, "
+              "lease_instance = NULL, lease_id = NULL, lease_deadline_ms = NULL "
+              "WHERE id = ? AND state = ?"
+            : "UPDATE keys SET state = ?, updated_at_ms = ? WHERE id = ? AND state = ?";
+    QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(sql));
+    up.bind(1, state_int(to)).bind(2, now()).bind(3, id).bind(4, state_int(from));
+    QTW_TRY(up.run());
+    if (db_.changes() != 1) {
+      return make_error(ErrorCode::kIllegalTransition, explorer_name(pk) + " changed state "
+                                                                           "concurrently");
+    }
+    return audit_locked(actor, "explorer.transition", pk, std::nullopt,
+                        std::string(key_state_name(from)) + " -> " +
+                            std::string(key_state_name(to)) + ": " + std::string(reason));
+  }
+
+  Status audit_locked(const std::string& actor, std::string_view action,
+                      const std::optional<solana::Pubkey>& pubkey,
+                      std::optional<std::int64_t> intent_id, std::string_view detail) {
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "INSERT INTO audit (at_ms, actor, action, pubkey, intent_id, detail) VALUES "
+        "(?, ?, ?, ?, ?, ?)"));
+    st.bind(1, now()).bind_text(2, actor).bind_text(3, action);
+    if (pubkey) {
+      st.bind(4, pubkey->bytes);
+    } else {
+      st.bind_null(4);
+    }
+    st.bind_opt(5, intent_id).bind_text(6, detail);
+    return st.run();
+  }
+
+  Result<KeyRecord> get_key_locked(const solana::Pubkey& pubkey) {
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(std::string("SELECT ") + kKeyColumns +
+                                              " FROM keys WHERE pubkey = ?"));
+    st.bind(1, pubkey.bytes);
+    QTW_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) return make_error(ErrorCode::kNotFound, explorer_name(pubkey) + " is not managed");
+    return read_key(st);
+  }
+
+  Result<KeyRecord> get_key_by_id_locked(std::int64_t id) {
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(std::string("SELECT ") + kKeyColumns +
+                                              " FROM keys WHERE id = ?"));
+    st.bind(1, id);
+    QTW_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) return make_error(ErrorCode::kNotFound, "no key with id " + std::to_string(id));
+    return read_key(st);
+  }
+
+  Result<IntentRecord> get_intent_locked(std::int64_t id) {
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "SELECT id, kind, status, fee_payer, signature, blockhash, last_valid_block_height, "
+        "wire, slot, fee_lamports, error, created_at_ms, updated_at_ms FROM intents WHERE id = ?"));
+    st.bind(1, id);
+    QTW_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) return make_error(ErrorCode::kNotFound, "no intent " + std::to_string(id));
+    IntentRecord r;
+    r.id = st.int64(0);
+    r.kind = static_cast<IntentKind>(st.int64(1));
+    r.status = static_cast<IntentStatus>(st.int64(2));
+    r.fee_payer = pubkey_col(st, 3);
+    r.signature.bytes = to_array<solana::kSignatureSize>(st.blob(4));
+    r.blockhash.bytes = to_array<solana::kHashSize>(st.blob(5));
+    r.last_valid_block_height = static_cast<std::uint64_t>(st.int64(6));
+    auto w = st.blob(7);
+    r.wire.assign(w.begin(), w.end());
+    if (!st.is_null(8)) r.slot = static_cast<std::uint64_t>(st.int64(8));
+    if (!st.is_null(9)) r.fee_lamports = static_cast<std::uint64_t>(st.int64(9));
+    r.error = st.text(10);
+    r.created_at_ms = st.int64(11);
+    r.updated_at_ms = st.int64(12);
+    QTW_ASSIGN_OR_RETURN(Stmt tr, db_.prepare(
+        "SELECT from_pubkey, to_pubkey, lamports FROM intent_transfers WHERE intent_id = ? "
+        "ORDER BY seq"));
+    tr.bind(1, id);
+    while (true) {
+      QTW_ASSIGN_OR_RETURN(bool more, tr.step());
+      if (!more) break;
+      r.transfers.push_back(IntentTransfer{pubkey_col(tr, 0), pubkey_col(tr, 1),
+                                           static_cast<std::uint64_t>(tr.int64(2))});
+    }
+    return r;
+  }
+
+  Result<std::vector<IntentRecord>> intents_from_ids(Stmt& st) {
+    std::vector<std::int64_t> ids;
+    while (true) {
+      QTW_ASSIGN_OR_RETURN(bool row, st.step());
+      if (!row) break;
+      ids.push_back(st.int64(0));
+    }
+    std::vector<IntentRecord> out;
+    for (auto id : ids) {
+      QTW_ASSIGN_OR_RETURN(IntentRecord r, get_intent_locked(id));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  static Result<std::vector<solana::Pubkey>> collect_pubkeys(Stmt& st) {
+    std::vector<solana::Pubkey> out;
+    while (true) {
+      QTW_ASSIGN_OR_RETURN(bool row, st.step());
+      if (!row) break;
+      out.push_back(pubkey_col(st, 0));
+    }
+    return out;
+  }
+
+  Db db_;
+  const std::filesystem::path path_;
+  SqliteStoreOptions options_;
+  std::recursive_mutex mu_;  // guards db_ and depth_; held across transact() bodies
+  int depth_ = 0;            // open transaction levels on db_
+};
+
+Status create_file_0600(const std::filesystem::path& path) {
+  // O_EXCL: never adopt a file someone else created between our checks.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    return make_error(err == EEXIST ? ErrorCode::kAlreadyExists : ErrorCode::kIo,
+                      "cannot create " + path.string() + ": " + std::strerror(err), err);
+  }
+  ::close(fd);
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KeyStore>> open_sqlite_store(const std::filesystem::path& path,
+                                                    const SqliteStoreOptions& options) {
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(path, ec);
+  bool created = false;
+  if (!exists) {
+    if (!options.create_if_missing) {
+      return make_error(ErrorCode::kNotFound,
+                        "no store at " + path.string() + ": run `qtw init` (or pass --store)");
+    }
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    QTW_TRY(create_file_0600(path));
+    created = true;
+  } else {
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec && size == 0) {
+      return make_error(ErrorCode::kCorrupt,
+                        path.string() + " is empty: not a qtw store (truncated?). Restore it from "
+                                        "a backup, or remove it if an interrupted `qtw init` "
+                                        "left it");
+    }
+  }
+
+  auto fail = [&](Error e) -> Result<std::unique_ptr<KeyStore>> {
+    // Remove only a file this call created and left without a schema.
+    if (created) {
+      std::filesystem::remove(path, ec);
+    }
+    return tl::unexpected(std::move(e));
+  };
+
+  auto db = Db::open(path);
+  if (!db) return fail(db.error());
+
+  // Everything up to the migration only reads: a foreign, newer or corrupt
+  // file is reported and left exactly as it was.
+  if (auto s = db->exec("PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms)); !s) {
+    return fail(s.error());
+  }
+  auto version = db->query_int("PRAGMA user_version");
+  if (!version) return fail(with_context(version.error(), path.string() + " is not a qtw store"));
+  auto app_id = db->query_int("PRAGMA application_id");
+  if (!app_id) return fail(app_id.error());
+  if (!created) {
+    auto tables = db->query_int("SELECT COUNT(*) FROM sqlite_master");
+    if (!tables) return fail(with_context(tables.error(), path.string()));
+    if (*app_id != kSqliteApplicationId && (*app_id != 0 || *tables > 0)) {
+      return fail(Error{ErrorCode::kCorrupt,
+                        path.string() + " is an SQLite database but not a qtw store", 0});
+    }
+  }
+  if (*version > kSqliteSchemaVersion) {
+    return fail(Error{ErrorCode::kSchemaTooNew,
+                      path.string() + " has schema version " + std::to_string(*version) +
+                          ", newer than this qtw understands (" +
+                          std::to_string(kSqliteSchemaVersion) +
+                          "): upgrade qtw; the store was not changed",
+                      0});
+  }
+  if (options.integrity_check && !created) {
+    auto st = db->prepare("PRAGMA integrity_check");
+    if (!st) return fail(st.error());
+    std::string problems;
+    while (true) {
+      auto row = st->step();
+      if (!row) return fail(with_context(row.error(), "integrity check of " + path.string()));
+      if (!*row) break;
+      const auto line = st->text(0);
+      if (line == "ok") continue;
+      if (problems.size() < 400) problems += (problems.empty() ? "" : "; ") + line;
+    }
+    if (!problems.empty()) {
+      return fail(Error{ErrorCode::kCorrupt,
+                        path.string() + " failed PRAGMA integrity_check: " + problems +
+                            " (restore from a backup or run `qtw rescue`)",
+                        0});
+    }
+  }
+
+  for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA foreign_keys = ON",
+                             "PRAGMA synchronous = FULL"}) {
+    if (auto s = db->exec(pragma); !s) return fail(s.error());
+  }
+  for (auto v = *version; v < kSqliteSchemaVersion; ++v) {
+    std::string sql = "BEGIN IMMEDIATE;\n";
+    sql += kMigrations[v];
+    sql += "PRAGMA user_version = " + std::to_string(v + 1) + ";\n";
+    sql += "PRAGMA application_id = " + std::to_string(kSqliteApplicationId) + ";\nCOMMIT;";
+    if (auto s = db->exec(sql); !s) {
+      (void)db->exec("ROLLBACK");
+      return fail(with_context(s.error(), "migrating to schema " + std::to_string(v + 1)));
+    }
+  }
+  return std::unique_ptr<KeyStore>(new SqliteStore(std::move(*db), path, options));
+}
+
+}  // namespace qtw::store

@@ -1,0 +1,250 @@
+// SQLite-only behaviour: file creation and mode, migrations and version
+// checks, refusal of corrupt/foreign files, the append-only audit trigger.
+#include "qtw/store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <iterator>
+
+namespace qtw::store {
+namespace {
+
+KeyFilter filter(std::optional<KeyTier> tier, std::optional<KeyState> state = std::nullopt,
+                 std::optional<std::int64_t> bank = std::nullopt, std::size_t limit = 0) {
+  KeyFilter f;
+  f.tier = tier;
+  f.state = state;
+  f.funding_bank_id = bank;
+  f.limit = limit;
+  return f;
+}
+
+std::vector<char> read_all(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_all(const std::filesystem::path& p, const std::vector<char>& bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+struct FileSnapshot {
+  std::vector<char> bytes;
+  std::filesystem::file_time_type mtime;
+  static FileSnapshot of(const std::filesystem::path& p) {
+    return {read_all(p), std::filesystem::last_write_time(p)};
+  }
+  bool operator==(const FileSnapshot&) const = default;
+};
+
+void raw_exec(const std::filesystem::path& p, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(p.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+solana::Pubkey pk(std::uint8_t n) {
+  solana::Pubkey p;
+  p.bytes.fill(n);
+  return p;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/qtw-sqlite-test-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    path_ = dir_ / "qtw.db";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  Result<std::unique_ptr<KeyStore>> open(bool create = false) {
+    SqliteStoreOptions o;
+    o.create_if_missing = create;
+    return open_sqlite_store(path_, o);
+  }
+
+  // A closed store holding a wallet, a Bank and 50 Explorers.
+  void make_populated() {
+    auto s = open(true);
+    ASSERT_TRUE(s.has_value()) << to_string(s.error());
+    const std::vector<std::uint8_t> sealed(100, 0x5a);
+    ASSERT_TRUE((*s)->create_wallet(sealed));
+    auto bank = (*s)->add_bank(0, pk(1));
+    ASSERT_TRUE(bank.has_value());
+    ASSERT_TRUE((*s)->reserve_explorers(bank->id, 50, [](std::uint32_t j) -> Result<solana::Pubkey> {
+      solana::Pubkey p;
+      p.bytes.fill(static_cast<std::uint8_t>(j + 10));
+      p.bytes[0] = 0xEE;
+      return p;
+    }));
+  }
+
+  std::filesystem::path dir_;
+  std::filesystem::path path_;
+};
+
+TEST_F(SqliteStoreTest, MissingStoreIsNotFoundAndNotCreated) {
+  auto s = open(false);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(s.error().message.find("qtw init"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
+TEST_F(SqliteStoreTest, CreatesFile0600InWalModeAtCurrentSchema) {
+  auto s = open(true);
+  ASSERT_TRUE(s.has_value()) << to_string(s.error());
+  ASSERT_TRUE((*s)->add_bank(0, pk(1)));  // forces the WAL to exist
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const auto wal = path_.string() + "-wal";
+  ASSERT_EQ(::stat(wal.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ((*s)->describe(), "sqlite:" + path_.string());
+  s->reset();
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  auto q = [&](const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    std::string v(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+    sqlite3_finalize(stmt);
+    return v;
+  };
+  EXPECT_EQ(q("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(q("PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
+  EXPECT_EQ(q("PRAGMA application_id"), std::to_string(kSqliteApplicationId));
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteStoreTest, DataSurvivesReopen) {
+  make_populated();
+  auto s = open(false);
+  ASSERT_TRUE(s.has_value()) << to_string(s.error());
+  EXPECT_EQ((*s)->get_wallet()->sealed_seed, std::vector<std::uint8_t>(100, 0x5a));
+  EXPECT_EQ((*s)->list_keys(filter(KeyTier::Explorer))->size(), 50u);
+  EXPECT_EQ((*s)->get_key(pk(1))->next_child_index, 50u);
+}
+
+TEST_F(SqliteStoreTest, NewerSchemaIsRefusedAndFileUntouched) {
+  make_populated();
+  raw_exec(path_, "PRAGMA user_version = 99");
+  const auto before = FileSnapshot::of(path_);
+  auto s = open(true);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kSchemaTooNew);
+  EXPECT_NE(s.error().message.find("99"), std::string::npos);
+  EXPECT_EQ(exit_code_for(s.error().code), 2);
+  EXPECT_TRUE(FileSnapshot::of(path_) == before);
+}
+
+TEST_F(SqliteStoreTest, OlderSchemaIsMigrated) {
+  // A version-0 store is an empty, never-migrated file: opening migrates it.
+  raw_exec(path_, "PRAGMA user_version = 0");
+  ASSERT_EQ(::chmod(path_.c_str(), 0600), 0);
+  auto s = open(false);
+  ASSERT_TRUE(s.has_value()) << to_string(s.error());
+  EXPECT_TRUE((*s)->add_bank(0, pk(1)).has_value());
+}
+
+TEST_F(SqliteStoreTest, CorruptPagesAreRefusedAndFileUntouched) {
+  make_populated();
+  auto bytes = read_all(path_);
+  ASSERT_GT(bytes.size(), 4096u * 3);
+  // Scribble over page 3 (a b-tree page: header, cell pointers, cells),
+  // keep the file header on page 1 intact so SQLite still opens it.
+  for (std::size_t i = 4096 * 2; i < 4096 * 3; ++i) bytes[i] = static_cast<char>(i * 7 + 3);
+  write_all(path_, bytes);
+  const auto before = FileSnapshot::of(path_);
+  auto s = open(false);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kCorrupt) << to_string(s.error());
+  EXPECT_TRUE(FileSnapshot::of(path_) == before);
+}
+
+TEST_F(SqliteStoreTest, TruncatedFileIsRefusedAndFileUntouched) {
+  make_populated();
+  auto bytes = read_all(path_);
+  bytes.resize(bytes.size() / 2 + 13);
+  write_all(path_, bytes);
+  const auto before = FileSnapshot::of(path_);
+  auto s = open(false);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kCorrupt) << to_string(s.error());
+  EXPECT_TRUE(FileSnapshot::of(path_) == before);
+}
+
+TEST_F(SqliteStoreTest, EmptyGarbageAndForeignFilesAreRefused) {
+  write_all(path_, {});
+  auto s = open(true);  // even with create: an empty file is not ours to fill
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kCorrupt);
+  EXPECT_EQ(std::filesystem::file_size(path_), 0u);
+
+  const std::string text = "this is not a database, it is a shopping list\n";
+  std::vector<char> garbage(text.begin(), text.end());
+  garbage.resize(8192, 'x');
+  write_all(path_, garbage);
+  s = open(false);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kCorrupt) << to_string(s.error());
+  EXPECT_EQ(read_all(path_), garbage);
+
+  std::filesystem::remove(path_);
+  raw_exec(path_, "CREATE TABLE recipes (name TEXT)");
+  const auto before = FileSnapshot::of(path_);
+  s = open(false);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kCorrupt);
+  EXPECT_NE(s.error().message.find("not a qtw store"), std::string::npos);
+  EXPECT_TRUE(FileSnapshot::of(path_) == before);
+}
+
+TEST_F(SqliteStoreTest, AuditLogIsAppendOnlyInTheFile) {
+  make_populated();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_NE(sqlite3_exec(db, "UPDATE audit SET detail = 'x'", nullptr, nullptr, &err), SQLITE_OK);
+  EXPECT_NE(std::string(err ? err : "").find("append-only"), std::string::npos);
+  sqlite3_free(err);
+  err = nullptr;
+  EXPECT_NE(sqlite3_exec(db, "DELETE FROM audit", nullptr, nullptr, &err), SQLITE_OK);
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteStoreTest, TwoConnectionsShareOneFile) {
+  make_populated();
+  auto a = open(false);
+  auto b = open(false);
+  ASSERT_TRUE(a && b);
+  auto keys = (*a)->list_keys(filter(KeyTier::Explorer, std::nullopt, std::nullopt, 10));
+  std::vector<solana::Pubkey> pks;
+  for (const auto& r : *keys) pks.push_back(r.pubkey);
+  ASSERT_TRUE((*a)->transition_many(pks, KeyState::kPending, KeyState::kAvailable, "funded"));
+  const LeaseOwner oa{"h", 1, "a"};
+  const LeaseOwner ob{"h", 2, "b"};
+  auto ca = (*a)->claim_explorers(oa, 6, 1);
+  auto cb = (*b)->claim_explorers(ob, 6, 1);
+  ASSERT_TRUE(ca && cb);
+  EXPECT_EQ(ca->size() + cb->size(), 10u);
+  for (const auto& r : *cb) {
+    for (const auto& q : *ca) EXPECT_NE(r.pubkey, q.pubkey);
+  }
+}
+
+}  // namespace
+}  // namespace qtw::store
