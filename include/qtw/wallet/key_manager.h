@@ -1,0 +1,149 @@
+#pragma once
+// KeyManager: the wallet as one object, with the seed's API (DESIGN §1-§4).
+//
+//   auto km = KeyManager::open(std::move(store), passphrase, options);
+//   (*km)->balancer();                        // background balancing
+//   auto lease = (*km)->get_explorer_keypair();  // in memory, sub-microsecond
+//   ... sign exactly one Lander transaction with *lease->keypair ...
+//   (*km)->return_explorer_keypair(lease->pubkey, /*retire=*/true);
+//
+// It owns the store, the unsealed hot-key deriver (master seed in secure
+// memory), unsealed HODL keys, the ExplorerPool and a Balancer with its own
+// RPC client. A maintenance thread flushes retirements and heartbeats this
+// process's durable leases; balancer() starts a thread that runs a cycle
+// every interval, and at once when the pool runs low, while this process
+// holds the store's balancer-leader slot.
+//
+// Thread safety: get_explorer_keypair/return_explorer_keypair/pool_stats are
+// safe from any thread. balance() may be called from any thread; cycles are
+// serialised. stop() is idempotent and called by the destructor.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "qtw/result.h"
+#include "qtw/rpc/rpc_client.h"
+#include "qtw/secure_bytes.h"
+#include "qtw/store/key_store.h"
+#include "qtw/wallet/balancer.h"
+#include "qtw/wallet/explorer_pool.h"
+
+namespace qtw::vault {
+class HotKeys;
+}
+
+namespace qtw::wallet {
+
+struct KeyManagerOptions {
+  std::string rpc_url = "http://127.0.0.1:8899";  // the balancer's node
+  rpc::RpcClientOptions rpc;                      // defaults as RpcClientOptions
+  BalancerOptions balancer;                       // params, caps, priority fee
+  ExplorerPoolOptions pool;                       // claim batch, lease timeout
+  // Cycle period of balancer(). Default 2 s.
+  std::chrono::milliseconds balance_interval{2'000};
+  // Durable claim deadline; renewed every heartbeat_interval. If this
+  // process dies, its claimed keys expire to `used` after this. Default 30 s.
+  std::chrono::milliseconds store_lease{30'000};
+  std::chrono::milliseconds heartbeat_interval{5'000};
+  // How often retirements are flushed to the store. Default 100 ms.
+  std::chrono::milliseconds flush_interval{100};
+  // Identity of this process in leases and leader election. Default:
+  // hostname, pid and a random instance id.
+  std::optional<store::LeaseOwner> owner;
+};
+
+// Running totals over every cycle this KeyManager ran.
+struct BalancerTotals {
+  std::uint64_t cycles = 0;
+  std::uint64_t cycle_errors = 0;
+  std::uint64_t explorers_created = 0;
+  std::uint64_t explorers_recovered = 0;
+  std::uint64_t explorers_retired_empty = 0;
+  std::uint64_t explorers_dropped = 0;
+  std::uint64_t lamports_recovered = 0;
+  std::uint64_t lamports_to_explorers = 0;
+  std::uint64_t lamports_to_banks = 0;
+  std::uint64_t banks_funded = 0;
+  std::uint64_t fees_lamports = 0;
+  std::uint64_t transactions_sent = 0;
+  std::string last_error;
+};
+
+class KeyManager {
+ public:
+  // Opens the wallet in `store`: unseals the master seed and HODL keys with
+  // `passphrase` (kCrypto on a wrong passphrase; a HODL key sealed under a
+  // different passphrase stays locked and is treated as watch-only). kNotFound
+  // if the store holds no wallet (run `qtw init`).
+  [[nodiscard]] static Result<std::unique_ptr<KeyManager>> open(
+      std::unique_ptr<store::KeyStore> store, const SecureBytes& passphrase,
+      KeyManagerOptions options = {});
+  ~KeyManager();
+  KeyManager(const KeyManager&) = delete;
+  KeyManager& operator=(const KeyManager&) = delete;
+
+  // Leases one Explorer (seed API). kPoolEmpty when none is available; the
+  // balancer is woken to create more.
+  [[nodiscard]] Result<ExplorerLease> get_explorer_keypair();
+  // Returns it (seed API): retire=true after it signed (the normal case).
+  [[nodiscard]] Status return_explorer_keypair(const solana::Pubkey& pubkey, bool retire);
+
+  // One balancer cycle now (seed API), with explicit parameters.
+  [[nodiscard]] Result<BalanceReport> balance(std::uint32_t min_explorer_keys,
+                                              std::uint32_t explorer_keys_to_create,
+                                              std::uint64_t lamports_per_explorer,
+                                              std::uint64_t lamports_per_bank);
+  // One cycle with the configured parameters.
+  [[nodiscard]] Result<BalanceReport> balance();
+
+  // Starts the background balancer loop (seed API). Idempotent.
+  void balancer();
+  // Stops the loops, returns unused claimed keys, marks unreturned leases
+  // used. Idempotent.
+  [[nodiscard]] Status stop();
+
+  [[nodiscard]] ExplorerPoolStats pool_stats() const { return pool_->stats(); }
+  [[nodiscard]] BalancerTotals totals() const;
+  [[nodiscard]] store::KeyStore& store() noexcept { return *store_; }
+  [[nodiscard]] const store::LeaseOwner& owner() const noexcept { return owner_; }
+
+ private:
+  class Source;
+  class Signer;
+  KeyManager() = default;
+  void maintenance_loop();
+  void balancer_loop();
+  void add_to_totals(const Result<BalanceReport>& report);
+
+  KeyManagerOptions options_;
+  store::LeaseOwner owner_;
+  std::unique_ptr<store::KeyStore> store_;
+  std::unique_ptr<vault::HotKeys> hot_keys_;
+  std::unordered_map<solana::Pubkey, std::unique_ptr<solana::Keypair>> hodl_keys_;
+  std::unique_ptr<rpc::RpcClient> rpc_;
+  std::unique_ptr<Source> source_;
+  std::unique_ptr<Signer> signer_;
+  std::unique_ptr<ExplorerPool> pool_;
+  std::unique_ptr<Balancer> balancer_;
+
+  mutable std::mutex mu_;  // guards totals_, stopping_, balancer_started_, wake_
+  std::condition_variable cv_;
+  BalancerTotals totals_;
+  bool stopping_ = false;
+  bool stopped_ = false;
+  bool balancer_started_ = false;
+  bool wake_ = false;
+  std::thread maintenance_;
+  std::thread balancer_thread_;
+};
+
+// Identity for leases: hostname, pid, 16 random hex characters.
+[[nodiscard]] store::LeaseOwner make_lease_owner();
+
+}  // namespace qtw::wallet

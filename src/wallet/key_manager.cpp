@@ -1,0 +1,280 @@
+#include "qtw/wallet/key_manager.h"
+
+#include <sodium.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "qtw/solana/encoding.h"
+#include "qtw/vault/hot_keys.h"
+#include "qtw/vault/vault.h"
+
+namespace qtw::wallet {
+namespace {
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+store::LeaseOwner make_lease_owner() {
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  std::uint8_t rnd[8];
+  ensure_sodium_initialized();
+  randombytes_buf(rnd, sizeof(rnd));
+  return store::LeaseOwner{host, ::getpid(), solana::hex_encode(rnd)};
+}
+
+// The pool's durable side: claims and releases through the store, deriving
+// each claimed Explorer's keypair from the master seed.
+class KeyManager::Source final : public ExplorerSource {
+ public:
+  Source(KeyManager& km) : km_(km) {}
+
+  Result<std::vector<ClaimedExplorer>> claim(std::size_t max) override {
+    const std::int64_t deadline = unix_ms() + km_.options_.store_lease.count();
+    QTW_ASSIGN_OR_RETURN(auto records, km_.store_->claim_explorers(km_.owner_, max, deadline));
+    std::vector<ClaimedExplorer> out;
+    out.reserve(records.size());
+    std::lock_guard lock(mu_);
+    for (const auto& r : records) {
+      if (!r.bank_index || !r.explorer_index) {
+        return make_error(ErrorCode::kCorrupt, "Explorer " + r.pubkey.to_base58() + " has no derivation index");
+      }
+      QTW_ASSIGN_OR_RETURN(auto kp, km_.hot_keys_->explorer_keypair(*r.bank_index, *r.explorer_index));
+      if (kp.pubkey() != r.pubkey) {
+        return make_error(ErrorCode::kCorrupt, "store pubkey " + r.pubkey.to_base58() +
+                                                   " does not match its derivation path");
+      }
+      if (r.lease) lease_ids_[r.pubkey] = r.lease->lease_id;
+      out.push_back(ClaimedExplorer{std::move(kp), *r.bank_index, *r.explorer_index});
+    }
+    return out;
+  }
+
+  Status mark_used(std::span<const solana::Pubkey> explorers) override {
+    return release(explorers, true);
+  }
+
+  Status unclaim(std::span<const solana::Pubkey> explorers) override {
+    return release(explorers, false);
+  }
+
+ private:
+  Status release(std::span<const solana::Pubkey> explorers, bool retire) {
+    auto all = km_.store_->release_explorers(km_.owner_, explorers, retire);
+    if (!all && all.error().code != ErrorCode::kConflict) return all;
+    if (!all) {
+      // Some lease already ended (expired by the store after a missed
+      // heartbeat: it is used already). Release the rest one by one.
+      for (const auto& k : explorers) {
+        std::uint64_t id = 0;
+        {
+          std::lock_guard lock(mu_);
+          auto it = lease_ids_.find(k);
+          if (it != lease_ids_.end()) id = it->second;
+        }
+        auto one = km_.store_->release_explorer(k, id, retire);
+        if (!one && one.error().code != ErrorCode::kConflict) return one;
+      }
+    }
+    std::lock_guard lock(mu_);
+    for (const auto& k : explorers) lease_ids_.erase(k);
+    return {};
+  }
+
+  KeyManager& km_;
+  std::mutex mu_;  // guards lease_ids_
+  std::unordered_map<solana::Pubkey, std::uint64_t> lease_ids_;
+};
+
+class KeyManager::Signer final : public KeySigner {
+ public:
+  explicit Signer(KeyManager& km) : km_(km) {}
+  Result<solana::Keypair> bank_keypair(std::uint32_t bank_index) override {
+    return km_.hot_keys_->bank_keypair(bank_index);
+  }
+  Result<solana::Keypair> explorer_keypair(std::uint32_t bank_index,
+                                           std::uint32_t explorer_index) override {
+    return km_.hot_keys_->explorer_keypair(bank_index, explorer_index);
+  }
+  const solana::Keypair* hodl_keypair(const solana::Pubkey& hodl) override {
+    auto it = km_.hodl_keys_.find(hodl);
+    return it == km_.hodl_keys_.end() ? nullptr : it->second.get();
+  }
+
+ private:
+  KeyManager& km_;
+};
+
+Result<std::unique_ptr<KeyManager>> KeyManager::open(std::unique_ptr<store::KeyStore> store,
+                                                     const SecureBytes& passphrase,
+                                                     KeyManagerOptions options) {
+  std::unique_ptr<KeyManager> km(new KeyManager());
+  km->options_ = std::move(options);
+  km->owner_ = km->options_.owner ? *km->options_.owner : make_lease_owner();
+  km->store_ = std::move(store);
+  QTW_ASSIGN_OR_RETURN(auto meta, km->store_->get_wallet());
+  QTW_ASSIGN_OR_RETURN(auto seed, vault::open(meta.sealed_seed, passphrase, vault::kPurposeMasterSeed));
+  QTW_ASSIGN_OR_RETURN(km->hot_keys_, vault::HotKeys::create(std::move(seed)));
+
+  store::KeyFilter hodl_filter;
+  hodl_filter.tier = store::KeyTier::Hodl;
+  QTW_ASSIGN_OR_RETURN(auto hodls, km->store_->list_keys(hodl_filter));
+  for (const auto& h : hodls) {
+    if (h.watch_only()) continue;
+    auto secret = vault::open(h.sealed_secret, passphrase, vault::hodl_purpose(h.pubkey.to_base58()));
+    if (!secret) {
+      spdlog::warn("HODL {} stays locked (sealed under another passphrase?): {}", h.pubkey.to_base58(),
+                   secret.error().message);
+      continue;
+    }
+    QTW_ASSIGN_OR_RETURN(auto kp, solana::Keypair::from_bytes(secret->span()));
+    if (kp.pubkey() != h.pubkey) {
+      return make_error(ErrorCode::kCorrupt, "sealed HODL secret does not match " + h.pubkey.to_base58());
+    }
+    km->hodl_keys_[h.pubkey] = std::make_unique<solana::Keypair>(std::move(kp));
+  }
+
+  QTW_ASSIGN_OR_RETURN(km->rpc_, rpc::RpcClient::connect(km->options_.rpc_url, km->options_.rpc));
+  km->source_ = std::make_unique<Source>(*km);
+  km->signer_ = std::make_unique<Signer>(*km);
+  km->pool_ = std::make_unique<ExplorerPool>(*km->source_, km->options_.pool);
+  km->balancer_ = std::make_unique<Balancer>(*km->store_, *km->rpc_, *km->signer_, km->options_.balancer);
+  km->maintenance_ = std::thread([raw = km.get()] { raw->maintenance_loop(); });
+  return km;
+}
+
+KeyManager::~KeyManager() {
+  auto st = stop();
+  if (!st) spdlog::error("KeyManager shutdown: {}", st.error().message);
+}
+
+Result<ExplorerLease> KeyManager::get_explorer_keypair() {
+  auto lease = pool_->acquire();
+  if (!lease && lease.error().code == ErrorCode::kPoolEmpty) {
+    std::lock_guard lock(mu_);
+    wake_ = true;
+    cv_.notify_all();
+  }
+  return lease;
+}
+
+Status KeyManager::return_explorer_keypair(const solana::Pubkey& pubkey, bool retire) {
+  return pool_->release(pubkey, retire);
+}
+
+Result<BalanceReport> KeyManager::balance(std::uint32_t min_explorer_keys,
+                                          std::uint32_t explorer_keys_to_create,
+                                          std::uint64_t lamports_per_explorer,
+                                          std::uint64_t lamports_per_bank) {
+  const BalanceParams params{min_explorer_keys, explorer_keys_to_create, lamports_per_explorer,
+                             lamports_per_bank};
+  auto report = balancer_->run_cycle(params);
+  add_to_totals(report);
+  return report;
+}
+
+Result<BalanceReport> KeyManager::balance() {
+  const auto& p = options_.balancer.params;
+  return balance(p.min_explorer_keys, p.explorer_keys_to_create, p.lamports_per_explorer,
+                 p.lamports_per_bank);
+}
+
+void KeyManager::add_to_totals(const Result<BalanceReport>& report) {
+  std::lock_guard lock(mu_);
+  ++totals_.cycles;
+  if (!report) {
+    ++totals_.cycle_errors;
+    totals_.last_error = report.error().message;
+    return;
+  }
+  totals_.explorers_created += report->explorers_created;
+  totals_.explorers_recovered += report->explorers_recovered;
+  totals_.explorers_retired_empty += report->explorers_retired_empty;
+  totals_.explorers_dropped += report->explorers_dropped;
+  totals_.lamports_recovered += report->lamports_recovered;
+  totals_.lamports_to_explorers += report->lamports_to_explorers;
+  totals_.lamports_to_banks += report->lamports_to_banks;
+  totals_.banks_funded += report->banks_funded;
+  totals_.fees_lamports += report->fees_lamports;
+  totals_.transactions_sent += report->transactions_sent;
+}
+
+BalancerTotals KeyManager::totals() const {
+  std::lock_guard lock(mu_);
+  return totals_;
+}
+
+void KeyManager::balancer() {
+  std::lock_guard lock(mu_);
+  if (balancer_started_ || stopping_) return;
+  balancer_started_ = true;
+  balancer_thread_ = std::thread([this] { balancer_loop(); });
+}
+
+void KeyManager::balancer_loop() {
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      if (stopping_) return;
+    }
+    const std::int64_t lease_ms = 3 * options_.balance_interval.count() + 10'000;
+    auto leader = store_->try_acquire_leader(owner_, unix_ms() + lease_ms);
+    if (leader && *leader) {
+      auto report = balance();
+      if (!report) spdlog::warn("balancer cycle failed: {}", report.error().message);
+      if (report) {
+        for (const auto& w : report->warnings) spdlog::warn("balancer: {}", w);
+      }
+    } else if (!leader) {
+      spdlog::warn("balancer leader check failed: {}", leader.error().message);
+    }
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, options_.balance_interval, [this] { return stopping_ || wake_; });
+    wake_ = false;
+  }
+}
+
+void KeyManager::maintenance_loop() {
+  auto last_heartbeat = std::chrono::steady_clock::now();
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_for(lock, options_.flush_interval, [this] { return stopping_; })) return;
+    }
+    if (auto st = pool_->flush(); !st) spdlog::warn("flushing retired Explorers: {}", st.error().message);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_heartbeat >= options_.heartbeat_interval) {
+      last_heartbeat = now;
+      auto renewed = store_->renew_leases(owner_, unix_ms() + options_.store_lease.count());
+      if (!renewed) spdlog::warn("lease heartbeat failed: {}", renewed.error().message);
+    }
+    const auto stats = pool_->stats();
+    if (stats.available == 0) {
+      std::lock_guard lock(mu_);
+      wake_ = true;
+      cv_.notify_all();
+    }
+  }
+}
+
+Status KeyManager::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return {};
+    stopped_ = true;
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (balancer_thread_.joinable()) balancer_thread_.join();
+  if (maintenance_.joinable()) maintenance_.join();
+  QTW_TRY(pool_->shutdown());
+  return store_->release_leader(owner_);
+}
+
+}  // namespace qtw::wallet
