@@ -1,0 +1,101 @@
+#include "qtw/metrics/wallet_metrics.h"
+
+#include <cstdlib>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+namespace qtw::metrics {
+
+namespace {
+
+// Registration of our own fixed, valid names into a fresh registry cannot
+// fail; if it ever does, that is a bug in this file, so fail loudly at startup
+// rather than hand out null references.
+template <class T>
+T* must(Result<T*> r, std::string_view what) {
+  if (!r) {
+    spdlog::critical("WalletMetrics: registering {} failed: {}", what, to_string(r.error()));
+    std::abort();
+  }
+  return *r;
+}
+
+Counter* plain_counter(Registry& registry, std::string_view name, std::string_view help,
+                       std::string_view unit) {
+  auto* family = must(registry.counter_family(name, help, unit), name);
+  return must(family->with(std::span<const std::string_view>{}), name);
+}
+
+}  // namespace
+
+WalletMetrics::WalletMetrics() {
+  explorer_keys_acquired_ =
+      plain_counter(registry_, "qtrade.wallets.explorer_keys_acquired",
+                    "Explorer keys handed out to a lander", "{key}");
+  explorer_keys_retired_ = plain_counter(registry_, "qtrade.wallets.explorer_keys_retired",
+                                         "Explorer keys returned for retirement", "{key}");
+  explorer_keys_created_ = plain_counter(registry_, "qtrade.wallets.explorer_keys_created",
+                                         "Explorer keys derived, persisted and funded", "{key}");
+  explorer_keys_funds_recovered_ =
+      plain_counter(registry_, "qtrade.wallets.explorer_keys_funds_recovered",
+                    "Explorer keys drained back to their funding Bank", "{key}");
+  bank_keys_funded_ = plain_counter(registry_, "qtrade.wallets.bank_keys_funded",
+                                    "Bank top-ups from HODL", "{key}");
+  total_sol_recovered_ = plain_counter(registry_, "qtrade.wallets.total_sol_recovered",
+                                       "Lamports recovered from Explorer keys", "lamports");
+  fees_paid_lamports_ = plain_counter(registry_, "qtrade.wallets.fees_paid_lamports",
+                                      "Transaction fees paid by the balancer, in lamports",
+                                      "lamports");
+  keys_ = must(registry_.gauge_family("qtrade.wallets.keys", "Managed keys by tier and state",
+                                      "{key}", {"tier", "state"}),
+               "keys");
+  key_balance_ = must(
+      registry_.histogram_family(
+          "qtrade.wallets.key_balance_lamports", "Sampled key balances by tier, in lamports",
+          "lamports",
+          std::vector<double>(std::begin(kKeyBalanceBoundsLamports), std::end(kKeyBalanceBoundsLamports)),
+          {"tier"}),
+      "key_balance_lamports");
+  auto* cycle = must(registry_.histogram_family(
+                         "qtrade.wallets.balancer_cycle_duration_seconds",
+                         "Wall time of one balancer cycle, in seconds", "s",
+                         std::vector<double>(std::begin(kBalancerCycleBoundsSeconds),
+                                             std::end(kBalancerCycleBoundsSeconds))),
+                     "balancer_cycle_duration_seconds");
+  balancer_cycle_duration_ = must(cycle->with(std::span<const std::string_view>{}), "balancer_cycle_duration_seconds");
+  rpc_requests_ = must(registry_.counter_family("qtrade.wallets.rpc_requests",
+                                                "JSON-RPC requests sent, by method", "{request}",
+                                                {"method"}),
+                       "rpc_requests");
+  rpc_errors_ = must(registry_.counter_family("qtrade.wallets.rpc_errors",
+                                              "JSON-RPC requests that failed, by method and error",
+                                              "{error}", {"method", "error"}),
+                     "rpc_errors");
+}
+
+// The label arity below always matches the registration above, so with()
+// cannot fail; must() documents and enforces that.
+Gauge& WalletMetrics::keys(std::string_view tier, std::string_view state) {
+  return *must(keys_->with({tier, state}), "keys");
+}
+
+Histogram& WalletMetrics::key_balance(std::string_view tier) {
+  return *must(key_balance_->with({tier}), "key_balance_lamports");
+}
+
+void WalletMetrics::record_key_balances(std::string_view tier,
+                                        std::span<const std::uint64_t> lamports) {
+  Histogram& h = key_balance(tier);
+  for (std::uint64_t v : lamports) h.observe(static_cast<double>(v));
+}
+
+Counter& WalletMetrics::rpc_requests(std::string_view method) {
+  return *must(rpc_requests_->with({method}), "rpc_requests");
+}
+
+Counter& WalletMetrics::rpc_errors(std::string_view method, std::string_view error) {
+  return *must(rpc_errors_->with({method, error}), "rpc_errors");
+}
+
+}  // namespace qtw::metrics
