@@ -43,6 +43,7 @@ class Reader {
     return out;
   }
   std::size_t pos() const { return pos_; }
+  std::size_t remaining() const { return in_.size() - pos_; }
 
  private:
   static tl::unexpected<Error> truncated(const char* what) {
@@ -144,6 +145,13 @@ Result<Message> Message::deserialize(std::span<const std::uint8_t> bytes, std::s
   for (auto& k : msg.account_keys) QTW_TRY(r.bytes(k.bytes, "account keys"));
   QTW_TRY(r.bytes(msg.recent_blockhash.bytes, "recent blockhash"));
   QTW_ASSIGN_OR_RETURN(std::uint16_t nix, r.short_len("instruction count"));
+  // Each instruction takes at least 3 bytes: refuse a count the rest of the
+  // input cannot hold before allocating for it.
+  if (static_cast<std::size_t>(nix) * 3 > r.remaining()) {
+    return make_error(ErrorCode::kParse, "message truncated in instructions (" + std::to_string(nix) +
+                                             " declared, " + std::to_string(r.remaining()) +
+                                             " bytes left)");
+  }
   msg.instructions.resize(nix);
   for (auto& ix : msg.instructions) {
     QTW_ASSIGN_OR_RETURN(ix.program_id_index, r.u8("instruction program id"));
@@ -160,6 +168,15 @@ Result<Message> Message::deserialize(std::span<const std::uint8_t> bytes, std::s
   if (h.num_required_signatures > nkeys ||
       h.num_readonly_unsigned_accounts > nkeys - h.num_required_signatures) {
     return make_error(ErrorCode::kParse, "message header counts exceed the account keys");
+  }
+  // Not part of solana-sdk's Sanitize (the runtime refuses it later with
+  // AccountLoadedTwice), but no transaction we accept may list a key twice.
+  {
+    std::vector<Pubkey> sorted = msg.account_keys;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+      return make_error(ErrorCode::kParse, "message lists an account key twice");
+    }
   }
   for (const auto& ix : msg.instructions) {
     if (ix.program_id_index == 0 || ix.program_id_index >= nkeys) {

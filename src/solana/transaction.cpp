@@ -15,9 +15,13 @@ Transaction Transaction::from_message(Message message) {
 
 Status Transaction::sign(std::span<const Keypair* const> signers) {
   const std::size_t nsig = message.header.num_required_signatures;
+  if (message.account_keys.size() < nsig) {
+    return make_error(ErrorCode::kInvalidArgument, "message header requires more signers than it has keys");
+  }
   if (signatures.size() != nsig) signatures.resize(nsig);
   const auto bytes = message.serialize();
   for (const Keypair* kp : signers) {
+    if (kp == nullptr) return make_error(ErrorCode::kInvalidArgument, "null signer");
     std::size_t slot = nsig;
     for (std::size_t i = 0; i < nsig; ++i) {
       if (message.account_keys[i] == kp->pubkey()) {
@@ -45,6 +49,9 @@ bool Transaction::is_fully_signed() const noexcept {
 Status Transaction::verify() const {
   if (signatures.size() != message.header.num_required_signatures) {
     return make_error(ErrorCode::kCrypto, "signature count does not match the message header");
+  }
+  if (message.account_keys.size() < signatures.size()) {
+    return make_error(ErrorCode::kCrypto, "message has fewer account keys than signatures");
   }
   const auto bytes = message.serialize();
   for (std::size_t i = 0; i < signatures.size(); ++i) {

@@ -173,3 +173,39 @@ TEST(Slip10, RejectsNonHardenedAndBadPaths) {
 
 }  // namespace
 }  // namespace qtw::solana
+
+namespace qtw::solana {
+namespace {
+
+// is_on_curve: the 32-byte value [y, 0, ..., 0] for y = 0..11. Expected
+// values are what @solana/addresses 8.4.0 isOffCurveAddress (kit, the
+// reference implementation of Solana's PDA curve test) returns for them, and
+// match a direct Euler-criterion computation in Python. The conformance test
+// (tests/conformance) repeats the comparison against kit on random keys.
+TEST(Curve, SmallYValuesMatchKit) {
+  const bool kOnCurve[] = {true, true, false, true, true, true, true, false, false, true, true, false};
+  for (std::size_t y = 0; y < std::size(kOnCurve); ++y) {
+    Pubkey k;
+    k.bytes[0] = static_cast<std::uint8_t>(y);
+    EXPECT_EQ(is_on_curve(k), kOnCurve[y]) << "y=" << y << " " << k.to_base58();
+  }
+}
+
+TEST(Curve, SignBitDoesNotMatterAndKeysAreOnCurve) {
+  for (int i = 0; i < 32; ++i) {
+    const auto kp = Keypair::generate();
+    EXPECT_TRUE(is_on_curve(kp.pubkey()));
+    Pubkey flipped = kp.pubkey();
+    flipped.bytes[31] ^= 0x80;  // -x: same y, still on the curve
+    EXPECT_TRUE(is_on_curve(flipped));
+  }
+  // y = p - 1 (the order-2 point (0, -1)) and y = p + 1 (non-canonical 1).
+  Pubkey minus_one;
+  minus_one.bytes.fill(0xff);
+  minus_one.bytes[0] = 0xec;
+  minus_one.bytes[31] = 0x7f;
+  EXPECT_TRUE(is_on_curve(minus_one));
+}
+
+}  // namespace
+}  // namespace qtw::solana

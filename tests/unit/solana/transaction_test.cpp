@@ -151,6 +151,68 @@ TEST(Transaction, DeserializeRejectsMalformedInput) {
   EXPECT_FALSE(Transaction::deserialize(std::vector<std::uint8_t>(1233, 0)));
 }
 
+// Builds the unsigned wire form of a hand-made message (bypassing compile).
+std::vector<std::uint8_t> wire_of(const Message& m) {
+  std::vector<std::uint8_t> out{m.header.num_required_signatures};
+  out.resize(1 + 64 * m.header.num_required_signatures, 0);
+  const auto body = m.serialize();
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+TEST(Transaction, DeserializeNamesEachRejection) {
+  const auto payer = key(5), to = key(7);
+  const Instruction ix = system_program::transfer(payer.pubkey(), to.pubkey(), 1);
+  const Message good = *Message::compile(payer.pubkey(), std::span(&ix, 1), blockhash(3));
+  ASSERT_TRUE(Transaction::deserialize(wire_of(good)));
+  auto expect_reason = [](const Message& m, std::string_view reason) {
+    auto r = Transaction::deserialize(wire_of(m));
+    ASSERT_FALSE(r) << reason;
+    EXPECT_EQ(r.error().code, ErrorCode::kParse);
+    EXPECT_NE(r.error().message.find(reason), std::string::npos) << r.error().message;
+  };
+  Message dup = good;  // the recipient listed twice
+  dup.account_keys[2] = dup.account_keys[1];
+  expect_reason(dup, "account key twice");
+  Message no_writable_signer = good;
+  no_writable_signer.header.num_readonly_signed_accounts = 1;
+  expect_reason(no_writable_signer, "no writable signer");
+  Message counts = good;
+  counts.header.num_readonly_unsigned_accounts = 3;
+  expect_reason(counts, "exceed the account keys");
+  Message payer_program = good;
+  payer_program.instructions[0].program_id_index = 0;
+  expect_reason(payer_program, "program id index");
+  Message bad_account = good;
+  bad_account.instructions[0].accounts[1] = 3;
+  expect_reason(bad_account, "account index out of range");
+
+  // An instruction count the remaining bytes cannot hold is refused before
+  // any allocation: 0xffff instructions declared, none present.
+  auto wire = wire_of(good);
+  const std::size_t ix_count_at = 1 + 64 + 3 + 1 + 3 * 32 + 32;
+  ASSERT_EQ(wire[ix_count_at], 1);
+  wire.resize(ix_count_at);
+  wire.insert(wire.end(), {0xff, 0xff, 0x03});
+  auto r = Transaction::deserialize(wire);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("truncated in instructions"), std::string::npos) << r.error().message;
+}
+
+TEST(Transaction, SignAndVerifyRefuseInconsistentMessages) {
+  const auto payer = key(5);
+  Message m;
+  m.header.num_required_signatures = 2;  // more signers than keys
+  m.account_keys = {payer.pubkey()};
+  auto tx = Transaction::from_message(m);
+  const Keypair* s[] = {&payer};
+  EXPECT_FALSE(tx.sign(s));
+  EXPECT_FALSE(tx.verify());
+  const Keypair* null_signer[] = {nullptr};
+  auto tx2 = Transaction::from_message(*Message::compile(payer.pubkey(), {}, blockhash(1)));
+  EXPECT_FALSE(tx2.sign(null_signer));
+}
+
 TEST(Transaction, OverPacketLimitIsAClearError) {
   const auto payer = key(5);
   std::vector<Instruction> ixs;
