@@ -953,14 +953,16 @@ class PgStore final : public KeyStore {
   static Result<Session> connect(const std::string& uri, const PostgresStoreOptions& o,
                                  int extra_idle_timeout_ms = 0) {
     const int connect_s = std::max(2, (o.connect_timeout_ms + 999) / 1000);
-    const std::string conninfo = with_params(
-        uri, {{"connect_timeout", std::to_string(connect_s)},
-              {"application_name", "qtw"},
-              // Detect a dead server or network under an idle connection.
-              {"keepalives", "1"},
-              {"keepalives_idle", "5"},
-              {"keepalives_interval", "2"},
-              {"keepalives_count", "3"}});
+    std::vector<std::pair<std::string, std::string>> params = {
+        {"connect_timeout", std::to_string(connect_s)},
+        // Detect a dead server or network under an idle connection.
+        {"keepalives", "1"},
+        {"keepalives_idle", "5"},
+        {"keepalives_interval", "2"},
+        {"keepalives_count", "3"}};
+    // The operator's application_name (e.g. per host) wins over ours.
+    if (uri.find("application_name") == std::string::npos) params.emplace_back("application_name", "qtw");
+    const std::string conninfo = with_params(uri, params);
     try {
       Session s;
       s.conn = std::make_unique<pqxx::connection>(conninfo);
