@@ -16,21 +16,40 @@ CXX=${QTW_FUZZ_CXX:-clang++}
 command -v "$CXX" >/dev/null || { echo "run_fuzz.sh: $CXX not found (install clang)" >&2; exit 2; }
 
 work="$out/$target"
-mkdir -p "$work/corpus" "$work/artifacts"
+mkdir -p "$work/corpus" "$work/artifacts" "$out/obj"
 bin="$work/fuzz_$target"
-srcs=("$here/fuzz_$target.cpp" "$root"/src/solana/*.cpp "$root"/src/common/*.cpp)
-# Rebuild only when a source or header is newer than the binary.
+flags=(-std=c++20 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined
+       -fno-omit-frame-pointer -I"$root/include" -I"$root/src")
+headers=("$root"/include/qtw/*.h "$root"/include/qtw/solana/*.h)
+
+# The library objects are shared by all targets: build them once, under a
+# lock (ctest -j may run several fuzz tests at once), rebuilding any object
+# older than its source or a public header.
+(
+  flock 9
+  for src in "$root"/src/solana/*.cpp "$root"/src/common/*.cpp; do
+    obj="$out/obj/$(basename "$(dirname "$src")")_$(basename "$src" .cpp).o"
+    stale=0
+    [ -f "$obj" ] || stale=1
+    for f in "$src" "${headers[@]}"; do [ "$f" -nt "$obj" ] && stale=1; done
+    if [ "$stale" = 1 ]; then
+      echo "run_fuzz.sh: compiling $(basename "$src")"
+      "$CXX" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj.tmp"
+      mv "$obj.tmp" "$obj"
+    fi
+  done
+) 9>"$out/obj/.lock"
+
 needs_build=1
 if [ -x "$bin" ]; then
   needs_build=0
-  for f in "${srcs[@]}" "$root"/include/qtw/*.h "$root"/include/qtw/solana/*.h; do
+  for f in "$here/fuzz_$target.cpp" "$out"/obj/*.o "${headers[@]}"; do
     if [ "$f" -nt "$bin" ]; then needs_build=1; break; fi
   done
 fi
 if [ "$needs_build" = 1 ]; then
   echo "run_fuzz.sh: building $bin"
-  "$CXX" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -fno-omit-frame-pointer -I"$root/include" -I"$root/src" "${srcs[@]}" -lsodium -o "$bin.tmp"
+  "$CXX" "${flags[@]}" -fsanitize=fuzzer "$here/fuzz_$target.cpp" "$out"/obj/*.o -lsodium -o "$bin.tmp"
   mv "$bin.tmp" "$bin"
 fi
 # Fuzz into a scratch corpus seeded from the committed one, so the repo's
