@@ -97,8 +97,10 @@ class OtlpPusher {
   // values. Idempotent.
   void stop();
   // One synchronous push now, on the caller's thread. Errors: kTransport
-  // (curl failure/timeout, native_code = CURLcode), kHttp (status not 2xx,
-  // native_code = status). Counted in stats() either way.
+  // (connect/send failure, native_code = CURLcode), kTimeout (timeout_ms
+  // elapsed, native_code = CURLcode), kHttp (status not 2xx, native_code =
+  // status), kInternal (curl could not be initialised). Every outcome is
+  // counted in stats(); failures are also logged (spdlog warn).
   [[nodiscard]] Status push_now();
   [[nodiscard]] OtlpPusherStats stats() const;
 
