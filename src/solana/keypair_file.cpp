@@ -165,6 +165,13 @@ Status write_keypair_file(const std::filesystem::path& path, const Keypair& keyp
     }
     ::unlink(tmp.c_str());
   }
+  // Make the new directory entry durable too (fsync of the file alone does
+  // not persist its name). Best effort: the key itself is already on disk.
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
   return {};
 }
 
