@@ -27,7 +27,8 @@ void populate(WalletMetrics& m) {
     m.rpc_error(method, "transport");
   }
   for (const char* tier : {"hodl", "bank", "explorer"}) {
-    for (const char* state : {"available", "leased", "used", "draining"}) m.set_keys(tier, state, 7);
+    for (const char* state : {"available", "leased", "used", "draining"})
+      m.set_keys(tier, state, 7);
   }
   std::uint64_t balances[100];
   for (int i = 0; i < 100; ++i) balances[i] = 10'000'000 + static_cast<std::uint64_t>(i);

@@ -218,8 +218,9 @@ struct CurlSlistDeleter {
 Result<std::unique_ptr<OtlpPusher>> OtlpPusher::create(const Registry& registry,
                                                        OtlpPusherOptions options) {
   if (!options.endpoint.starts_with("http://") && !options.endpoint.starts_with("https://")) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "OTLP endpoint must start with http:// or https://: '" + options.endpoint + "'");
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "OTLP endpoint must start with http:// or https://: '" + options.endpoint + "'");
   }
   if (options.interval_ms <= 0 || options.timeout_ms <= 0) {
     return make_error(ErrorCode::kInvalidArgument, "OTLP interval_ms and timeout_ms must be > 0");
@@ -231,7 +232,9 @@ Result<std::unique_ptr<OtlpPusher>> OtlpPusher::create(const Registry& registry,
 OtlpPusher::OtlpPusher(const Registry& registry, OtlpPusherOptions options)
     : registry_(registry), options_(std::move(options)), start_time_unix_nano_(now_unix_nano()) {}
 
-OtlpPusher::~OtlpPusher() { stop(); }
+OtlpPusher::~OtlpPusher() {
+  stop();
+}
 
 void OtlpPusher::start() {
   std::lock_guard lifecycle(lifecycle_mutex_);
@@ -268,8 +271,8 @@ void OtlpPusher::run() {
 
 Status OtlpPusher::push_now() {
   std::lock_guard one_at_a_time(push_mutex_);
-  const std::string body =
-      encode_otlp_metrics(registry_.collect(), options_.resource, start_time_unix_nano_, now_unix_nano());
+  const std::string body = encode_otlp_metrics(registry_.collect(), options_.resource,
+                                               start_time_unix_nano_, now_unix_nano());
   const std::string url = options_.endpoint + "/v1/metrics";
 
   auto fail = [this, &url](Error error) -> Status {
@@ -302,13 +305,15 @@ Status OtlpPusher::push_now() {
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
   const CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
-    const ErrorCode code = rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::kTimeout : ErrorCode::kTransport;
+    const ErrorCode code =
+        rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::kTimeout : ErrorCode::kTransport;
     return fail(Error{code, std::string("POST ") + url + ": " + curl_easy_strerror(rc), rc});
   }
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status >= 300) {
-    return fail(Error{ErrorCode::kHttp, "POST " + url + ": HTTP " + std::to_string(status), status});
+    return fail(
+        Error{ErrorCode::kHttp, "POST " + url + ": HTTP " + std::to_string(status), status});
   }
   std::lock_guard lock(mutex_);
   ++stats_.pushes_ok;

@@ -23,10 +23,17 @@ std::string escape_label_value(std::string_view value) {
   out.reserve(value.size());
   for (char c : value) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out.push_back(c);
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -51,8 +58,8 @@ std::string escape_help(std::string_view help) {
 }
 
 // {a="x",b="y"} plus an optional trailing le="..."; empty when no labels.
-std::string label_block(const std::vector<std::string>& names, const std::vector<std::string>& values,
-                        std::string_view le = {}) {
+std::string label_block(const std::vector<std::string>& names,
+                        const std::vector<std::string>& values, std::string_view le = {}) {
   if (names.empty() && le.empty()) return {};
   std::string out = "{";
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -102,10 +109,12 @@ std::string write_prometheus_text(const std::vector<FamilySnapshot>& families) {
       const auto& values = sample.label_values;
       switch (family.kind) {
         case MetricKind::kCounter:
-          out += name + label_block(names, values) + " " + std::to_string(sample.counter_value) + "\n";
+          out +=
+              name + label_block(names, values) + " " + std::to_string(sample.counter_value) + "\n";
           break;
         case MetricKind::kGauge:
-          out += name + label_block(names, values) + " " + std::to_string(sample.gauge_value) + "\n";
+          out +=
+              name + label_block(names, values) + " " + std::to_string(sample.gauge_value) + "\n";
           break;
         case MetricKind::kHistogram: {
           const auto& h = sample.histogram;
@@ -118,7 +127,8 @@ std::string write_prometheus_text(const std::vector<FamilySnapshot>& families) {
           out += name + "_bucket" + label_block(names, values, "+Inf") + " " +
                  std::to_string(h.count) + "\n";
           out += name + "_sum" + label_block(names, values) + " " + format_double(h.sum) + "\n";
-          out += name + "_count" + label_block(names, values) + " " + std::to_string(h.count) + "\n";
+          out +=
+              name + "_count" + label_block(names, values) + " " + std::to_string(h.count) + "\n";
           break;
         }
       }

@@ -15,7 +15,9 @@ Histogram::Histogram(std::span<const double> bounds)
   for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
 }
 
-void Histogram::observe(double v) noexcept { observe_n(v, 1); }
+void Histogram::observe(double v) noexcept {
+  observe_n(v, 1);
+}
 
 void Histogram::observe_n(double v, std::uint64_t n) noexcept {
   if (n == 0) return;
@@ -206,7 +208,8 @@ static Result<F*> register_in(std::mutex& mutex, auto& families, std::string_vie
     }
     return existing->get();
   }
-  auto entry = std::make_unique<typename std::remove_reference_t<decltype(families)>::mapped_type::element_type>();
+  auto entry = std::make_unique<
+      typename std::remove_reference_t<decltype(families)>::mapped_type::element_type>();
   entry->unit = std::string(unit);
   entry->label_names = label_names;
   entry->bounds = bounds;
@@ -221,7 +224,8 @@ static Result<F*> register_in(std::mutex& mutex, auto& families, std::string_vie
 Result<CounterFamily*> Registry::counter_family(std::string_view name, std::string_view help,
                                                 std::string_view unit,
                                                 std::vector<std::string> label_names) {
-  return register_in<CounterFamily>(mutex_, families_, name, help, unit, std::move(label_names), {});
+  return register_in<CounterFamily>(mutex_, families_, name, help, unit, std::move(label_names),
+                                    {});
 }
 
 Result<GaugeFamily*> Registry::gauge_family(std::string_view name, std::string_view help,

@@ -1,9 +1,9 @@
 #include "qtw/metrics/wallet_metrics.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdlib>
 #include <map>
-
-#include <spdlog/spdlog.h>
 
 namespace qtw::metrics {
 
@@ -30,9 +30,8 @@ Counter* plain_counter(Registry& registry, std::string_view name, std::string_vi
 }  // namespace
 
 WalletMetrics::WalletMetrics() {
-  explorer_keys_acquired_ =
-      plain_counter(registry_, "qtrade.wallets.explorer_keys_acquired",
-                    "Explorer keys handed out to a lander", "{key}");
+  explorer_keys_acquired_ = plain_counter(registry_, "qtrade.wallets.explorer_keys_acquired",
+                                          "Explorer keys handed out to a lander", "{key}");
   explorer_keys_retired_ = plain_counter(registry_, "qtrade.wallets.explorer_keys_retired",
                                          "Explorer keys returned for retirement", "{key}");
   explorer_keys_created_ = plain_counter(registry_, "qtrade.wallets.explorer_keys_created",
@@ -44,30 +43,31 @@ WalletMetrics::WalletMetrics() {
                                     "Bank top-ups from HODL", "{key}");
   total_sol_recovered_ = plain_counter(registry_, "qtrade.wallets.total_sol_recovered",
                                        "Lamports recovered from Explorer keys", "lamports");
-  fees_paid_lamports_ = plain_counter(registry_, "qtrade.wallets.fees_paid_lamports",
-                                      "Transaction fees paid by the balancer, in lamports",
-                                      "lamports");
+  fees_paid_lamports_ =
+      plain_counter(registry_, "qtrade.wallets.fees_paid_lamports",
+                    "Transaction fees paid by the balancer, in lamports", "lamports");
   keys_ = must(registry_.gauge_family("qtrade.wallets.keys", "Managed keys by tier and state",
                                       "{key}", {"tier", "state"}),
                "keys");
-  key_balance_ = must(
-      registry_.histogram_family(
-          "qtrade.wallets.key_balance_lamports", "Sampled key balances by tier, in lamports",
-          "lamports",
-          std::vector<double>(std::begin(kKeyBalanceBoundsLamports), std::end(kKeyBalanceBoundsLamports)),
-          {"tier"}),
-      "key_balance_lamports");
-  auto* cycle = must(registry_.histogram_family(
-                         "qtrade.wallets.balancer_cycle_duration_seconds",
-                         "Wall time of one balancer cycle, in seconds", "s",
-                         std::vector<double>(std::begin(kBalancerCycleBoundsSeconds),
-                                             std::end(kBalancerCycleBoundsSeconds))),
-                     "balancer_cycle_duration_seconds");
-  balancer_cycle_duration_ = must(cycle->with(std::span<const std::string_view>{}), "balancer_cycle_duration_seconds");
-  rpc_requests_ = must(registry_.counter_family("qtrade.wallets.rpc_requests",
-                                                "JSON-RPC requests sent, by method", "{request}",
-                                                {"method"}),
-                       "rpc_requests");
+  key_balance_ =
+      must(registry_.histogram_family("qtrade.wallets.key_balance_lamports",
+                                      "Sampled key balances by tier, in lamports", "lamports",
+                                      std::vector<double>(std::begin(kKeyBalanceBoundsLamports),
+                                                          std::end(kKeyBalanceBoundsLamports)),
+                                      {"tier"}),
+           "key_balance_lamports");
+  auto* cycle =
+      must(registry_.histogram_family("qtrade.wallets.balancer_cycle_duration_seconds",
+                                      "Wall time of one balancer cycle, in seconds", "s",
+                                      std::vector<double>(std::begin(kBalancerCycleBoundsSeconds),
+                                                          std::end(kBalancerCycleBoundsSeconds))),
+           "balancer_cycle_duration_seconds");
+  balancer_cycle_duration_ =
+      must(cycle->with(std::span<const std::string_view>{}), "balancer_cycle_duration_seconds");
+  rpc_requests_ =
+      must(registry_.counter_family("qtrade.wallets.rpc_requests",
+                                    "JSON-RPC requests sent, by method", "{request}", {"method"}),
+           "rpc_requests");
   rpc_errors_ = must(registry_.counter_family("qtrade.wallets.rpc_errors",
                                               "JSON-RPC requests that failed, by method and error",
                                               "{error}", {"method", "error"}),

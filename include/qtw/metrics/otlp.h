@@ -114,9 +114,9 @@ class OtlpPusher {
   std::mutex push_mutex_;  // one push at a time (thread and push_now)
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  bool stopping_ = false;           // guarded by mutex_
-  OtlpPusherStats stats_;           // guarded by mutex_
-  std::thread thread_;              // guarded by lifecycle_mutex_
+  bool stopping_ = false;  // guarded by mutex_
+  OtlpPusherStats stats_;  // guarded by mutex_
+  std::thread thread_;     // guarded by lifecycle_mutex_
   std::mutex lifecycle_mutex_;
 };
 

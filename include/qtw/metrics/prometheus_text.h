@@ -25,7 +25,8 @@
 namespace qtw::metrics {
 
 // Content-Type header value for the output of write_prometheus_text.
-inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kPrometheusContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
 
 [[nodiscard]] std::string write_prometheus_text(const std::vector<FamilySnapshot>& families);
 [[nodiscard]] inline std::string write_prometheus_text(const Registry& registry) {

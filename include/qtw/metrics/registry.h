@@ -168,11 +168,9 @@ class Registry {
   [[nodiscard]] Result<GaugeFamily*> gauge_family(std::string_view name, std::string_view help,
                                                   std::string_view unit,
                                                   std::vector<std::string> label_names = {});
-  [[nodiscard]] Result<HistogramFamily*> histogram_family(std::string_view name,
-                                                          std::string_view help,
-                                                          std::string_view unit,
-                                                          std::vector<double> bounds,
-                                                          std::vector<std::string> label_names = {});
+  [[nodiscard]] Result<HistogramFamily*> histogram_family(
+      std::string_view name, std::string_view help, std::string_view unit,
+      std::vector<double> bounds, std::vector<std::string> label_names = {});
 
   // Copies every family, ordered by name; samples ordered by label values.
   [[nodiscard]] std::vector<FamilySnapshot> collect() const;

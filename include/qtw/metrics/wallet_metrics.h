@@ -15,8 +15,8 @@
 // qtrade.wallets.explorer_keys_created          counter    -               {key}
 // qtrade.wallets.explorer_keys_funds_recovered  counter    -               {key}
 // qtrade.wallets.bank_keys_funded               counter    -               {key}
-// qtrade.wallets.total_sol_recovered            counter    -               lamports (seed name kept)
-// qtrade.wallets.fees_paid_lamports             counter    -               lamports
+// qtrade.wallets.total_sol_recovered            counter    -               lamports (seed name
+// kept) qtrade.wallets.fees_paid_lamports             counter    -               lamports
 // qtrade.wallets.keys                           gauge      tier, state     {key}
 // qtrade.wallets.key_balance_lamports           histogram  tier            lamports
 // qtrade.wallets.balancer_cycle_duration_seconds histogram -               s
@@ -42,11 +42,11 @@ namespace qtw::metrics {
 
 // Bucket upper bounds of key_balance_lamports: 0, one signature fee, the
 // rent-exempt minimum of a 0-byte account (890,880), 0.001/0.01/0.05/0.1/1/10/100 SOL.
-inline constexpr double kKeyBalanceBoundsLamports[] = {
-    0, 5'000, 890'880, 1e6, 1e7, 5e7, 1e8, 1e9, 1e10, 1e11};
+inline constexpr double kKeyBalanceBoundsLamports[] = {0,   5'000, 890'880, 1e6,  1e7,
+                                                       5e7, 1e8,   1e9,     1e10, 1e11};
 // Bucket upper bounds of balancer_cycle_duration_seconds.
-inline constexpr double kBalancerCycleBoundsSeconds[] = {0.01, 0.05, 0.1, 0.25, 0.5,
-                                                         1,    2.5,  5,   10,   30, 60};
+inline constexpr double kBalancerCycleBoundsSeconds[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1,
+                                                         2.5,  5,    10,  30,   60};
 
 class WalletMetrics {
  public:

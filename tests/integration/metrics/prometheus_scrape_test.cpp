@@ -54,17 +54,16 @@ int free_port() {
 class PrometheusProcess {
  public:
   PrometheusProcess(const fs::path& dir, int web_port, int target_port) : dir_(dir) {
-    std::ofstream(dir / "prometheus.yml")
-        << "global:\n"
-           "  scrape_interval: 1s\n"
-           "  evaluation_interval: 1s\n"
-           "scrape_configs:\n"
-           "  - job_name: qtw\n"
-           "    scrape_interval: 1s\n"
-           "    scrape_timeout: 1s\n"
-           "    static_configs:\n"
-           "      - targets: ['127.0.0.1:"
-        << target_port << "']\n";
+    std::ofstream(dir / "prometheus.yml") << "global:\n"
+                                             "  scrape_interval: 1s\n"
+                                             "  evaluation_interval: 1s\n"
+                                             "scrape_configs:\n"
+                                             "  - job_name: qtw\n"
+                                             "    scrape_interval: 1s\n"
+                                             "    scrape_timeout: 1s\n"
+                                             "    static_configs:\n"
+                                             "      - targets: ['127.0.0.1:"
+                                          << target_port << "']\n";
     const std::string config = "--config.file=" + (dir / "prometheus.yml").string();
     const std::string storage = "--storage.tsdb.path=" + (dir / "data").string();
     const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(web_port);
@@ -78,8 +77,7 @@ class PrometheusProcess {
         ::dup2(out, 2);
       }
       ::execlp("prometheus", "prometheus", config.c_str(), storage.c_str(), listen.c_str(),
-               "--log.level=warn", "--storage.tsdb.retention.time=1h",
-               static_cast<char*>(nullptr));
+               "--log.level=warn", "--storage.tsdb.retention.time=1h", static_cast<char*>(nullptr));
       ::_exit(127);
     }
   }
@@ -118,7 +116,8 @@ std::map<std::string, std::string> query_all(httplib::Client& client) {
   const json body = json::parse(res->body, nullptr, false);
   if (!body.is_object() || body.value("status", "") != "success") return out;
   for (const auto& r : body["data"]["result"]) {
-    std::map<std::string, std::string> labels = r["metric"].get<std::map<std::string, std::string>>();
+    std::map<std::string, std::string> labels =
+        r["metric"].get<std::map<std::string, std::string>>();
     std::string key = labels["__name__"];
     labels.erase("__name__");
     labels.erase("job");
@@ -156,7 +155,8 @@ TEST(PrometheusScrape, RealServerSeesExactValues) {
   std::atomic<int> scrapes{0};
   server.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
     ++scrapes;
-    res.set_content(write_prometheus_text(m.registry()), std::string(kPrometheusContentType).c_str());
+    res.set_content(write_prometheus_text(m.registry()),
+                    std::string(kPrometheusContentType).c_str());
   });
   const int target_port = server.bind_to_any_port("127.0.0.1");
   ASSERT_GT(target_port, 0);
@@ -214,7 +214,8 @@ TEST(PrometheusScrape, RealServerSeesExactValues) {
 
   // Live: a change shows up on a later scrape.
   m.explorer_keys_acquired().inc(37);
-  const std::map<std::string, std::string> want2 = {{"qtrade_wallets_explorer_keys_acquired_total", "42"}};
+  const std::map<std::string, std::string> want2 = {
+      {"qtrade_wallets_explorer_keys_acquired_total", "42"}};
   while (std::chrono::steady_clock::now() - start < kDeadline && prom->running()) {
     got = query_all(client);
     if (matches(want2)) break;
@@ -222,8 +223,8 @@ TEST(PrometheusScrape, RealServerSeesExactValues) {
   }
   EXPECT_TRUE(matches(want2)) << "counter change not scraped";
   std::cout << "prometheus: series visible after "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(first_seen).count()
-            << " ms, " << scrapes.load() << " scrapes\n";
+            << std::chrono::duration_cast<std::chrono::milliseconds>(first_seen).count() << " ms, "
+            << scrapes.load() << " scrapes\n";
   if (::testing::Test::HasFailure()) std::cout << "prometheus log:\n" << prom->log();
 
   prom->stop();

@@ -276,7 +276,8 @@ TEST(OtlpEncoding, WireBytesOfASmallRequest) {
   // no labels, service.name "s", times 1 and 2 ns.
   Registry registry;
   (*(*registry.counter_family("c", "", ""))->with(std::span<const std::string_view>{}))->inc();
-  const std::string bytes = encode_otlp_metrics(registry.collect(), OtlpResource{"s", "", "", {}}, 1, 2);
+  const std::string bytes =
+      encode_otlp_metrics(registry.collect(), OtlpResource{"s", "", "", {}}, 1, 2);
   auto hex = [](std::string_view s) {
     std::string out;
     for (unsigned char c : s) {
@@ -286,19 +287,31 @@ TEST(OtlpEncoding, WireBytesOfASmallRequest) {
     }
     return out;
   };
-  // number point: 11 <start=1> 19 <time=2> 31 <as_int=1>
-  const std::string point = "11" "0100000000000000" "19" "0200000000000000" "31" "0100000000000000";
-  const std::string sum = "0a1b" + point + "1002" "1801";             // data_points, CUMULATIVE, monotonic
-  const std::string metric = "0a0163" "3a21" + sum;                  // name "c", sum (field 7)
-  const std::string scope = "0a0b" "71 74 77 2e 6d 65 74 72 69 63 73";  // "qtw.metrics"
-  std::string scope_clean;
-  for (char ch : scope) if (ch != ' ') scope_clean += ch;
-  const std::string scope_msg = scope_clean + "1205" "302e312e30";  // version "0.1.0"
-  const std::string scope_metrics = "0a14" + scope_msg + "1226" + metric;  // 62 bytes
-  const std::string kv = "0a0c" "736572766963652e6e616d65" "1203" "0a0173";  // service.name = "s"
-  const std::string resource = "0a13" + kv;                           // attributes (field 1)
-  const std::string rm = "0a15" + resource + "123e" + scope_metrics;  // 87 bytes
-  const std::string want = "0a57" + rm;
+  // Spaces separate tag, length and value bytes for reading; they are removed.
+  auto h = [](std::string_view spaced) {
+    std::string out;
+    for (char ch : spaced) {
+      if (ch != ' ') out += ch;
+    }
+    return out;
+  };
+  // NumberDataPoint: start_time (2, fixed64) = 1, time (3) = 2, as_int (6, sfixed64) = 1.
+  const std::string point = h("11 0100000000000000 19 0200000000000000 31 0100000000000000");
+  // Sum: data_points (1) = point (27 bytes), temporality (2) = CUMULATIVE, is_monotonic (3).
+  const std::string sum = h("0a 1b") + point + h("10 02 18 01");
+  // Metric: name (1) = "c", sum (7) (33 bytes).
+  const std::string metric = h("0a 01 63 3a 21") + sum;
+  // InstrumentationScope: name (1) = "qtw.metrics", version (2) = "0.1.0".
+  const std::string scope = h("0a 0b 71 74 77 2e 6d 65 74 72 69 63 73 12 05 30 2e 31 2e 30");
+  // ScopeMetrics: scope (1) (20 bytes), metrics (2) (38 bytes).
+  const std::string scope_metrics = h("0a 14") + scope + h("12 26") + metric;
+  // Resource: attributes (1) = KeyValue{key (1) = "service.name", value (2) = AnyValue{string_value
+  // (1) = "s"}}.
+  const std::string resource = h("0a 13 0a 0c 73 65 72 76 69 63 65 2e 6e 61 6d 65 12 03 0a 01 73");
+  // ResourceMetrics: resource (1) (21 bytes), scope_metrics (2) (62 bytes).
+  const std::string rm = h("0a 15") + resource + h("12 3e") + scope_metrics;
+  // ExportMetricsServiceRequest: resource_metrics (1) (87 bytes).
+  const std::string want = h("0a 57") + rm;
   EXPECT_EQ(hex(bytes), want);
 }
 

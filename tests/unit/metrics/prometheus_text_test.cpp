@@ -2,13 +2,13 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <unistd.h>
 
 #include "qtw/metrics/wallet_metrics.h"
 
@@ -19,7 +19,10 @@ TEST(PrometheusText, NamesAndEscaping) {
   EXPECT_EQ(prometheus_name("qtrade.wallets.keys"), "qtrade_wallets_keys");
   EXPECT_EQ(prometheus_name("a:b_c"), "a:b_c");
   EXPECT_EQ(prometheus_name("9x"), "_9x");
-  EXPECT_EQ(escape_label_value(R"(a\b"c)" "\n" "d"), R"(a\\b\"c\nd)");
+  EXPECT_EQ(escape_label_value(R"(a\b"c)"
+                               "\n"
+                               "d"),
+            R"(a\\b\"c\nd)");
   EXPECT_EQ(format_double(0.25), "0.25");
   EXPECT_EQ(format_double(1), "1");
   EXPECT_EQ(format_double(890880), "890880");

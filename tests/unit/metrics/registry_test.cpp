@@ -93,7 +93,8 @@ TEST(Registry, RejectsBadNamesLabelsAndBounds) {
   EXPECT_FALSE(registry.histogram_family("bad.h1", "h", "", {}));
   EXPECT_FALSE(registry.histogram_family("bad.h2", "h", "", {1, 1}));
   EXPECT_FALSE(registry.histogram_family("bad.h3", "h", "", {2, 1}));
-  EXPECT_FALSE(registry.histogram_family("bad.h4", "h", "", {1, std::numeric_limits<double>::infinity()}));
+  EXPECT_FALSE(
+      registry.histogram_family("bad.h4", "h", "", {1, std::numeric_limits<double>::infinity()}));
   EXPECT_TRUE(registry.histogram_family("ok.h", "h", "", {1, 2}));
   // Failed registrations leave nothing behind.
   const auto families = registry.collect();

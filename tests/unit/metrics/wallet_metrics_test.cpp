@@ -107,9 +107,11 @@ TEST(WalletMetrics, PrometheusSeedNames) {
   m.explorer_keys_acquired().inc(3);
   m.total_sol_recovered().inc(1234);
   const std::string text = write_prometheus_text(m.registry());
-  EXPECT_NE(text.find("\nqtrade_wallets_explorer_keys_acquired_total 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nqtrade_wallets_explorer_keys_acquired_total 3\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("\nqtrade_wallets_total_sol_recovered_total 1234\n"), std::string::npos);
-  EXPECT_NE(text.find("\nqtrade_wallets_balancer_cycle_duration_seconds_count 0\n"), std::string::npos);
+  EXPECT_NE(text.find("\nqtrade_wallets_balancer_cycle_duration_seconds_count 0\n"),
+            std::string::npos);
 }
 
 }  // namespace
