@@ -14,7 +14,9 @@ namespace {
 
 using namespace qtw::solana;
 
-Keypair key(std::uint8_t fill) { return *Keypair::from_seed(std::vector<std::uint8_t>(32, fill)); }
+Keypair key(std::uint8_t fill) {
+  return *Keypair::from_seed(std::vector<std::uint8_t>(32, fill));
+}
 
 Hash blockhash() {
   Hash h;
@@ -24,7 +26,9 @@ Hash blockhash() {
 
 std::vector<Instruction> transfers(const Pubkey& from, int n) {
   std::vector<Instruction> ixs;
-  for (int i = 0; i < n; ++i) ixs.push_back(system_program::transfer(from, key(static_cast<std::uint8_t>(100 + i)).pubkey(), 890'880));
+  for (int i = 0; i < n; ++i)
+    ixs.push_back(
+        system_program::transfer(from, key(static_cast<std::uint8_t>(100 + i)).pubkey(), 890'880));
   return ixs;
 }
 

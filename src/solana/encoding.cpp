@@ -16,7 +16,8 @@ constexpr char kAlphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqr
 constexpr std::array<std::int8_t, 256> make_index() {
   std::array<std::int8_t, 256> t{};
   for (auto& v : t) v = -1;
-  for (int i = 0; i < 58; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
+  for (int i = 0; i < 58; ++i)
+    t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
   return t;
 }
 constexpr auto kIndex = make_index();
@@ -51,9 +52,9 @@ std::string base58_encode(std::span<const std::uint8_t> bytes) {
 
 Result<std::vector<std::uint8_t>> base58_decode(std::string_view text, std::size_t max_input_len) {
   if (text.size() > max_input_len) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "base58 text is " + std::to_string(text.size()) + " characters, over the limit of " +
-                          std::to_string(max_input_len));
+    return make_error(ErrorCode::kInvalidArgument, "base58 text is " + std::to_string(text.size()) +
+                                                       " characters, over the limit of " +
+                                                       std::to_string(max_input_len));
   }
   std::size_t ones = 0;
   while (ones < text.size() && text[ones] == '1') ++ones;
@@ -64,7 +65,8 @@ Result<std::vector<std::uint8_t>> base58_decode(std::string_view text, std::size
     const int digit = kIndex[static_cast<unsigned char>(text[i])];
     if (digit < 0) {
       const auto c = static_cast<unsigned char>(text[i]);
-      std::string shown = (c >= 0x21 && c < 0x7f) ? std::string(1, text[i]) : "\\x" + hex_encode(std::span(&c, 1));
+      std::string shown =
+          (c >= 0x21 && c < 0x7f) ? std::string(1, text[i]) : "\\x" + hex_encode(std::span(&c, 1));
       return make_error(ErrorCode::kParse, "invalid base58 character '" + shown + "' at position " +
                                                std::to_string(i));
     }

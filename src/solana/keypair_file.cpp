@@ -12,9 +12,13 @@
 namespace qtw::solana {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 }  // namespace
 
@@ -24,7 +28,8 @@ Result<Keypair> parse_keypair_json(std::string_view text) {
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
   if (text.size() < 2 || text.front() != '[' || text.back() != ']') {
-    return make_error(ErrorCode::kParse, "keypair file is not a JSON array of 64 numbers ([n,n,...])");
+    return make_error(ErrorCode::kParse,
+                      "keypair file is not a JSON array of 64 numbers ([n,n,...])");
   }
   text = text.substr(1, text.size() - 2);
   SecureBytes bytes(kKeypairBytesSize);
@@ -32,21 +37,25 @@ Result<Keypair> parse_keypair_json(std::string_view text) {
   std::size_t pos = 0;
   while (true) {
     std::size_t comma = text.find(',', pos);
-    std::string_view item = text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    std::string_view item =
+        text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     while (!item.empty() && is_space(item.front())) item.remove_prefix(1);
     while (!item.empty() && is_space(item.back())) item.remove_suffix(1);
     if (item.empty() || item.size() > 3) {
-      return make_error(ErrorCode::kParse, "keypair element " + std::to_string(count) + " is not a number 0..255");
+      return make_error(ErrorCode::kParse,
+                        "keypair element " + std::to_string(count) + " is not a number 0..255");
     }
     unsigned value = 0;
     for (char c : item) {
       if (c < '0' || c > '9') {
-        return make_error(ErrorCode::kParse, "keypair element " + std::to_string(count) + " is not a number 0..255");
+        return make_error(ErrorCode::kParse,
+                          "keypair element " + std::to_string(count) + " is not a number 0..255");
       }
       value = value * 10 + static_cast<unsigned>(c - '0');
     }
     if (value > 255) {
-      return make_error(ErrorCode::kParse, "keypair element " + std::to_string(count) + " is over 255");
+      return make_error(ErrorCode::kParse,
+                        "keypair element " + std::to_string(count) + " is over 255");
     }
     if (count < kKeypairBytesSize) bytes.data()[count] = static_cast<std::uint8_t>(value);
     ++count;
@@ -54,12 +63,14 @@ Result<Keypair> parse_keypair_json(std::string_view text) {
     pos = comma + 1;
   }
   if (count != kKeypairBytesSize) {
-    return make_error(ErrorCode::kParse, "keypair has " + std::to_string(count) + " numbers, expected 64");
+    return make_error(ErrorCode::kParse,
+                      "keypair has " + std::to_string(count) + " numbers, expected 64");
   }
   return Keypair::from_bytes(bytes.span());
 }
 
-Result<Keypair> read_keypair_file(const std::filesystem::path& path, const KeypairFileOptions& options) {
+Result<Keypair> read_keypair_file(const std::filesystem::path& path,
+                                  const KeypairFileOptions& options) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const auto code = errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo;
@@ -86,7 +97,8 @@ Result<Keypair> read_keypair_file(const std::filesystem::path& path, const Keypa
   constexpr std::size_t kMaxFile = 4096;  // 64 numbers with generous spacing
   if (st.st_size > static_cast<off_t>(kMaxFile)) {
     ::close(fd);
-    return make_error(ErrorCode::kParse, "keypair file " + path.string() + " is too large to be a keypair");
+    return make_error(ErrorCode::kParse,
+                      "keypair file " + path.string() + " is too large to be a keypair");
   }
   // The file text is secret: read it into secure memory and wipe it after.
   SecureBytes buf(kMaxFile);
@@ -107,15 +119,19 @@ Result<Keypair> read_keypair_file(const std::filesystem::path& path, const Keypa
   return kp;
 }
 
-Status write_keypair_file(const std::filesystem::path& path, const Keypair& keypair, bool overwrite) {
+Status write_keypair_file(const std::filesystem::path& path, const Keypair& keypair,
+                          bool overwrite) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot create " + path.parent_path().string() + ": " + ec.message());
+  if (ec)
+    return make_error(ErrorCode::kIo,
+                      "cannot create " + path.parent_path().string() + ": " + ec.message());
   // Write to a temporary name created 0600 with O_EXCL, fsync, then link it
   // into place: no window where a partial or readable file exists.
   const std::filesystem::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return make_error(ErrorCode::kIo, "cannot create " + tmp.string() + ": " + errno_text());
+  if (fd < 0)
+    return make_error(ErrorCode::kIo, "cannot create " + tmp.string() + ": " + errno_text());
   ::fchmod(fd, 0600);
   const SecureBytes bytes = keypair.to_bytes();
   // "[" + 64 * "255," = at most 258 characters.
@@ -149,7 +165,8 @@ Status write_keypair_file(const std::filesystem::path& path, const Keypair& keyp
   if (overwrite) {
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
       ::unlink(tmp.c_str());
-      return make_error(ErrorCode::kIo, "cannot rename into " + path.string() + ": " + errno_text());
+      return make_error(ErrorCode::kIo,
+                        "cannot rename into " + path.string() + ": " + errno_text());
     }
   } else {
     // link() fails with EEXIST instead of replacing: never clobber a key.
@@ -157,8 +174,9 @@ Status write_keypair_file(const std::filesystem::path& path, const Keypair& keyp
       const int err = errno;
       ::unlink(tmp.c_str());
       if (err == EEXIST) {
-        return make_error(ErrorCode::kAlreadyExists,
-                          path.string() + " already exists; refusing to overwrite a keypair (use --force)");
+        return make_error(
+            ErrorCode::kAlreadyExists,
+            path.string() + " already exists; refusing to overwrite a keypair (use --force)");
       }
       errno = err;
       return make_error(ErrorCode::kIo, "cannot create " + path.string() + ": " + errno_text());
@@ -167,7 +185,8 @@ Status write_keypair_file(const std::filesystem::path& path, const Keypair& keyp
   }
   // Make the new directory entry durable too (fsync of the file alone does
   // not persist its name). Best effort: the key itself is already on disk.
-  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  const std::filesystem::path dir =
+      path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
     (void)::fsync(dfd);
     ::close(dfd);

@@ -148,9 +148,9 @@ Result<Message> Message::deserialize(std::span<const std::uint8_t> bytes, std::s
   // Each instruction takes at least 3 bytes: refuse a count the rest of the
   // input cannot hold before allocating for it.
   if (static_cast<std::size_t>(nix) * 3 > r.remaining()) {
-    return make_error(ErrorCode::kParse, "message truncated in instructions (" + std::to_string(nix) +
-                                             " declared, " + std::to_string(r.remaining()) +
-                                             " bytes left)");
+    return make_error(ErrorCode::kParse, "message truncated in instructions (" +
+                                             std::to_string(nix) + " declared, " +
+                                             std::to_string(r.remaining()) + " bytes left)");
   }
   msg.instructions.resize(nix);
   for (auto& ix : msg.instructions) {
@@ -162,7 +162,8 @@ Result<Message> Message::deserialize(std::span<const std::uint8_t> bytes, std::s
   }
   // Sanitize as solana-sdk legacy Message does.
   const auto& h = msg.header;
-  if (h.num_required_signatures == 0 || h.num_readonly_signed_accounts >= h.num_required_signatures) {
+  if (h.num_required_signatures == 0 ||
+      h.num_readonly_signed_accounts >= h.num_required_signatures) {
     return make_error(ErrorCode::kParse, "message has no writable signer (fee payer)");
   }
   if (h.num_required_signatures > nkeys ||
@@ -183,7 +184,8 @@ Result<Message> Message::deserialize(std::span<const std::uint8_t> bytes, std::s
       return make_error(ErrorCode::kParse, "instruction program id index out of range");
     }
     for (auto a : ix.accounts) {
-      if (a >= nkeys) return make_error(ErrorCode::kParse, "instruction account index out of range");
+      if (a >= nkeys)
+        return make_error(ErrorCode::kParse, "instruction account index out of range");
     }
   }
   if (bytes_read != nullptr) *bytes_read = r.pos();

@@ -30,7 +30,8 @@ Result<ShortVecDecoded> short_vec_decode(std::span<const std::uint8_t> in) {
     if (i >= in.size()) return make_error(ErrorCode::kParse, "short_vec: truncated length prefix");
     const std::uint8_t byte = in[i];
     // A non-first 0x00 byte is an alias of a shorter encoding (VisitError::Alias).
-    if (i > 0 && byte == 0) return make_error(ErrorCode::kParse, "short_vec: non-canonical (alias) encoding");
+    if (i > 0 && byte == 0)
+      return make_error(ErrorCode::kParse, "short_vec: non-canonical (alias) encoding");
     if (i == 2 && (byte & 0x80) != 0) {
       return make_error(ErrorCode::kParse, "short_vec: continuation bit on the third byte");
     }

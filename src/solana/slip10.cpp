@@ -9,7 +9,8 @@ namespace qtw::solana {
 namespace {
 
 ExtendedKey split(const unsigned char (&i64)[64]) {
-  ExtendedKey k{SecureBytes::copy_of(std::span(i64, 32)), SecureBytes::copy_of(std::span(i64 + 32, 32))};
+  ExtendedKey k{SecureBytes::copy_of(std::span(i64, 32)),
+                SecureBytes::copy_of(std::span(i64 + 32, 32))};
   return k;
 }
 
@@ -35,8 +36,9 @@ Result<ExtendedKey> slip10_master(std::span<const std::uint8_t> seed) {
 
 Result<ExtendedKey> slip10_child(const ExtendedKey& parent, std::uint32_t index) {
   if ((index & kHardenedOffset) == 0) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "ed25519 supports hardened derivation only (index " + std::to_string(index) + ")");
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "ed25519 supports hardened derivation only (index " + std::to_string(index) + ")");
   }
   // I = HMAC-SHA512(Key = c_par, Data = 0x00 || ser256(k_par) || ser32(i)), ser32 big-endian.
   unsigned char data[1 + 32 + 4];
@@ -60,7 +62,8 @@ Result<ExtendedKey> slip10_child(const ExtendedKey& parent, std::uint32_t index)
 
 Result<std::vector<std::uint32_t>> parse_derivation_path(std::string_view path) {
   auto bad = [&](const std::string& why) {
-    return make_error(ErrorCode::kInvalidArgument, "derivation path '" + std::string(path) + "': " + why);
+    return make_error(ErrorCode::kInvalidArgument,
+                      "derivation path '" + std::string(path) + "': " + why);
   };
   if (path.empty() || path[0] != 'm') return bad("must start with m");
   std::vector<std::uint32_t> out;
@@ -73,7 +76,8 @@ Result<std::vector<std::uint32_t>> parse_derivation_path(std::string_view path) 
     if (end == pos) return bad("expected a number");
     std::uint32_t v = 0;
     auto [p, ec] = std::from_chars(path.data() + pos, path.data() + end, v);
-    if (ec != std::errc() || p != path.data() + end || v >= kHardenedOffset) return bad("index out of range");
+    if (ec != std::errc() || p != path.data() + end || v >= kHardenedOffset)
+      return bad("index out of range");
     if (end >= path.size() || (path[end] != '\'' && path[end] != 'h')) {
       return bad("every component must be hardened (')");
     }

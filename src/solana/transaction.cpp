@@ -16,7 +16,8 @@ Transaction Transaction::from_message(Message message) {
 Status Transaction::sign(std::span<const Keypair* const> signers) {
   const std::size_t nsig = message.header.num_required_signatures;
   if (message.account_keys.size() < nsig) {
-    return make_error(ErrorCode::kInvalidArgument, "message header requires more signers than it has keys");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "message header requires more signers than it has keys");
   }
   if (signatures.size() != nsig) signatures.resize(nsig);
   const auto bytes = message.serialize();
@@ -56,9 +57,9 @@ Status Transaction::verify() const {
   const auto bytes = message.serialize();
   for (std::size_t i = 0; i < signatures.size(); ++i) {
     if (!solana::verify(message.account_keys[i], bytes, signatures[i])) {
-      return make_error(ErrorCode::kCrypto,
-                        "signature " + std::to_string(i) + " by " + message.account_keys[i].to_base58() +
-                            " does not verify");
+      return make_error(ErrorCode::kCrypto, "signature " + std::to_string(i) + " by " +
+                                                message.account_keys[i].to_base58() +
+                                                " does not verify");
     }
   }
   return {};
@@ -111,9 +112,10 @@ Result<Transaction> Transaction::deserialize(std::span<const std::uint8_t> bytes
     return make_error(ErrorCode::kParse, "trailing bytes after the message");
   }
   if (tx.signatures.size() != tx.message.header.num_required_signatures) {
-    return make_error(ErrorCode::kParse, "signature count " + std::to_string(tx.signatures.size()) +
-                                             " does not equal num_required_signatures " +
-                                             std::to_string(tx.message.header.num_required_signatures));
+    return make_error(ErrorCode::kParse,
+                      "signature count " + std::to_string(tx.signatures.size()) +
+                          " does not equal num_required_signatures " +
+                          std::to_string(tx.message.header.num_required_signatures));
   }
   return tx;
 }

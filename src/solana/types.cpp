@@ -12,8 +12,8 @@ namespace qtw::solana {
 Result<Pubkey> Pubkey::from_base58(std::string_view text) {
   // solana-sdk address/src/lib.rs: at most 44 characters, exactly 32 bytes.
   if (text.size() > kMaxBase58PubkeyLen) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "pubkey '" + std::string(text.substr(0, 50)) + "' is longer than 44 characters");
+    return make_error(ErrorCode::kInvalidArgument, "pubkey '" + std::string(text.substr(0, 50)) +
+                                                       "' is longer than 44 characters");
   }
   Pubkey k;
   auto st = base58_decode_exact(text, k.bytes);
@@ -30,7 +30,9 @@ Pubkey Pubkey::from_bytes(std::span<const std::uint8_t, kPubkeySize> b) {
   return k;
 }
 
-std::string Pubkey::to_base58() const { return base58_encode(bytes); }
+std::string Pubkey::to_base58() const {
+  return base58_encode(bytes);
+}
 
 bool Pubkey::is_zero() const noexcept {
   return std::all_of(bytes.begin(), bytes.end(), [](auto b) { return b == 0; });
@@ -45,7 +47,9 @@ Result<Signature> Signature::from_base58(std::string_view text) {
   return s;
 }
 
-std::string Signature::to_base58() const { return base58_encode(bytes); }
+std::string Signature::to_base58() const {
+  return base58_encode(bytes);
+}
 
 bool Signature::is_zero() const noexcept {
   return std::all_of(bytes.begin(), bytes.end(), [](auto b) { return b == 0; });
@@ -58,7 +62,9 @@ Result<Hash> Hash::from_base58(std::string_view text) {
   return h;
 }
 
-std::string Hash::to_base58() const { return base58_encode(bytes); }
+std::string Hash::to_base58() const {
+  return base58_encode(bytes);
+}
 
 Keypair Keypair::generate() {
   ensure_sodium_initialized();
@@ -82,15 +88,16 @@ Result<Keypair> Keypair::from_seed(std::span<const std::uint8_t> seed) {
 
 Result<Keypair> Keypair::from_bytes(std::span<const std::uint8_t> bytes) {
   if (bytes.size() != kKeypairBytesSize) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "a keypair is 64 bytes (seed || pubkey), got " + std::to_string(bytes.size()));
+    return make_error(ErrorCode::kInvalidArgument, "a keypair is 64 bytes (seed || pubkey), got " +
+                                                       std::to_string(bytes.size()));
   }
   QTW_ASSIGN_OR_RETURN(Keypair kp, from_seed(bytes.first(kSeedSize)));
   // solana-sdk keypair/src/lib.rs: reject bytes whose pubkey half does not
   // match the seed (constant-time compare).
   if (sodium_memcmp(kp.pubkey_.bytes.data(), bytes.data() + kSeedSize, kPubkeySize) != 0) {
-    return make_error(ErrorCode::kParse,
-                      "keypair bytes do not specify the same pubkey as derived from their secret key");
+    return make_error(
+        ErrorCode::kParse,
+        "keypair bytes do not specify the same pubkey as derived from their secret key");
   }
   return kp;
 }
@@ -101,7 +108,9 @@ Signature Keypair::sign(std::span<const std::uint8_t> message) const {
   return sig;
 }
 
-std::span<const std::uint8_t> Keypair::seed() const noexcept { return secret_.span().first(kSeedSize); }
+std::span<const std::uint8_t> Keypair::seed() const noexcept {
+  return secret_.span().first(kSeedSize);
+}
 
 SecureBytes Keypair::to_bytes() const {
   // libsodium's secret key is already seed || pubkey, the Solana layout.
@@ -232,7 +241,8 @@ Fe fe_from_bytes(const std::uint8_t* b) {
   Fe r{};
   for (std::size_t i = 0; i < 8; ++i) {
     r[i] = static_cast<std::uint32_t>(b[4 * i]) | static_cast<std::uint32_t>(b[4 * i + 1]) << 8 |
-           static_cast<std::uint32_t>(b[4 * i + 2]) << 16 | static_cast<std::uint32_t>(b[4 * i + 3]) << 24;
+           static_cast<std::uint32_t>(b[4 * i + 2]) << 16 |
+           static_cast<std::uint32_t>(b[4 * i + 3]) << 24;
   }
   r[7] &= 0x7fffffff;
   return fe_reduce_once(r);

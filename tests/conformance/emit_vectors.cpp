@@ -36,11 +36,17 @@ struct Case {
   std::vector<Transfer> transfers;
 };
 
-std::vector<std::uint8_t> seed_of(std::uint8_t fill) { return std::vector<std::uint8_t>(32, fill); }
+std::vector<std::uint8_t> seed_of(std::uint8_t fill) {
+  return std::vector<std::uint8_t>(32, fill);
+}
 
-Keypair key_of(std::uint8_t fill) { return *Keypair::from_seed(seed_of(fill)); }
+Keypair key_of(std::uint8_t fill) {
+  return *Keypair::from_seed(seed_of(fill));
+}
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }  // only [0-9A-Za-z+/=] here
+std::string quoted(const std::string& s) {
+  return "\"" + s + "\"";
+}  // only [0-9A-Za-z+/=] here
 
 int emit_case(const Case& c, const Hash& blockhash, bool first) {
   std::vector<Instruction> ixs;
@@ -56,7 +62,8 @@ int emit_case(const Case& c, const Hash& blockhash, bool first) {
   };
   want_signer(c.fee_payer_fill);
   for (const auto& t : c.transfers) {
-    ixs.push_back(system_program::transfer(key_of(t.from_fill).pubkey(), key_of(t.to_fill).pubkey(), t.lamports));
+    ixs.push_back(system_program::transfer(key_of(t.from_fill).pubkey(), key_of(t.to_fill).pubkey(),
+                                           t.lamports));
     want_signer(t.from_fill);
   }
   auto msg = Message::compile(key_of(c.fee_payer_fill).pubkey(), ixs, blockhash);
@@ -96,23 +103,28 @@ int emit_case(const Case& c, const Hash& blockhash, bool first) {
 int main() {
   // Fixed blockhash: sha256("qtw conformance") would do as well; any 32 bytes.
   Hash blockhash;
-  for (std::size_t i = 0; i < blockhash.bytes.size(); ++i) blockhash.bytes[i] = static_cast<std::uint8_t>(0xA0 + i);
+  for (std::size_t i = 0; i < blockhash.bytes.size(); ++i)
+    blockhash.bytes[i] = static_cast<std::uint8_t>(0xA0 + i);
 
   constexpr std::uint8_t kBank = 1;
   constexpr std::uint8_t kBank2 = 2;
   std::vector<Case> cases;
-  cases.push_back({"single_transfer", kBank, std::nullopt, std::nullopt, {{kBank, 100, 1'000'000}}});
-  cases.push_back({"transfer_with_compute_budget", kBank, 450u, 25'000u, {{kBank, 101, 2'039'280}}});
+  cases.push_back(
+      {"single_transfer", kBank, std::nullopt, std::nullopt, {{kBank, 100, 1'000'000}}});
+  cases.push_back(
+      {"transfer_with_compute_budget", kBank, 450u, 25'000u, {{kBank, 101, 2'039'280}}});
   {
     Case c{"bank_funds_20_explorers", kBank, 20u * 300u, 1'000u, {}};
-    for (std::uint8_t i = 0; i < 20; ++i) c.transfers.push_back({kBank, static_cast<std::uint8_t>(110 + i), 890'880u + i});
+    for (std::uint8_t i = 0; i < 20; ++i)
+      c.transfers.push_back({kBank, static_cast<std::uint8_t>(110 + i), 890'880u + i});
     cases.push_back(std::move(c));
   }
   {
     // Recovery: 5 Explorers each send everything back to one Bank; the
     // third Explorer pays the fee (so it is both a writable signer and index 0).
     Case c{"recovery_5_explorers_to_bank", 132, std::nullopt, std::nullopt, {}};
-    for (std::uint8_t i = 0; i < 5; ++i) c.transfers.push_back({static_cast<std::uint8_t>(130 + i), kBank2, 1'000'000u * (i + 1)});
+    for (std::uint8_t i = 0; i < 5; ++i)
+      c.transfers.push_back({static_cast<std::uint8_t>(130 + i), kBank2, 1'000'000u * (i + 1)});
     cases.push_back(std::move(c));
   }
   {

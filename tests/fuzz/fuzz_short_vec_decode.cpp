@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (d->bytes_read == 0 || d->bytes_read > kMaxShortVecBytes || d->bytes_read > size) std::abort();
   std::vector<std::uint8_t> again;
   short_vec_encode(d->value, again);
-  if (again.size() != d->bytes_read || again.size() != short_vec_encoded_size(d->value)) std::abort();
+  if (again.size() != d->bytes_read || again.size() != short_vec_encoded_size(d->value))
+    std::abort();
   for (std::size_t i = 0; i < again.size(); ++i) {
     if (again[i] != data[i]) std::abort();
   }

@@ -39,8 +39,9 @@ std::string slurp(const fs::path& p) {
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("qtw_cli_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("qtw_cli_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -50,7 +51,8 @@ class Cli : public ::testing::Test {
   CliRun run(const std::vector<std::string>& args) {
     std::string cmd = std::string("'") + QTW_CLI_PATH + "'";
     for (const auto& a : args) cmd += " '" + a + "'";
-    cmd += " >'" + (dir_ / "stdout").string() + "' 2>'" + (dir_ / "stderr").string() + "' </dev/null";
+    cmd +=
+        " >'" + (dir_ / "stdout").string() + "' 2>'" + (dir_ / "stderr").string() + "' </dev/null";
     const int status = std::system(cmd.c_str());
     CliRun r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -138,33 +140,40 @@ TEST_F(Cli, TransferBadInputsExit2) {
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   };
-  expect_bad_input(transfer({"--to", "0OIl", "--lamports", "5", "--blockhash", kBlockhash}), "invalid pubkey");
+  expect_bad_input(transfer({"--to", "0OIl", "--lamports", "5", "--blockhash", kBlockhash}),
+                   "invalid pubkey");
   // Valid base58, but 31 bytes.
   const std::string short_key = base58_encode(std::vector<std::uint8_t>(31, 7));
-  expect_bad_input(transfer({"--to", short_key, "--lamports", "5", "--blockhash", kBlockhash}), "expected 32");
-  expect_bad_input(transfer({"--to", to, "--lamports", "0", "--blockhash", kBlockhash}), "at least 1");
-  expect_bad_input(transfer({"--to", to, "--lamports", "18446744073709551616", "--blockhash", kBlockhash}),
-                   "out of range");
-  expect_bad_input(transfer({"--to", to, "--lamports", "1.5", "--blockhash", kBlockhash}), "not a whole number");
+  expect_bad_input(transfer({"--to", short_key, "--lamports", "5", "--blockhash", kBlockhash}),
+                   "expected 32");
+  expect_bad_input(transfer({"--to", to, "--lamports", "0", "--blockhash", kBlockhash}),
+                   "at least 1");
+  expect_bad_input(
+      transfer({"--to", to, "--lamports", "18446744073709551616", "--blockhash", kBlockhash}),
+      "out of range");
+  expect_bad_input(transfer({"--to", to, "--lamports", "1.5", "--blockhash", kBlockhash}),
+                   "not a whole number");
   expect_bad_input(transfer({"--to", to, "--lamports", "5"}), "--blockhash");
   expect_bad_input(transfer({"--to", to, "--lamports", "5", "--blockhash", "xyz0"}), "--blockhash");
-  expect_bad_input(transfer({"--to", to, "--lamports", "5", "--blockhash", kBlockhash, "--cu-limit", "1400001"}),
-                   "--cu-limit");
-  expect_bad_input(transfer({"--to", to, "--lamports", "5", "--blockhash", kBlockhash, "--frobnicate"}),
-                   "frobnicate");
+  expect_bad_input(
+      transfer({"--to", to, "--lamports", "5", "--blockhash", kBlockhash, "--cu-limit", "1400001"}),
+      "--cu-limit");
+  expect_bad_input(
+      transfer({"--to", to, "--lamports", "5", "--blockhash", kBlockhash, "--frobnicate"}),
+      "frobnicate");
   expect_bad_input({"transfer", "--from", from, "--lamports", "5", "--sign-only"}, "--to");
-  expect_bad_input({"transfer", "--from", (dir_ / "nope.json").string(), "--to", to, "--lamports", "5",
-                    "--blockhash", kBlockhash, "--sign-only"},
+  expect_bad_input({"transfer", "--from", (dir_ / "nope.json").string(), "--to", to, "--lamports",
+                    "5", "--blockhash", kBlockhash, "--sign-only"},
                    "cannot open keypair file");
-  expect_bad_input(transfer({"--to", to, "--lamports", "5", "--blockhash", kBlockhash, "--fee-payer",
-                             write_text("junk.json", "not json")}),
+  expect_bad_input(transfer({"--to", to, "--lamports", "5", "--blockhash", kBlockhash,
+                             "--fee-payer", write_text("junk.json", "not json")}),
                    "--fee-payer");
 }
 
 TEST_F(Cli, SignOnlyTransferPrintsAVerifyingTransaction) {
   const auto from = write_key("from.json", 1);
-  const CliRun r = run({"transfer", "--from", from, "--to", pubkey_of(2).to_base58(), "--lamports", "1234567",
-                     "--blockhash", kBlockhash, "--sign-only"});
+  const CliRun r = run({"transfer", "--from", from, "--to", pubkey_of(2).to_base58(), "--lamports",
+                        "1234567", "--blockhash", kBlockhash, "--sign-only"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_FALSE(r.out.empty());
   EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "one line";
@@ -184,9 +193,9 @@ TEST_F(Cli, SignOnlyTransferPrintsAVerifyingTransaction) {
 TEST_F(Cli, SignOnlyWithFeePayerAndComputeBudget) {
   const auto from = write_key("from.json", 1);
   const auto payer = write_key("payer.json", 9);
-  const CliRun r = run({"transfer", "--from", from, "--fee-payer", payer, "--to", pubkey_of(2).to_base58(),
-                     "--lamports", "5000", "--cu-limit", "450", "--cu-price", "25000", "--blockhash", kBlockhash,
-                     "--sign-only"});
+  const CliRun r = run({"transfer", "--from", from, "--fee-payer", payer, "--to",
+                        pubkey_of(2).to_base58(), "--lamports", "5000", "--cu-limit", "450",
+                        "--cu-price", "25000", "--blockhash", kBlockhash, "--sign-only"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto tx = Transaction::deserialize(*base64_decode(r.out.substr(0, r.out.size() - 1)));
   ASSERT_TRUE(tx) << tx.error().message;
@@ -204,8 +213,9 @@ TEST_F(Cli, SignOnlyWithFeePayerAndComputeBudget) {
 TEST_F(Cli, HelpDescribesTransferFlags) {
   const CliRun r = run({"transfer", "--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* flag : {"--from", "--to", "--lamports", "--fee-payer", "--cu-price", "--cu-limit", "--blockhash",
-                           "--sign-only", "--allow-insecure-keypair-file"}) {
+  for (const char* flag :
+       {"--from", "--to", "--lamports", "--fee-payer", "--cu-price", "--cu-limit", "--blockhash",
+        "--sign-only", "--allow-insecure-keypair-file"}) {
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
   }
 }

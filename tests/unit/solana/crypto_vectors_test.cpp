@@ -11,7 +11,9 @@
 namespace qtw::solana {
 namespace {
 
-std::vector<std::uint8_t> hex(std::string_view s) { return *hex_decode(s); }
+std::vector<std::uint8_t> hex(std::string_view s) {
+  return *hex_decode(s);
+}
 
 struct Rfc8032 {
   const char* seed;
@@ -25,13 +27,16 @@ struct Rfc8032 {
 const Rfc8032 kRfc8032[] = {
     {"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
      "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
-     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"},
+     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b"
+     "46bd25bf5f0595bbe24655141438e7a100b"},
     {"4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
      "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
-     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"},
+     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11"
+     "d8c387b2eaeb4302aeeb00d291612bb0c00"},
     {"c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
      "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82",
-     "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"},
+     "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc"
+     "6594a7c15e9716ed28dc027beceea1ec40a"},
 };
 
 TEST(Ed25519, Rfc8032Vectors) {
@@ -55,18 +60,21 @@ TEST(Ed25519, SoldersSignHello) {
   auto kp = Keypair::from_seed(seed);
   ASSERT_TRUE(kp);
   const std::string msg = "hello";
-  const auto sig = kp->sign(std::span(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
+  const auto sig =
+      kp->sign(std::span(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
   EXPECT_EQ(hex_encode(sig.bytes),
             "e1430c6ebd0d53573b5c803452174f8991ef5955e0906a09e8fdc7310459e9c82a402526748c3431fe7f0e"
             "5faafbf7e703234789734063ee42be17af16438d08");
   // solders test_str: base58 of the 64-byte keypair.
-  EXPECT_EQ(base58_encode(kp->to_bytes().span()),
-            "2AXDGYSE4f2sz7tvMMzyHvUfcoJmxudvdhBcmiUSo6iuCXagjUCKEQF21awZnUGxmwD4m9vGXuC3qieHXJQHAcT");
+  EXPECT_EQ(
+      base58_encode(kp->to_bytes().span()),
+      "2AXDGYSE4f2sz7tvMMzyHvUfcoJmxudvdhBcmiUSo6iuCXagjUCKEQF21awZnUGxmwD4m9vGXuC3qieHXJQHAcT");
 }
 
 TEST(Ed25519, Web3KeypairVectors) {
   // solana-web3.js test/keypair.test.ts.
-  auto secret = *base64_decode("mdqVWeFekT7pqy5T49+tV12jO0m+ESW7ki4zSU9JiCgbL0kJbj5dvQ/PqcDAzZLZqzshVEs01d1KZdmLh4uZIg==");
+  auto secret = *base64_decode(
+      "mdqVWeFekT7pqy5T49+tV12jO0m+ESW7ki4zSU9JiCgbL0kJbj5dvQ/PqcDAzZLZqzshVEs01d1KZdmLh4uZIg==");
   auto kp = Keypair::from_bytes(secret);
   ASSERT_TRUE(kp);
   EXPECT_EQ(kp->pubkey().to_base58(), "2q7pyhPwAwZ3QMfZrnAbDhnh9mDUqycszcpf86VgQxhF");
@@ -78,7 +86,8 @@ TEST(Ed25519, Web3KeypairVectors) {
   ASSERT_FALSE(rejected);
   EXPECT_NE(rejected.error().message.find("same pubkey"), std::string::npos);
   std::vector<std::uint8_t> eights(32, 8);
-  EXPECT_EQ(Keypair::from_seed(eights)->pubkey().to_base58(), "2KW2XRd9kwqet15Aha2oK3tYvd3nWbTFH1MBiRAv1BE1");
+  EXPECT_EQ(Keypair::from_seed(eights)->pubkey().to_base58(),
+            "2KW2XRd9kwqet15Aha2oK3tYvd3nWbTFH1MBiRAv1BE1");
   EXPECT_FALSE(Keypair::from_seed(std::vector<std::uint8_t>(31, 0)));
 }
 
@@ -116,7 +125,8 @@ const Slip10Step kTv1[] = {
     {"m/0'/1'/2'/2'", "8f6d87f93d750e0efccda017d662a1b31a266e4a6f5993b15f5c1f07f74dd5cc",
      "30d1dc7e5fc04c31219ab25a27ae00b50f6fd66622f6e9c913253d6511d1e662",
      "008abae2d66361c879b900d204ad2cc4984fa2aa344dd7ddc46007329ac76c429c"},
-    {"m/0'/1'/2'/2'/1000000000'", "68789923a0cac2cd5a29172a475fe9e0fb14cd6adb5ad98a3fa70333e7afa230",
+    {"m/0'/1'/2'/2'/1000000000'",
+     "68789923a0cac2cd5a29172a475fe9e0fb14cd6adb5ad98a3fa70333e7afa230",
      "8f94d394a8e8fd6b1bc2f3f49f5c47e385281d5c17e65324b0f62483e37e8793",
      "003c24da049451555d51a7014a37337aa4e12d41e485abccfa46b47dfb2af54b7a"},
 };
@@ -129,7 +139,8 @@ const Slip10Step kTv2[] = {
     {"m/0'/2147483647'", "138f0b2551bcafeca6ff2aa88ba8ed0ed8de070841f0c4ef0165df8181eaad7f",
      "ea4f5bfe8694d8bb74b7b59404632fd5968b774ed545e810de9c32a4fb4192f4",
      "005ba3b9ac6e90e83effcd25ac4e58a1365a9e35a3d3ae5eb07b9e4d90bcf7506d"},
-    {"m/0'/2147483647'/1'/2147483646'/2'", "5d70af781f3a37b829f0d060924d5e960bdc02e85423494afc0b1a41bbe196d4",
+    {"m/0'/2147483647'/1'/2147483646'/2'",
+     "5d70af781f3a37b829f0d060924d5e960bdc02e85423494afc0b1a41bbe196d4",
      "551d333177df541ad876a60ea71f00447931c0a9da16f227c11ea080d7391b8d",
      "0047150c75db263559a70d5778bf36abbab30fb061ad69f69ece61a72b0cfa4fc0"},
 };
@@ -183,7 +194,8 @@ namespace {
 // match a direct Euler-criterion computation in Python. The conformance test
 // (tests/conformance) repeats the comparison against kit on random keys.
 TEST(Curve, SmallYValuesMatchKit) {
-  const bool kOnCurve[] = {true, true, false, true, true, true, true, false, false, true, true, false};
+  const bool kOnCurve[] = {true, true,  false, true, true, true,
+                           true, false, false, true, true, false};
   for (std::size_t y = 0; y < std::size(kOnCurve); ++y) {
     Pubkey k;
     k.bytes[0] = static_cast<std::uint8_t>(y);

@@ -1,10 +1,11 @@
 // base58, base64, short_vec against public vectors, and their rejections.
+#include "qtw/solana/encoding.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "qtw/solana/encoding.h"
 #include "qtw/solana/short_vec.h"
 #include "qtw/solana/types.h"
 
@@ -45,9 +46,9 @@ TEST(Base58, BitcoinCoreVectorsBothWays) {
 
 TEST(Base58, KitPubkeyVector) {
   // anza-xyz/kit packages/codecs-strings/src/__tests__/base58-test.ts.
-  const std::vector<std::uint8_t> bytes = {5,   19,  4,   94,  5,   47,  73,  25,  182, 8,  150,
-                                           61,  231, 60,  102, 110, 6,   114, 224, 110, 40, 20,
-                                           10,  184, 65,  191, 241, 204, 131, 161, 120, 181};
+  const std::vector<std::uint8_t> bytes = {5,  19,  4,  94,  5,   47,  73,  25,  182, 8,  150,
+                                           61, 231, 60, 102, 110, 6,   114, 224, 110, 40, 20,
+                                           10, 184, 65, 191, 241, 204, 131, 161, 120, 181};
   auto pk = Pubkey::from_base58("LorisCg1FTs89a32VSrFskYDgiRbNQzct1WxyZb7nuA");
   ASSERT_TRUE(pk);
   EXPECT_EQ(std::vector<std::uint8_t>(pk->bytes.begin(), pk->bytes.end()), bytes);
@@ -76,7 +77,8 @@ TEST(Base58, RejectsBadCharactersAndLengths) {
   EXPECT_FALSE(Pubkey::from_base58(std::string(45, '2')));
   EXPECT_FALSE(Pubkey::from_base58(""));
   auto r = Pubkey::from_base58(base58_encode(std::vector<std::uint8_t>(31, 7)));
-  EXPECT_NE(r.error().message.find("31 bytes, expected 32"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("31 bytes, expected 32"), std::string::npos)
+      << r.error().message;
   EXPECT_FALSE(Signature::from_base58("2g"));
 }
 
@@ -92,10 +94,17 @@ TEST(Base64, RoundTripAndRejects) {
 TEST(ShortVec, SdkEncodeVectors) {
   // solana-sdk short-vec/src/lib.rs test_short_vec_encode_len; kit short-u16-test.ts.
   const std::pair<std::uint16_t, std::vector<std::uint8_t>> cases[] = {
-      {0x0, {0x00}},           {0x7f, {0x7f}},          {0x80, {0x80, 0x01}},
-      {0xff, {0xff, 0x01}},    {0x100, {0x80, 0x02}},   {0x7fff, {0xff, 0xff, 0x01}},
-      {0xffff, {0xff, 0xff, 0x03}}, {42, {0x2a}},        {16383, {0xff, 0x7f}},
-      {16384, {0x80, 0x80, 0x01}},  {0xfffe, {0xfe, 0xff, 0x03}},
+      {0x0, {0x00}},
+      {0x7f, {0x7f}},
+      {0x80, {0x80, 0x01}},
+      {0xff, {0xff, 0x01}},
+      {0x100, {0x80, 0x02}},
+      {0x7fff, {0xff, 0xff, 0x01}},
+      {0xffff, {0xff, 0xff, 0x03}},
+      {42, {0x2a}},
+      {16383, {0xff, 0x7f}},
+      {16384, {0x80, 0x80, 0x01}},
+      {0xfffe, {0xfe, 0xff, 0x03}},
   };
   for (const auto& [value, bytes] : cases) {
     std::vector<std::uint8_t> out;
@@ -113,9 +122,20 @@ TEST(ShortVec, SdkRejectsAliasesTruncationAndOverflow) {
   // solana-sdk short-vec/src/lib.rs test_deserialize (bad cases) and
   // test_short_vec_aliased_length.
   const std::vector<std::vector<std::uint8_t>> bad = {
-      {0x80, 0x00}, {0x80, 0x80, 0x00}, {0xff, 0x00}, {0xff, 0x80, 0x00}, {0x80, 0x81, 0x00},
-      {0xff, 0x81, 0x00}, {0x80, 0x82, 0x00}, {0xff, 0x8f, 0x00}, {0xff, 0xff, 0x00},
-      {}, {0x80}, {0x80, 0x80, 0x80, 0x00}, {0x80, 0x80, 0x04}, {0x80, 0x80, 0x06},
+      {0x80, 0x00},
+      {0x80, 0x80, 0x00},
+      {0xff, 0x00},
+      {0xff, 0x80, 0x00},
+      {0x80, 0x81, 0x00},
+      {0xff, 0x81, 0x00},
+      {0x80, 0x82, 0x00},
+      {0xff, 0x8f, 0x00},
+      {0xff, 0xff, 0x00},
+      {},
+      {0x80},
+      {0x80, 0x80, 0x80, 0x00},
+      {0x80, 0x80, 0x04},
+      {0x80, 0x80, 0x06},
       {0x81, 0x80, 0x00, 0x00},
   };
   for (const auto& b : bad) EXPECT_FALSE(short_vec_decode(b)) << hex_encode(b);

@@ -1,10 +1,10 @@
+#include "qtw/solana/keypair_file.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include "qtw/solana/keypair_file.h"
 
 namespace qtw::solana {
 namespace {
@@ -71,7 +71,7 @@ TEST_F(KeypairFile, ParseRejectsMalformedText) {
   auto mismatch = parse_keypair_json(ok);
   ASSERT_FALSE(mismatch);
   EXPECT_NE(mismatch.error().message.find("same pubkey"), std::string::npos);
-  const char* bad[] = {"", "{}", "[1,2,3]", "[256" , "not json", "[-1]", "[1,,2]", "[ ]"};
+  const char* bad[] = {"", "{}", "[1,2,3]", "[256", "not json", "[-1]", "[1,,2]", "[ ]"};
   for (const char* b : bad) EXPECT_FALSE(parse_keypair_json(b)) << b;
   std::string too_many = ok;
   too_many.insert(too_many.size() - 1, ",0");
@@ -85,7 +85,8 @@ TEST_F(KeypairFile, ParseRejectsMalformedText) {
   const auto kp = Keypair::generate();
   const auto bytes = kp.to_bytes();
   std::string spaced = " [ ";
-  for (std::size_t i = 0; i < bytes.size(); ++i) spaced += (i ? " , " : "") + std::to_string(bytes.data()[i]);
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    spaced += (i ? " , " : "") + std::to_string(bytes.data()[i]);
   spaced += " ]\n";
   auto p = parse_keypair_json(spaced);
   ASSERT_TRUE(p);

@@ -1,16 +1,19 @@
 // Message compile order, transaction wire format and strict parsing.
+#include "qtw/solana/transaction.h"
+
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "qtw/solana/encoding.h"
 #include "qtw/solana/programs.h"
-#include "qtw/solana/transaction.h"
 
 namespace qtw::solana {
 namespace {
 
-Keypair key(std::uint8_t fill) { return *Keypair::from_seed(std::vector<std::uint8_t>(32, fill)); }
+Keypair key(std::uint8_t fill) {
+  return *Keypair::from_seed(std::vector<std::uint8_t>(32, fill));
+}
 
 Hash blockhash(std::uint8_t fill) {
   Hash h;
@@ -21,13 +24,16 @@ Hash blockhash(std::uint8_t fill) {
 TEST(Programs, InstructionDataMatchesSdk) {
   const auto a = key(1), b = key(2);
   // solana-facts §2: Transfer of 49 lamports = 02000000 3100000000000000.
-  EXPECT_EQ(hex_encode(system_program::transfer(a.pubkey(), b.pubkey(), 49).data), "020000003100000000000000");
+  EXPECT_EQ(hex_encode(system_program::transfer(a.pubkey(), b.pubkey(), 49).data),
+            "020000003100000000000000");
   // CreateAccount 2,000,000 lamports, space 80.
-  auto ca = system_program::create_account(a.pubkey(), b.pubkey(), 2'000'000, 80, system_program_id());
+  auto ca =
+      system_program::create_account(a.pubkey(), b.pubkey(), 2'000'000, 80, system_program_id());
   EXPECT_EQ(hex_encode(std::span(ca.data).first(20)), "0000000080841e00000000005000000000000000");
   EXPECT_EQ(ca.data.size(), 52u);
   EXPECT_TRUE(ca.accounts[1].is_signer);
-  EXPECT_EQ(hex_encode(system_program::assign(a.pubkey(), b.pubkey()).data).substr(0, 8), "01000000");
+  EXPECT_EQ(hex_encode(system_program::assign(a.pubkey(), b.pubkey()).data).substr(0, 8),
+            "01000000");
   // Compute budget: tag 2 + u32 LE, tag 3 + u64 LE (solana-sdk compute-budget-interface).
   EXPECT_EQ(hex_encode(compute_budget::set_compute_unit_limit(300'000).data), "02e0930400");
   EXPECT_EQ(hex_encode(compute_budget::set_compute_unit_price(1).data), "030100000000000000");
@@ -70,7 +76,8 @@ TEST(Message, OrdersGroupsAndMergesRoles) {
   // s2 is a readonly signer in one ix and a writable non-signer in another:
   // merged to writable signer. Program ids are readonly non-signers.
   Instruction a{system_program_id(), {{s2.pubkey(), true, false}, {w.pubkey(), false, true}}, {1}};
-  Instruction b{compute_budget_program_id(), {{s2.pubkey(), false, true}, {s1.pubkey(), true, false}}, {2}};
+  Instruction b{
+      compute_budget_program_id(), {{s2.pubkey(), false, true}, {s1.pubkey(), true, false}}, {2}};
   const Instruction ixs[] = {a, b};
   auto msg = Message::compile(payer.pubkey(), ixs, blockhash(1));
   ASSERT_TRUE(msg);
@@ -126,7 +133,8 @@ TEST(Transaction, RoundTripSignVerifyAndTamper) {
 TEST(Transaction, DeserializeRejectsMalformedInput) {
   const auto payer = key(5), to = key(7);
   const Instruction ix = system_program::transfer(payer.pubkey(), to.pubkey(), 1);
-  auto tx = Transaction::from_message(*Message::compile(payer.pubkey(), std::span(&ix, 1), blockhash(3)));
+  auto tx =
+      Transaction::from_message(*Message::compile(payer.pubkey(), std::span(&ix, 1), blockhash(3)));
   const Keypair* s[] = {&payer};
   ASSERT_TRUE(tx.sign(s));
   const auto wire = *tx.serialize();
@@ -196,7 +204,8 @@ TEST(Transaction, DeserializeNamesEachRejection) {
   wire.insert(wire.end(), {0xff, 0xff, 0x03});
   auto r = Transaction::deserialize(wire);
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("truncated in instructions"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("truncated in instructions"), std::string::npos)
+      << r.error().message;
 }
 
 TEST(Transaction, SignAndVerifyRefuseInconsistentMessages) {
