@@ -94,7 +94,7 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout_ms));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM (threads)
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // a JSON-RPC POST must not be redirected
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);   // a JSON-RPC POST must not be redirected
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // gzip if the server offers it
     Sink sink;
     sink.max_bytes = options_.max_response_bytes;
@@ -135,7 +135,7 @@ std::optional<std::int64_t> parse_retry_after_ms(std::string_view value) noexcep
   std::int64_t seconds = 0;
   const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec != std::errc() || ptr != value.data() + value.size() || seconds < 0) return std::nullopt;
-  constexpr std::int64_t kMaxSeconds = 24 * 3600;  // clamp absurd values
+  constexpr std::int64_t kMaxSeconds = std::int64_t{24} * 3600;  // clamp absurd values
   return std::min(seconds, kMaxSeconds) * 1000;
 }
 
@@ -151,7 +151,8 @@ Result<std::unique_ptr<HttpTransport>> make_curl_transport(std::string url,
   headers = curl_slist_append(headers, "Accept: application/json");
   // Disable "Expect: 100-continue": it costs a round trip on bodies > 1 KiB.
   headers = curl_slist_append(headers, "Expect:");
-  for (const auto& extra : options.extra_headers) headers = curl_slist_append(headers, extra.c_str());
+  for (const auto& extra : options.extra_headers)
+    headers = curl_slist_append(headers, extra.c_str());
   return std::unique_ptr<HttpTransport>(
       std::make_unique<CurlTransport>(std::move(url), std::move(options), handle, headers));
 }

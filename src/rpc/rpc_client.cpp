@@ -14,9 +14,12 @@ using detail::json;
 
 std::string_view commitment_name(Commitment c) noexcept {
   switch (c) {
-    case Commitment::kProcessed: return "processed";
-    case Commitment::kConfirmed: return "confirmed";
-    case Commitment::kFinalized: return "finalized";
+    case Commitment::kProcessed:
+      return "processed";
+    case Commitment::kConfirmed:
+      return "confirmed";
+    case Commitment::kFinalized:
+      return "finalized";
   }
   return "confirmed";
 }
@@ -67,7 +70,9 @@ bool batch_refused_status(long status) {
 }  // namespace
 
 struct RpcClient::Impl {
-  static Clock& clock(RpcClient& c) { return c.options_.clock ? *c.options_.clock : system_clock(); }
+  static Clock& clock(RpcClient& c) {
+    return c.options_.clock ? *c.options_.clock : system_clock();
+  }
 
   static std::uint64_t next_random(RpcClient& c) {
     // splitmix64: jitter only needs to decorrelate clients, not be secret.
@@ -84,7 +89,8 @@ struct RpcClient::Impl {
     b = std::min(b, std::max<std::int64_t>(1, r.max_backoff_ms));
     // "Equal jitter": half fixed, half random, so retries never collapse to 0.
     const std::int64_t half = b / 2;
-    return half + static_cast<std::int64_t>(next_random(c) % static_cast<std::uint64_t>(b - half + 1));
+    return half +
+           static_cast<std::int64_t>(next_random(c) % static_cast<std::uint64_t>(b - half + 1));
   }
 
   static void begin_call(RpcClient& c, std::string_view method) {
@@ -103,7 +109,8 @@ struct RpcClient::Impl {
     c.detail_.http_status = resp.status;
     c.detail_.retry_after_ms = resp.retry_after_ms;
     std::string msg = "HTTP " + std::to_string(resp.status) + " from " + c.url();
-    if (resp.retry_after_ms) msg += " (Retry-After " + std::to_string(*resp.retry_after_ms / 1000) + " s)";
+    if (resp.retry_after_ms)
+      msg += " (Retry-After " + std::to_string(*resp.retry_after_ms / 1000) + " s)";
     if (!resp.body.empty()) msg += ": " + snippet(resp.body);
     return make_error(ErrorCode::kHttp, std::move(msg), resp.status);
   }
@@ -154,30 +161,34 @@ struct RpcClient::Impl {
     std::uint64_t id = 0;
     const std::string body = request_object(c, method, params, &id).dump();
     if (c.options_.observer) c.options_.observer->on_request(method);
-    QTW_ASSIGN_OR_RETURN(HttpResponse resp, once ? c.transport_->post_once(body) : c.transport_->post(body));
+    QTW_ASSIGN_OR_RETURN(HttpResponse resp,
+                         once ? c.transport_->post_once(body) : c.transport_->post(body));
     if (resp.status != 200) return http_error(c, resp);
     QTW_ASSIGN_OR_RETURN(json doc, parse_body(c, resp));
     if (doc.is_object()) {
       auto rid = doc.find("id");
-      if (rid != doc.end() && !rid->is_null() && !(rid->is_number_unsigned() && rid->get<std::uint64_t>() == id)) {
+      if (rid != doc.end() && !rid->is_null() &&
+          !(rid->is_number_unsigned() && rid->get<std::uint64_t>() == id)) {
         // An id of null is allowed with errors (JSON-RPC 2.0 §5), anything
         // else must echo ours.
-        return make_error(ErrorCode::kMalformedResponse,
-                          "JSON-RPC response id " + rid->dump() + " does not match request id " +
-                              std::to_string(id));
+        return make_error(ErrorCode::kMalformedResponse, "JSON-RPC response id " + rid->dump() +
+                                                             " does not match request id " +
+                                                             std::to_string(id));
       }
     }
     return detail::extract_result(doc, c.detail_);
   }
 
-  static Result<json> request(RpcClient& c, std::string_view method, const json& params, bool retry) {
+  static Result<json> request(RpcClient& c, std::string_view method, const json& params,
+                              bool retry) {
     begin_call(c, method);
-    return with_retry<json>(c, method, retry, [&] { return attempt_single(c, method, params, !retry); });
+    return with_retry<json>(c, method, retry,
+                            [&] { return attempt_single(c, method, params, !retry); });
   }
 
   // One batch attempt. nullopt = the node refused batches (caller falls back).
-  static Result<std::optional<std::vector<json>>> attempt_batch(RpcClient& c, std::string_view method,
-                                                                const std::vector<const json*>& params) {
+  static Result<std::optional<std::vector<json>>> attempt_batch(
+      RpcClient& c, std::string_view method, const std::vector<const json*>& params) {
     json batch = json::array();
     std::vector<std::uint64_t> ids;
     ids.reserve(params.size());
@@ -200,11 +211,16 @@ struct RpcClient::Impl {
     }
     bool all_refusals = !doc.empty();
     for (const auto& item : doc) {
-      auto e = item.is_object() ? item.find("error") : item.end();
-      const bool refusal = e != item.end() && e->is_object() && e->contains("code") &&
-                           (*e)["code"].is_number_integer() &&
-                           ((*e)["code"] == kRpcInvalidRequest || (*e)["code"] == kRpcMethodNotFound ||
-                            (*e)["code"] == kRpcParseError);
+      long code = 0;
+      if (item.is_object()) {
+        auto e = item.find("error");
+        if (e != item.end() && e->is_object()) {
+          auto code_it = e->find("code");
+          if (code_it != e->end() && code_it->is_number_integer()) code = code_it->get<long>();
+        }
+      }
+      const bool refusal =
+          code == kRpcInvalidRequest || code == kRpcMethodNotFound || code == kRpcParseError;
       all_refusals = all_refusals && refusal;
     }
     if (all_refusals) return std::optional<std::vector<json>>{};
@@ -266,20 +282,22 @@ struct RpcClient::Impl {
 
 RpcClient::RpcClient(std::unique_ptr<HttpTransport> transport, RpcClientOptions options)
     : transport_(std::move(transport)),
-      options_(std::move(options)),
-      jitter_state_(static_cast<std::uint64_t>(
-          std::chrono::steady_clock::now().time_since_epoch().count()) ^
-                    reinterpret_cast<std::uintptr_t>(this)) {}
+      options_(options),
+      jitter_state_(
+          static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+          reinterpret_cast<std::uintptr_t>(this)) {}
 
 RpcClient::~RpcClient() = default;
 
 Result<std::unique_ptr<RpcClient>> RpcClient::connect(std::string url, RpcClientOptions options,
                                                       CurlTransportOptions http) {
   QTW_ASSIGN_OR_RETURN(auto transport, make_curl_transport(std::move(url), std::move(http)));
-  return std::make_unique<RpcClient>(std::move(transport), std::move(options));
+  return std::make_unique<RpcClient>(std::move(transport), options);
 }
 
-const std::string& RpcClient::url() const noexcept { return transport_->url(); }
+const std::string& RpcClient::url() const noexcept {
+  return transport_->url();
+}
 
 Status RpcClient::get_health() {
   QTW_ASSIGN_OR_RETURN(json r, Impl::request(*this, "getHealth", json(), true));
@@ -296,36 +314,44 @@ Result<VersionInfo> RpcClient::get_version() {
 
 Result<std::uint64_t> RpcClient::get_slot(std::optional<Commitment> c) {
   QTW_ASSIGN_OR_RETURN(
-      json r, Impl::request(*this, "getSlot", json::array({config_with_commitment(Impl::commitment(*this, c))}), true));
+      json r,
+      Impl::request(*this, "getSlot",
+                    json::array({config_with_commitment(Impl::commitment(*this, c))}), true));
   return detail::parse_u64(r, "getSlot");
 }
 
 Result<std::uint64_t> RpcClient::get_block_height(std::optional<Commitment> c) {
-  QTW_ASSIGN_OR_RETURN(json r, Impl::request(*this, "getBlockHeight",
-                                             json::array({config_with_commitment(Impl::commitment(*this, c))}),
-                                             true));
+  QTW_ASSIGN_OR_RETURN(
+      json r,
+      Impl::request(*this, "getBlockHeight",
+                    json::array({config_with_commitment(Impl::commitment(*this, c))}), true));
   return detail::parse_u64(r, "getBlockHeight");
 }
 
 Result<LatestBlockhash> RpcClient::get_latest_blockhash(std::optional<Commitment> c) {
-  QTW_ASSIGN_OR_RETURN(json r, Impl::request(*this, "getLatestBlockhash",
-                                             json::array({config_with_commitment(Impl::commitment(*this, c))}),
-                                             true));
+  QTW_ASSIGN_OR_RETURN(
+      json r,
+      Impl::request(*this, "getLatestBlockhash",
+                    json::array({config_with_commitment(Impl::commitment(*this, c))}), true));
   return detail::parse_latest_blockhash(r);
 }
 
-Result<bool> RpcClient::is_blockhash_valid(const solana::Hash& blockhash, std::optional<Commitment> c) {
+Result<bool> RpcClient::is_blockhash_valid(const solana::Hash& blockhash,
+                                           std::optional<Commitment> c) {
   QTW_ASSIGN_OR_RETURN(
       json r, Impl::request(*this, "isBlockhashValid",
-                            json::array({blockhash.to_base58(), config_with_commitment(Impl::commitment(*this, c))}),
+                            json::array({blockhash.to_base58(),
+                                         config_with_commitment(Impl::commitment(*this, c))}),
                             true));
   return detail::parse_context_bool(r, "isBlockhashValid");
 }
 
-Result<std::uint64_t> RpcClient::get_balance(const solana::Pubkey& key, std::optional<Commitment> c) {
+Result<std::uint64_t> RpcClient::get_balance(const solana::Pubkey& key,
+                                             std::optional<Commitment> c) {
   QTW_ASSIGN_OR_RETURN(
       json r, Impl::request(*this, "getBalance",
-                            json::array({key.to_base58(), config_with_commitment(Impl::commitment(*this, c))}),
+                            json::array({key.to_base58(),
+                                         config_with_commitment(Impl::commitment(*this, c))}),
                             true));
   return detail::parse_context_u64(r, "getBalance");
 }
@@ -334,8 +360,8 @@ Result<std::optional<AccountInfo>> RpcClient::get_account_info(const solana::Pub
                                                                std::optional<Commitment> c) {
   json config = config_with_commitment(Impl::commitment(*this, c));
   config["encoding"] = "base64";
-  QTW_ASSIGN_OR_RETURN(json r, Impl::request(*this, "getAccountInfo",
-                                             json::array({key.to_base58(), config}), true));
+  QTW_ASSIGN_OR_RETURN(
+      json r, Impl::request(*this, "getAccountInfo", json::array({key.to_base58(), config}), true));
   if (!r.is_object() || !r.contains("value")) {
     return make_error(ErrorCode::kMalformedResponse, "getAccountInfo: missing \"value\"");
   }
@@ -358,7 +384,8 @@ Result<std::vector<std::optional<AccountInfo>>> RpcClient::get_multiple_accounts
     params.push_back(json::array({std::move(list), config}));
     sizes.push_back(end - i);
   }
-  QTW_ASSIGN_OR_RETURN(std::vector<json> results, Impl::request_many(*this, "getMultipleAccounts", params));
+  QTW_ASSIGN_OR_RETURN(std::vector<json> results,
+                       Impl::request_many(*this, "getMultipleAccounts", params));
   out.reserve(keys.size());
   for (std::size_t k = 0; k < results.size(); ++k) {
     QTW_ASSIGN_OR_RETURN(auto part, detail::parse_multiple_accounts(results[k], sizes[k]));
@@ -367,16 +394,18 @@ Result<std::vector<std::optional<AccountInfo>>> RpcClient::get_multiple_accounts
   return out;
 }
 
-Result<std::uint64_t> RpcClient::get_minimum_balance_for_rent_exemption(std::uint64_t data_len,
-                                                                         std::optional<Commitment> c) {
+Result<std::uint64_t> RpcClient::get_minimum_balance_for_rent_exemption(
+    std::uint64_t data_len, std::optional<Commitment> c) {
   QTW_ASSIGN_OR_RETURN(
-      json r, Impl::request(*this, "getMinimumBalanceForRentExemption",
-                            json::array({data_len, config_with_commitment(Impl::commitment(*this, c))}), true));
+      json r,
+      Impl::request(*this, "getMinimumBalanceForRentExemption",
+                    json::array({data_len, config_with_commitment(Impl::commitment(*this, c))}),
+                    true));
   return detail::parse_u64(r, "getMinimumBalanceForRentExemption");
 }
 
-Result<std::optional<std::uint64_t>> RpcClient::get_fee_for_message(std::span<const std::uint8_t> message,
-                                                                    std::optional<Commitment> c) {
+Result<std::optional<std::uint64_t>> RpcClient::get_fee_for_message(
+    std::span<const std::uint8_t> message, std::optional<Commitment> c) {
   // Only base64 is accepted (agave rpc.rs get_fee_for_message).
   QTW_ASSIGN_OR_RETURN(
       json r, Impl::request(*this, "getFeeForMessage",
@@ -390,10 +419,11 @@ Result<solana::Signature> RpcClient::send_transaction(std::span<const std::uint8
                                                       const SendOptions& options) {
   // "encoding":"base64" must be explicit: the default is base58
   // (solana-com sendtransaction.mdx).
-  json config{{"encoding", "base64"},
-              {"skipPreflight", options.skip_preflight},
-              {"preflightCommitment",
-               std::string(commitment_name(options.preflight_commitment.value_or(options_.commitment)))}};
+  json config{
+      {"encoding", "base64"},
+      {"skipPreflight", options.skip_preflight},
+      {"preflightCommitment",
+       std::string(commitment_name(options.preflight_commitment.value_or(options_.commitment)))}};
   if (options.max_retries) config["maxRetries"] = *options.max_retries;
   QTW_ASSIGN_OR_RETURN(json r, Impl::request(*this, "sendTransaction",
                                              json::array({solana::base64_encode(wire), config}),
@@ -407,8 +437,9 @@ Result<SimulationResult> RpcClient::simulate_transaction(std::span<const std::ui
   config["encoding"] = "base64";
   config["sigVerify"] = options.sig_verify;
   config["replaceRecentBlockhash"] = options.replace_recent_blockhash;
-  QTW_ASSIGN_OR_RETURN(json r, Impl::request(*this, "simulateTransaction",
-                                             json::array({solana::base64_encode(wire), config}), true));
+  QTW_ASSIGN_OR_RETURN(json r,
+                       Impl::request(*this, "simulateTransaction",
+                                     json::array({solana::base64_encode(wire), config}), true));
   return detail::parse_simulation(r);
 }
 
@@ -427,7 +458,8 @@ Result<std::vector<std::optional<SignatureStatus>>> RpcClient::get_signature_sta
     params.push_back(json::array({std::move(list), config}));
     sizes.push_back(end - i);
   }
-  QTW_ASSIGN_OR_RETURN(std::vector<json> results, Impl::request_many(*this, "getSignatureStatuses", params));
+  QTW_ASSIGN_OR_RETURN(std::vector<json> results,
+                       Impl::request_many(*this, "getSignatureStatuses", params));
   out.reserve(signatures.size());
   for (std::size_t k = 0; k < results.size(); ++k) {
     QTW_ASSIGN_OR_RETURN(auto part, detail::parse_signature_statuses(results[k], sizes[k]));
@@ -449,11 +481,13 @@ Result<std::vector<SignatureInfo>> RpcClient::get_signatures_for_address(
   return detail::parse_signatures_for_address(r);
 }
 
-Result<solana::Signature> RpcClient::request_airdrop(const solana::Pubkey& to, std::uint64_t lamports) {
-  QTW_ASSIGN_OR_RETURN(json r, Impl::request(*this, "requestAirdrop",
-                                             json::array({to.to_base58(), lamports,
-                                                          config_with_commitment(options_.commitment)}),
-                                             /*retry=*/false));
+Result<solana::Signature> RpcClient::request_airdrop(const solana::Pubkey& to,
+                                                     std::uint64_t lamports) {
+  QTW_ASSIGN_OR_RETURN(json r,
+                       Impl::request(*this, "requestAirdrop",
+                                     json::array({to.to_base58(), lamports,
+                                                  config_with_commitment(options_.commitment)}),
+                                     /*retry=*/false));
   return detail::parse_signature(r);
 }
 
@@ -466,10 +500,11 @@ Result<std::vector<PrioritizationFee>> RpcClient::get_recent_prioritization_fees
   return detail::parse_prioritization_fees(r);
 }
 
-Result<std::optional<TransactionInfo>> RpcClient::get_transaction(const solana::Signature& signature,
-                                                                  std::optional<Commitment> c) {
+Result<std::optional<TransactionInfo>> RpcClient::get_transaction(
+    const solana::Signature& signature, std::optional<Commitment> c) {
   Commitment level = Impl::commitment(*this, c);
-  if (level == Commitment::kProcessed) level = Commitment::kConfirmed;  // not supported by getTransaction
+  if (level == Commitment::kProcessed)
+    level = Commitment::kConfirmed;  // not supported by getTransaction
   json config = config_with_commitment(level);
   config["encoding"] = "json";
   config["maxSupportedTransactionVersion"] = 0;
@@ -478,13 +513,14 @@ Result<std::optional<TransactionInfo>> RpcClient::get_transaction(const solana::
   return detail::parse_transaction(r);
 }
 
-Result<std::string> RpcClient::call(std::string_view method, std::string_view params_json, bool retry) {
+Result<std::string> RpcClient::call(std::string_view method, std::string_view params_json,
+                                    bool retry) {
   json params;
   if (!params_json.empty()) {
     params = json::parse(params_json, nullptr, false);
     if (params.is_discarded() || !params.is_array()) {
-      return make_error(ErrorCode::kInvalidArgument, "call(" + std::string(method) +
-                                                         "): params must be a JSON array");
+      return make_error(ErrorCode::kInvalidArgument,
+                        "call(" + std::string(method) + "): params must be a JSON array");
     }
   }
   QTW_ASSIGN_OR_RETURN(json r, Impl::request(*this, method, params, retry));

@@ -67,7 +67,8 @@ Result<json> extract_result(const json& response, RpcErrorDetail& detail) {
     }
     const long rpc_code = static_cast<long>(code->get<std::int64_t>());
     std::string message;
-    if (auto m = err->find("message"); m != err->end() && m->is_string()) message = m->get<std::string>();
+    if (auto m = err->find("message"); m != err->end() && m->is_string())
+      message = m->get<std::string>();
     detail.rpc_code = rpc_code;
     detail.rpc_message = message;
     if (auto d = err->find("data"); d != err->end() && !d->is_null()) {
@@ -82,8 +83,8 @@ Result<json> extract_result(const json& response, RpcErrorDetail& detail) {
         if (auto e = d->find("err"); e != d->end()) detail.transaction_error = err_text(*e);
       }
     }
-    return make_error(ErrorCode::kRpc, "JSON-RPC error " + std::to_string(rpc_code) + ": " + message,
-                      rpc_code);
+    return make_error(ErrorCode::kRpc,
+                      "JSON-RPC error " + std::to_string(rpc_code) + ": " + message, rpc_code);
   }
   auto res = response.find("result");
   if (res == response.end()) return malformed("JSON-RPC response has neither result nor error");
@@ -119,7 +120,8 @@ Result<LatestBlockhash> parse_latest_blockhash(const json& result) {
   auto hash = solana::Hash::from_base58(bh_text);
   if (!hash) return malformed("getLatestBlockhash: bad blockhash: " + hash.error().message);
   out.blockhash = *hash;
-  QTW_ASSIGN_OR_RETURN(const json* lvbh, member(*value, "lastValidBlockHeight", "getLatestBlockhash"));
+  QTW_ASSIGN_OR_RETURN(const json* lvbh,
+                       member(*value, "lastValidBlockHeight", "getLatestBlockhash"));
   QTW_ASSIGN_OR_RETURN(out.last_valid_block_height, parse_u64(*lvbh, "lastValidBlockHeight"));
   if (auto ctx = result.find("context"); ctx != result.end() && ctx->is_object()) {
     if (auto slot = ctx->find("slot"); slot != ctx->end() && slot->is_number_unsigned()) {
@@ -141,8 +143,7 @@ Result<std::optional<AccountInfo>> parse_account(const json& value) {
   out.owner = *owner_key;
   QTW_ASSIGN_OR_RETURN(const json* data, member(value, "data", "account"));
   // base64 encoding: ["<base64>", "base64"] (getaccountinfo.mdx).
-  if (!data->is_array() || data->size() != 2 || !(*data)[0].is_string() ||
-      (*data)[1] != "base64") {
+  if (!data->is_array() || data->size() != 2 || !(*data)[0].is_string() || (*data)[1] != "base64") {
     return malformed("account data: expected [\"<base64>\", \"base64\"], got " + data->dump());
   }
   auto bytes = solana::base64_decode((*data)[0].get<std::string>());
@@ -216,7 +217,7 @@ Result<Commitment> parse_commitment(const json& v) {
 }
 
 Result<std::vector<std::optional<SignatureStatus>>> parse_signature_statuses(const json& result,
-                                                                            std::size_t expected) {
+                                                                             std::size_t expected) {
   QTW_ASSIGN_OR_RETURN(const json* value, member(result, "value", "getSignatureStatuses"));
   if (!value->is_array() || value->size() != expected) {
     return malformed("getSignatureStatuses: expected an array of " + std::to_string(expected) +
@@ -278,7 +279,8 @@ Result<std::vector<PrioritizationFee>> parse_prioritization_fees(const json& res
     PrioritizationFee f;
     QTW_ASSIGN_OR_RETURN(const json* slot, member(v, "slot", "getRecentPrioritizationFees"));
     QTW_ASSIGN_OR_RETURN(f.slot, parse_u64(*slot, "prioritization fee slot"));
-    QTW_ASSIGN_OR_RETURN(const json* fee, member(v, "prioritizationFee", "getRecentPrioritizationFees"));
+    QTW_ASSIGN_OR_RETURN(const json* fee,
+                         member(v, "prioritizationFee", "getRecentPrioritizationFees"));
     QTW_ASSIGN_OR_RETURN(f.micro_lamports_per_cu, parse_u64(*fee, "prioritizationFee"));
     out.push_back(f);
   }

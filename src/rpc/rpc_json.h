@@ -4,11 +4,10 @@
 // validator responses. Shapes: solana-com docs/rpc/http/<method>.mdx and
 // agave rpc-client-api/src/response.rs.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "qtw/result.h"
 #include "qtw/rpc/rpc_client.h"

@@ -20,17 +20,22 @@ bool contains(std::string_view haystack, std::string_view needle) {
 
 std::string_view tx_outcome_name(TxOutcomeKind kind) noexcept {
   switch (kind) {
-    case TxOutcomeKind::kConfirmed: return "confirmed";
-    case TxOutcomeKind::kFinalized: return "finalized";
-    case TxOutcomeKind::kFailed: return "failed";
-    case TxOutcomeKind::kExpired: return "expired";
-    case TxOutcomeKind::kUnknown: return "unknown";
+    case TxOutcomeKind::kConfirmed:
+      return "confirmed";
+    case TxOutcomeKind::kFinalized:
+      return "finalized";
+    case TxOutcomeKind::kFailed:
+      return "failed";
+    case TxOutcomeKind::kExpired:
+      return "expired";
+    case TxOutcomeKind::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }
 
 TransactionSender::TransactionSender(RpcClient& client, SenderOptions options)
-    : client_(client), options_(std::move(options)) {}
+    : client_(client), options_(options) {}
 
 Result<TxOutcome> TransactionSender::send_and_confirm(const PendingTransaction& tx) {
   QTW_ASSIGN_OR_RETURN(auto all, run(std::span<const PendingTransaction>(&tx, 1), true, true));
@@ -42,8 +47,8 @@ Result<std::vector<TxOutcome>> TransactionSender::send_and_confirm_all(
   return run(txs, true, true);
 }
 
-Result<std::vector<TxOutcome>> TransactionSender::confirm_all(std::span<const PendingTransaction> txs,
-                                                              bool rebroadcast) {
+Result<std::vector<TxOutcome>> TransactionSender::confirm_all(
+    std::span<const PendingTransaction> txs, bool rebroadcast) {
   return run(txs, false, rebroadcast);
 }
 
@@ -172,8 +177,10 @@ Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTra
           // Final check after the height was read: a landing between the two
           // reads shows up here.
           std::vector<solana::Signature> csigs;
+          csigs.reserve(candidates.size());
           for (std::size_t i : candidates) csigs.push_back(txs[i].signature);
-          auto final_check = client_.get_signature_statuses(csigs, /*search_transaction_history=*/true);
+          auto final_check =
+              client_.get_signature_statuses(csigs, /*search_transaction_history=*/true);
           if (final_check) {
             for (std::size_t k = 0; k < candidates.size(); ++k) {
               const std::size_t i = candidates[k];

@@ -39,7 +39,9 @@ TestHttpServer::~TestHttpServer() {
   ::close(listen_fd_);
 }
 
-std::string TestHttpServer::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string TestHttpServer::url() const {
+  return "http://127.0.0.1:" + std::to_string(port_);
+}
 
 std::vector<std::string> TestHttpServer::bodies() const {
   std::lock_guard lock(mu_);
@@ -104,7 +106,9 @@ void TestHttpServer::serve(int fd) {
     Reply reply = handler_(body);
     if (reply.close_without_reply) break;
     std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " X\r\n";
-    out += "Content-Type: application/json\r\nContent-Length: " + std::to_string(reply.body.size()) + "\r\n";
+    out +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(reply.body.size()) +
+        "\r\n";
     for (const auto& h : reply.headers) out += h + "\r\n";
     out += "\r\n" + reply.body;
     std::size_t sent = 0;

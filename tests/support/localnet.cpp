@@ -55,8 +55,11 @@ Result<std::string> http(const std::string& url, const std::string* post_body) {
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(headers);
   curl_easy_cleanup(h);
-  if (rc != CURLE_OK) return make_error(ErrorCode::kTransport, url + ": " + curl_easy_strerror(rc), rc);
-  if (status != 200) return make_error(ErrorCode::kHttp, url + ": HTTP " + std::to_string(status) + " " + body, status);
+  if (rc != CURLE_OK)
+    return make_error(ErrorCode::kTransport, url + ": " + curl_easy_strerror(rc), rc);
+  if (status != 200)
+    return make_error(ErrorCode::kHttp, url + ": HTTP " + std::to_string(status) + " " + body,
+                      status);
   return body;
 }
 
@@ -159,10 +162,13 @@ void ReadyProcess::stop() {
   }
 }
 
-ReadyProcess::~ReadyProcess() { stop(); }
+ReadyProcess::~ReadyProcess() {
+  stop();
+}
 
 Result<std::unique_ptr<LocalNode>> LocalNode::start(LocalNodeOptions options) {
-  std::vector<std::string> argv{node_binary(), source_path("tools/localnet/server.js"), "--port", "0"};
+  std::vector<std::string> argv{node_binary(), source_path("tools/localnet/server.js"), "--port",
+                                "0"};
   if (options.slot_ms) {
     argv.push_back("--slot-ms");
     argv.push_back(std::to_string(*options.slot_ms));
@@ -176,8 +182,9 @@ Result<std::unique_ptr<LocalNode>> LocalNode::start(LocalNodeOptions options) {
 
 Result<std::unique_ptr<FaultProxy>> FaultProxy::start(const std::string& target_url,
                                                       std::int64_t ready_timeout_ms) {
-  std::vector<std::string> argv{node_binary(), source_path("tools/faultproxy/proxy.js"),
-                                "--listen-port", "0", "--target", target_url};
+  std::vector<std::string> argv{node_binary(),   source_path("tools/faultproxy/proxy.js"),
+                                "--listen-port", "0",
+                                "--target",      target_url};
   QTW_ASSIGN_OR_RETURN(auto proc, ReadyProcess::spawn(std::move(argv), ready_timeout_ms));
   auto proxy = std::unique_ptr<FaultProxy>(new FaultProxy());
   proxy->process_ = std::move(proc);
@@ -193,6 +200,8 @@ Status FaultProxy::set_mode(std::string_view mode, int count) {
   return {};
 }
 
-Result<std::string> FaultProxy::stats() { return http(url() + "/__proxy/stats", nullptr); }
+Result<std::string> FaultProxy::stats() {
+  return http(url() + "/__proxy/stats", nullptr);
+}
 
 }  // namespace qtw::test

@@ -64,8 +64,8 @@ class LocalNode {
 
 class FaultProxy {
  public:
-  [[nodiscard]] static Result<std::unique_ptr<FaultProxy>> start(const std::string& target_url,
-                                                                 std::int64_t ready_timeout_ms = 20'000);
+  [[nodiscard]] static Result<std::unique_ptr<FaultProxy>> start(
+      const std::string& target_url, std::int64_t ready_timeout_ms = 20'000);
   [[nodiscard]] const std::string& url() const { return process_->url(); }
   // POST /__proxy/mode {"mode": mode[, "count": count]}; count 0 = omit
   // (the mode stays until changed). Modes: pass, delay:<ms>, drop,

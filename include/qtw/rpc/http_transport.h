@@ -18,8 +18,8 @@ namespace qtw::rpc {
 // error at this level: the transport reports what the server said and the
 // RPC layer decides (kHttp, retry, batch fallback).
 struct HttpResponse {
-  long status = 0;                          // HTTP status code, e.g. 200, 429
-  std::string body;                         // response body as received
+  long status = 0;                             // HTTP status code, e.g. 200, 429
+  std::string body;                            // response body as received
   std::optional<std::int64_t> retry_after_ms;  // parsed Retry-After (delta-seconds form), if any
 };
 

@@ -44,7 +44,7 @@ namespace qtw::rpc {
 inline constexpr std::size_t kMaxMultipleAccounts = 100;
 inline constexpr std::size_t kMaxSignatureStatuses = 256;
 // Default request body cap of a validator: MAX_REQUEST_BODY_SIZE (agave rpc.rs).
-inline constexpr std::size_t kDefaultMaxRequestBodyBytes = 50 * 1024;
+inline constexpr std::size_t kDefaultMaxRequestBodyBytes = std::size_t{50} * 1024;
 
 // Metrics hook: counts requests and errors by method without rpc depending on
 // the metrics module. Called synchronously on the calling thread; must not
@@ -96,15 +96,15 @@ struct RpcClientOptions {
 // Everything known about the most recent failure. Reset at the start of each
 // public call; meaningful only after a call returned an error.
 struct RpcErrorDetail {
-  std::string method;                       // the method that failed
-  std::optional<long> http_status;          // set for kHttp
+  std::string method;                          // the method that failed
+  std::optional<long> http_status;             // set for kHttp
   std::optional<std::int64_t> retry_after_ms;  // 429 Retry-After, if sent
-  std::optional<long> rpc_code;             // set for kRpc
-  std::string rpc_message;                  // JSON-RPC error message
-  std::string rpc_data;                     // JSON-RPC error data as JSON text ("" if none)
-  std::vector<std::string> logs;            // -32002: simulation logs
-  std::string transaction_error;            // -32002: data.err as JSON text
-  int attempts = 0;                         // attempts made (retries + 1)
+  std::optional<long> rpc_code;                // set for kRpc
+  std::string rpc_message;                     // JSON-RPC error message
+  std::string rpc_data;                        // JSON-RPC error data as JSON text ("" if none)
+  std::vector<std::string> logs;               // -32002: simulation logs
+  std::string transaction_error;               // -32002: data.err as JSON text
+  int attempts = 0;                            // attempts made (retries + 1)
 };
 
 struct SendOptions {
@@ -135,8 +135,9 @@ class RpcClient {
   // Takes ownership of the transport.
   RpcClient(std::unique_ptr<HttpTransport> transport, RpcClientOptions options = {});
   // Convenience: a curl transport to `url`. Errors as make_curl_transport.
-  [[nodiscard]] static Result<std::unique_ptr<RpcClient>> connect(
-      std::string url, RpcClientOptions options = {}, CurlTransportOptions http = {});
+  [[nodiscard]] static Result<std::unique_ptr<RpcClient>> connect(std::string url,
+                                                                  RpcClientOptions options = {},
+                                                                  CurlTransportOptions http = {});
   ~RpcClient();
   RpcClient(const RpcClient&) = delete;
   RpcClient& operator=(const RpcClient&) = delete;
@@ -169,8 +170,8 @@ class RpcClient {
   // -32002 with logs/transaction_error in last_error_detail().
   [[nodiscard]] Result<solana::Signature> send_transaction(std::span<const std::uint8_t> wire,
                                                            const SendOptions& options = {});
-  [[nodiscard]] Result<SimulationResult> simulate_transaction(
-      std::span<const std::uint8_t> wire, const SimulateOptions& options = {});
+  [[nodiscard]] Result<SimulationResult> simulate_transaction(std::span<const std::uint8_t> wire,
+                                                              const SimulateOptions& options = {});
   // Any number of signatures: chunked at max_signatures_per_request, batched
   // where possible. Results in request order; nullopt = unknown to the node.
   [[nodiscard]] Result<std::vector<std::optional<SignatureStatus>>> get_signature_statuses(

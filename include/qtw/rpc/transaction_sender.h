@@ -59,8 +59,8 @@ struct SenderOptions {
 // A signed transaction to send or track. The sender copies nothing secret:
 // wire bytes are public once sent.
 struct PendingTransaction {
-  std::vector<std::uint8_t> wire;    // signed wire bytes (Transaction::serialize)
-  solana::Signature signature;       // its first signature (the tx id)
+  std::vector<std::uint8_t> wire;             // signed wire bytes (Transaction::serialize)
+  solana::Signature signature;                // its first signature (the tx id)
   std::uint64_t last_valid_block_height = 0;  // from getLatestBlockhash
 };
 
@@ -70,11 +70,11 @@ enum class TxOutcomeKind : std::uint8_t { kConfirmed, kFinalized, kFailed, kExpi
 struct TxOutcome {
   TxOutcomeKind kind = TxOutcomeKind::kUnknown;
   solana::Signature signature;
-  std::uint64_t slot = 0;   // slot it landed in (kConfirmed/kFinalized/kFailed+landed)
-  bool landed = false;      // true if it is on chain (a fee was charged)
-  std::string err;          // kFailed: TransactionError JSON or the rejection message
+  std::uint64_t slot = 0;         // slot it landed in (kConfirmed/kFinalized/kFailed+landed)
+  bool landed = false;            // true if it is on chain (a fee was charged)
+  std::string err;                // kFailed: TransactionError JSON or the rejection message
   std::vector<std::string> logs;  // kFailed by preflight: simulation logs
-  int broadcasts = 0;       // sendTransaction calls made for it
+  int broadcasts = 0;             // sendTransaction calls made for it
   // Last transport/RPC error seen while tracking it (informational).
   std::string last_error;
 };

@@ -19,7 +19,7 @@ enum class Commitment : std::uint8_t { kProcessed, kConfirmed, kFinalized };
 [[nodiscard]] std::string_view commitment_name(Commitment c) noexcept;  // "confirmed"
 
 struct VersionInfo {
-  std::string solana_core;                  // "solana-core" field, e.g. "2.2.1"
+  std::string solana_core;                   // "solana-core" field, e.g. "2.2.1"
   std::optional<std::uint64_t> feature_set;  // "feature-set"
 };
 
@@ -36,12 +36,12 @@ struct AccountInfo {
   solana::Pubkey owner;
   std::vector<std::uint8_t> data;  // decoded from base64
   bool executable = false;
-  std::uint64_t space = 0;          // data length as the node reports it
+  std::uint64_t space = 0;  // data length as the node reports it
   bool operator==(const AccountInfo&) const = default;
 };
 
 struct SimulationResult {
-  std::string err;                   // TransactionError as JSON text; empty = success
+  std::string err;  // TransactionError as JSON text; empty = success
   std::vector<std::string> logs;
   std::optional<std::uint64_t> units_consumed;
   std::optional<std::uint64_t> fee;  // lamports, when the node reports it
@@ -50,7 +50,7 @@ struct SimulationResult {
 struct SignatureStatus {
   std::uint64_t slot = 0;
   std::optional<std::uint64_t> confirmations;  // null once rooted
-  std::string err;                              // TransactionError JSON; empty = success
+  std::string err;                             // TransactionError JSON; empty = success
   // Absent in very old nodes; then derived: confirmations == null -> finalized.
   Commitment confirmation_status = Commitment::kProcessed;
 };
@@ -58,8 +58,8 @@ struct SignatureStatus {
 struct SignatureInfo {  // one entry of getSignaturesForAddress
   solana::Signature signature;
   std::uint64_t slot = 0;
-  std::string err;   // TransactionError JSON; empty = success
-  std::string memo;  // empty if none
+  std::string err;                         // TransactionError JSON; empty = success
+  std::string memo;                        // empty if none
   std::optional<std::int64_t> block_time;  // unix seconds
   std::optional<Commitment> confirmation_status;
 };

@@ -1,9 +1,9 @@
 // RpcClient and TransactionSender against the real local node
 // (tools/localnet, LiteSVM) and the fault proxy (tools/faultproxy).
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "qtw/rpc/rpc_client.h"
@@ -30,7 +30,8 @@ std::int64_t now_ms() {
 
 // A signed System transfer ready to send.
 PendingTransaction make_transfer(const Keypair& from, const Pubkey& to, std::uint64_t lamports,
-                                 const LatestBlockhash& lb, std::vector<std::uint8_t>* message_out = nullptr) {
+                                 const LatestBlockhash& lb,
+                                 std::vector<std::uint8_t>* message_out = nullptr) {
   const solana::Instruction ix = solana::system_program::transfer(from.pubkey(), to, lamports);
   auto msg = solana::Message::compile(from.pubkey(), std::span(&ix, 1), lb.blockhash).value();
   if (message_out) *message_out = msg.serialize();
@@ -169,7 +170,8 @@ TEST_F(LocalnetRpc, ExpiredBlockhashIsReportedExpiredAndNothingDoubleSpent) {
   std::this_thread::sleep_for(std::chrono::milliseconds(20 * kSlotMs));
   EXPECT_EQ(a_before - direct_->get_balance(a.pubkey()).value(), amount + fee);
   EXPECT_EQ(direct_->get_balance(b).value(), amount);
-  auto statuses = direct_->get_signature_statuses(std::vector{tx.signature, tx2.signature}, true).value();
+  auto statuses =
+      direct_->get_signature_statuses(std::vector{tx.signature, tx2.signature}, true).value();
   EXPECT_FALSE(statuses[0].has_value());
   EXPECT_TRUE(statuses[1].has_value());
 }
@@ -203,7 +205,9 @@ TEST_F(LocalnetRpc, LostResponseOnSendKeepsPollingAndDebitsOnce) {
   o.rebroadcast_interval_ms = 5 * kSlotMs;  // rebroadcasts too: must still debit once
   ASSERT_TRUE(proxy_->set_mode("lose-response", 1));
   auto out = TransactionSender(*via_proxy_, o).send_and_confirm(tx).value();
-  ASSERT_EQ(out.kind, TxOutcomeKind::kConfirmed) << out.last_error;
+  ASSERT_EQ(out.kind, TxOutcomeKind::kConfirmed)
+      << tx_outcome_name(out.kind) << " after " << out.broadcasts << " broadcasts; last error "
+      << out.last_error << "; proxy " << proxy_->stats().value_or("?");
   EXPECT_NE(out.last_error.find("transport"), std::string::npos) << out.last_error;
   EXPECT_EQ(a_before - direct_->get_balance(a.pubkey()).value(), amount + fee);
   EXPECT_EQ(direct_->get_balance(b).value(), amount);
@@ -278,13 +282,15 @@ TEST_F(LocalnetRpc, BatchAndChunkingOverLimits) {
   EXPECT_FALSE(accounts[1].has_value());
   EXPECT_EQ(after["requests"].get<int>() - before["requests"].get<int>(), 1);  // one batch
   EXPECT_EQ(after["methods"]["getMultipleAccounts"].get<int>() -
-                before["methods"].value("getMultipleAccounts", 0), 3);       // three chunks
+                before["methods"].value("getMultipleAccounts", 0),
+            3);  // three chunks
   EXPECT_TRUE(via_proxy_->batch_enabled());
 
   // 300 signatures: two chunks (256 + 44), one batch; real ones are found.
   auto lb = direct_->get_latest_blockhash().value();
   std::vector<PendingTransaction> txs;
-  for (const auto& kp : funded_keys) txs.push_back(make_transfer(kp, Keypair::generate().pubkey(), 1'000'000, lb));
+  for (const auto& kp : funded_keys)
+    txs.push_back(make_transfer(kp, Keypair::generate().pubkey(), 1'000'000, lb));
   auto outs = TransactionSender(*direct_, fast_sender(kSlotMs)).send_and_confirm_all(txs).value();
   for (const auto& o : outs) EXPECT_EQ(o.kind, TxOutcomeKind::kConfirmed) << o.last_error;
   std::vector<solana::Signature> sigs(300);
@@ -373,7 +379,8 @@ TEST_F(LocalnetRpc, ErrorClassesMapped) {
   // sendTransaction is never retried: one 503 reaches the caller as is.
   ASSERT_TRUE(proxy_->set_mode("http:503", 1));
   Keypair a = funded(kSol);
-  auto tx = make_transfer(a, Keypair::generate().pubkey(), 1'000'000, direct_->get_latest_blockhash().value());
+  auto tx = make_transfer(a, Keypair::generate().pubkey(), 1'000'000,
+                          direct_->get_latest_blockhash().value());
   json before = proxy_stats();
   auto sent = via_proxy_->send_transaction(tx.wire);
   ASSERT_FALSE(sent);

@@ -4,11 +4,11 @@
 #include "qtw/rpc/rpc_client.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "support/http_test_server.h"
 
@@ -62,7 +62,8 @@ json answer(const json& req) {
   json result;
   if (method == "getMultipleAccounts") {
     if (req["params"][0].size() > 100) {
-      return {{"jsonrpc", "2.0"}, {"id", req["id"]},
+      return {{"jsonrpc", "2.0"},
+              {"id", req["id"]},
               {"error", {{"code", -32602}, {"message", "Too many inputs provided; max 100"}}}};
     }
     json value = json::array();
@@ -72,14 +73,19 @@ json answer(const json& req) {
       if (i % 7 == 3) {
         value.push_back(nullptr);
       } else {
-        value.push_back({{"lamports", i}, {"owner", "11111111111111111111111111111111"},
-                         {"data", {"", "base64"}}, {"executable", false}, {"rentEpoch", 0}, {"space", 0}});
+        value.push_back({{"lamports", i},
+                         {"owner", "11111111111111111111111111111111"},
+                         {"data", {"", "base64"}},
+                         {"executable", false},
+                         {"rentEpoch", 0},
+                         {"space", 0}});
       }
     }
     result = {{"context", {{"slot", 5}}}, {"value", value}};
   } else if (method == "getSignatureStatuses") {
     if (req["params"][0].size() > 256) {
-      return {{"jsonrpc", "2.0"}, {"id", req["id"]},
+      return {{"jsonrpc", "2.0"},
+              {"id", req["id"]},
               {"error", {{"code", -32602}, {"message", "Too many inputs provided; max 256"}}}};
     }
     json value = json::array();
@@ -89,7 +95,9 @@ json answer(const json& req) {
       if (i % 2) {
         value.push_back(nullptr);
       } else {
-        value.push_back({{"slot", i}, {"confirmations", nullptr}, {"err", nullptr},
+        value.push_back({{"slot", i},
+                         {"confirmations", nullptr},
+                         {"err", nullptr},
                          {"confirmationStatus", "finalized"}});
       }
     }
@@ -97,11 +105,14 @@ json answer(const json& req) {
   } else if (method == "getSlot" || method == "getBlockHeight") {
     result = 1234;
   } else if (method == "sendTransaction") {
-    result = "2id3YC2jK9G5Wo2phDx4gJVAew8DcY5NAojnVuao8rkxwPYPe8cSwE5GzhEgJA2y8fVjDEo6iR6ykBvDxrTQrtpb";
+    result =
+        "2id3YC2jK9G5Wo2phDx4gJVAew8DcY5NAojnVuao8rkxwPYPe8cSwE5GzhEgJA2y8fVjDEo6iR6ykBvDxrTQrtpb";
   } else if (method == "getHealth") {
     result = "ok";
   } else {
-    return {{"jsonrpc", "2.0"}, {"id", req["id"]}, {"error", {{"code", -32601}, {"message", "Method not found"}}}};
+    return {{"jsonrpc", "2.0"},
+            {"id", req["id"]},
+            {"error", {{"code", -32601}, {"message", "Method not found"}}}};
   }
   return {{"jsonrpc", "2.0"}, {"id", req["id"]}, {"result", result}};
 }
@@ -120,7 +131,11 @@ TestHttpServer::Reply validator(const std::string& body) {
 TestHttpServer::Reply no_batch(const std::string& body) {
   json req = json::parse(body);
   if (req.is_array()) {
-    return {200, R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"batch requests are not supported"},"id":null})", {}, false};
+    return {
+        200,
+        R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"batch requests are not supported"},"id":null})",
+        {},
+        false};
   }
   return validator(body);
 }
@@ -360,7 +375,9 @@ TEST(RpcClient, WrongIdIsMalformed) {
 }
 
 TEST(RpcClient, DroppedConnectionIsTransport) {
-  TestHttpServer server([](const std::string&) -> TestHttpServer::Reply { return {200, "", {}, true}; });
+  TestHttpServer server([](const std::string&) -> TestHttpServer::Reply {
+    return {200, "", {}, true};
+  });
   FakeClock clock;
   RpcClientOptions o;
   o.clock = &clock;

@@ -25,12 +25,14 @@ TEST(RpcJson, GetBalance) {
   // lamports above 2^53 must not lose precision
   auto big = result_of(
       R"({"jsonrpc":"2.0","result":{"context":{"slot":1},"value":18446744073709551615},"id":1})");
-  EXPECT_EQ(parse_context_u64(big, "getBalance").value(), std::numeric_limits<std::uint64_t>::max());
+  EXPECT_EQ(parse_context_u64(big, "getBalance").value(),
+            std::numeric_limits<std::uint64_t>::max());
 }
 
 TEST(RpcJson, GetVersion) {
   // getversion.mdx
-  auto r = result_of(R"({"jsonrpc":"2.0","result":{"feature-set":2891131721,"solana-core":"1.16.7"},"id":1})");
+  auto r = result_of(
+      R"({"jsonrpc":"2.0","result":{"feature-set":2891131721,"solana-core":"1.16.7"},"id":1})");
   auto v = parse_version(r).value();
   EXPECT_EQ(v.solana_core, "1.16.7");
   EXPECT_EQ(v.feature_set.value(), 2891131721u);
@@ -44,15 +46,18 @@ TEST(RpcJson, GetLatestBlockhash) {
   EXPECT_EQ(lb.blockhash.to_base58(), "EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N");
   EXPECT_EQ(lb.last_valid_block_height, 3090u);
   EXPECT_EQ(lb.context_slot, 2792u);
-  auto bad = json::parse(R"({"context":{"slot":1},"value":{"blockhash":"0OIl","lastValidBlockHeight":3}})");
+  auto bad = json::parse(
+      R"({"context":{"slot":1},"value":{"blockhash":"0OIl","lastValidBlockHeight":3}})");
   EXPECT_EQ(parse_latest_blockhash(bad).error().code, ErrorCode::kMalformedResponse);
-  auto missing = json::parse(R"({"context":{"slot":1},"value":{"blockhash":"EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N"}})");
+  auto missing = json::parse(
+      R"({"context":{"slot":1},"value":{"blockhash":"EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N"}})");
   EXPECT_EQ(parse_latest_blockhash(missing).error().code, ErrorCode::kMalformedResponse);
 }
 
 TEST(RpcJson, GetAccountInfo) {
   // getaccountinfo.mdx (rentEpoch u64::MAX as returned by current nodes)
-  auto r = result_of(R"({"jsonrpc":"2.0","result":{"context":{"apiVersion":"2.0.15","slot":341197053},
+  auto r =
+      result_of(R"({"jsonrpc":"2.0","result":{"context":{"apiVersion":"2.0.15","slot":341197053},
     "value":{"data":["AQID","base64"],"executable":false,"lamports":88849814690250,
     "owner":"11111111111111111111111111111111","rentEpoch":18446744073709551615,"space":3}},"id":1})");
   auto a = parse_account(r["value"]).value();
@@ -88,22 +93,26 @@ TEST(RpcJson, GetFeeForMessage) {
   // getfeeformessage.mdx
   auto r = result_of(R"({"jsonrpc":"2.0","result":{"context":{"slot":5068},"value":5000},"id":1})");
   EXPECT_EQ(parse_fee_for_message(r).value().value(), 5000u);
-  auto gone = result_of(R"({"jsonrpc":"2.0","result":{"context":{"slot":5068},"value":null},"id":1})");
+  auto gone =
+      result_of(R"({"jsonrpc":"2.0","result":{"context":{"slot":5068},"value":null},"id":1})");
   EXPECT_FALSE(parse_fee_for_message(gone).value().has_value());
 }
 
 TEST(RpcJson, SendTransactionSignature) {
   // sendtransaction.mdx
-  auto r = result_of(R"({"jsonrpc":"2.0","result":"2id3YC2jK9G5Wo2phDx4gJVAew8DcY5NAojnVuao8rkxwPYPe8cSwE5GzhEgJA2y8fVjDEo6iR6ykBvDxrTQrtpb","id":1})");
-  EXPECT_EQ(parse_signature(r).value().to_base58(),
-            "2id3YC2jK9G5Wo2phDx4gJVAew8DcY5NAojnVuao8rkxwPYPe8cSwE5GzhEgJA2y8fVjDEo6iR6ykBvDxrTQrtpb");
+  auto r = result_of(
+      R"({"jsonrpc":"2.0","result":"2id3YC2jK9G5Wo2phDx4gJVAew8DcY5NAojnVuao8rkxwPYPe8cSwE5GzhEgJA2y8fVjDEo6iR6ykBvDxrTQrtpb","id":1})");
+  EXPECT_EQ(
+      parse_signature(r).value().to_base58(),
+      "2id3YC2jK9G5Wo2phDx4gJVAew8DcY5NAojnVuao8rkxwPYPe8cSwE5GzhEgJA2y8fVjDEo6iR6ykBvDxrTQrtpb");
   EXPECT_EQ(parse_signature(json(42)).error().code, ErrorCode::kMalformedResponse);
   EXPECT_EQ(parse_signature(json("abc")).error().code, ErrorCode::kMalformedResponse);
 }
 
 TEST(RpcJson, SimulateTransaction) {
   // simulatetransaction.mdx (trimmed)
-  auto r = result_of(R"({"jsonrpc":"2.0","result":{"context":{"apiVersion":"2.3.3","slot":393226680},
+  auto r =
+      result_of(R"({"jsonrpc":"2.0","result":{"context":{"apiVersion":"2.3.3","slot":393226680},
     "value":{"accounts":null,"err":null,"innerInstructions":null,"loadedAccountsDataSize":413,
     "logs":["Program TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA invoke [1]","Program log: Instruction: Transfer"],
     "replacementBlockhash":null,"returnData":null,"unitsConsumed":1714,"fee":5000}},"id":1})");
@@ -112,7 +121,8 @@ TEST(RpcJson, SimulateTransaction) {
   EXPECT_EQ(s.logs.size(), 2u);
   EXPECT_EQ(s.units_consumed.value(), 1714u);
   EXPECT_EQ(s.fee.value(), 5000u);
-  auto failed = json::parse(R"({"context":{"slot":1},"value":{"err":{"InstructionError":[0,{"Custom":1}]},
+  auto failed =
+      json::parse(R"({"context":{"slot":1},"value":{"err":{"InstructionError":[0,{"Custom":1}]},
     "logs":[],"unitsConsumed":150}})");
   auto f = parse_simulation(failed).value();
   EXPECT_EQ(f.err, R"({"InstructionError":[0,{"Custom":1}]})");
@@ -139,7 +149,8 @@ TEST(RpcJson, GetSignatureStatuses) {
   EXPECT_EQ(v[2]->confirmations.value(), 2u);
   EXPECT_EQ(v[3]->confirmation_status, Commitment::kProcessed);
   EXPECT_EQ(parse_signature_statuses(r, 3).error().code, ErrorCode::kMalformedResponse);
-  auto bad = json::parse(R"({"value":[{"slot":1,"confirmations":0,"err":null,"confirmationStatus":"rooted"}]})");
+  auto bad = json::parse(
+      R"({"value":[{"slot":1,"confirmations":0,"err":null,"confirmationStatus":"rooted"}]})");
   EXPECT_EQ(parse_signature_statuses(bad, 1).error().code, ErrorCode::kMalformedResponse);
 }
 
@@ -168,7 +179,8 @@ TEST(RpcJson, GetRecentPrioritizationFees) {
 
 TEST(RpcJson, GetTransaction) {
   // gettransaction.mdx (json encoding, trimmed)
-  auto r = result_of(R"({"jsonrpc":"2.0","result":{"blockTime":1700000000,"meta":{"err":null,"fee":5000,
+  auto r =
+      result_of(R"({"jsonrpc":"2.0","result":{"blockTime":1700000000,"meta":{"err":null,"fee":5000,
     "innerInstructions":[],"logMessages":["Program 11111111111111111111111111111111 invoke [1]"],
     "postBalances":[499998932500,26858640,1],"preBalances":[499998937500,26858640,1]},
     "slot":430,"transaction":{}},"id":1})");
@@ -185,8 +197,10 @@ TEST(RpcJson, GetTransaction) {
 TEST(RpcJson, ErrorInvalidParams) {
   // agave rpc.rs get_signature_statuses over the limit
   RpcErrorDetail d;
-  auto r = extract_result(json::parse(
-      R"({"jsonrpc":"2.0","error":{"code":-32602,"message":"Too many inputs provided; max 256"},"id":1})"), d);
+  auto r = extract_result(
+      json::parse(
+          R"({"jsonrpc":"2.0","error":{"code":-32602,"message":"Too many inputs provided; max 256"},"id":1})"),
+      d);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kRpc);
   EXPECT_EQ(r.error().native_code, -32602);
@@ -204,7 +218,8 @@ TEST(RpcJson, ErrorPreflightFailureCarriesLogsAndErr) {
     "data":{"accounts":null,"err":{"InstructionError":[0,{"Custom":1}]},
     "logs":["Program 11111111111111111111111111111111 invoke [1]","Transfer: insufficient lamports 0, need 1000",
             "Program 11111111111111111111111111111111 failed: custom program error: 0x1"],
-    "unitsConsumed":150,"returnData":null}},"id":1})"), d);
+    "unitsConsumed":150,"returnData":null}},"id":1})"),
+                          d);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kRpc);
   EXPECT_EQ(r.error().native_code, -32002);
@@ -218,7 +233,8 @@ TEST(RpcJson, ErrorBlockhashNotFoundPreflight) {
   RpcErrorDetail d;
   auto r = extract_result(json::parse(R"({"jsonrpc":"2.0","error":{"code":-32002,
     "message":"Transaction simulation failed: Blockhash not found",
-    "data":{"accounts":null,"err":"BlockhashNotFound","logs":[],"unitsConsumed":0}},"id":1})"), d);
+    "data":{"accounts":null,"err":"BlockhashNotFound","logs":[],"unitsConsumed":0}},"id":1})"),
+                          d);
   ASSERT_FALSE(r);
   EXPECT_EQ(d.transaction_error, "\"BlockhashNotFound\"");
 }

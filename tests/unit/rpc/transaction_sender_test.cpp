@@ -5,10 +5,10 @@
 #include "qtw/rpc/transaction_sender.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "support/http_test_server.h"
 
@@ -31,7 +31,8 @@ struct ScriptedNode {
   FakeClock* clock;
   std::function<json(std::uint64_t height, bool search_history)> status;  // one entry
   std::function<json()> send_reply = [] {
-    return json("2id3YC2jK9G5Wo2phDx4gJVAew8DcY5NAojnVuao8rkxwPYPe8cSwE5GzhEgJA2y8fVjDEo6iR6ykBvDxrTQrtpb");
+    return json(
+        "2id3YC2jK9G5Wo2phDx4gJVAew8DcY5NAojnVuao8rkxwPYPe8cSwE5GzhEgJA2y8fVjDEo6iR6ykBvDxrTQrtpb");
   };
   std::atomic<int> sends{0};
   std::atomic<int> preflight_sends{0};
@@ -64,7 +65,8 @@ struct ScriptedNode {
     } else if (m == "getSignatureStatuses") {
       const bool hist = req["params"][1].value("searchTransactionHistory", false);
       json value = json::array();
-      for (std::size_t i = 0; i < req["params"][0].size(); ++i) value.push_back(status(height, hist));
+      for (std::size_t i = 0; i < req["params"][0].size(); ++i)
+        value.push_back(status(height, hist));
       out["result"] = {{"context", {{"slot", height}}}, {"value", value}};
     }
     return out;
@@ -75,7 +77,8 @@ PendingTransaction pending(std::uint64_t lvbh) {
   PendingTransaction p;
   p.wire = std::vector<std::uint8_t>(200, 3);
   p.signature = solana::Signature::from_base58(
-                    "2id3YC2jK9G5Wo2phDx4gJVAew8DcY5NAojnVuao8rkxwPYPe8cSwE5GzhEgJA2y8fVjDEo6iR6ykBvDxrTQrtpb")
+                    "2id3YC2jK9G5Wo2phDx4gJVAew8DcY5NAojnVuao8rkxwPYPe8cSwE5GzhEgJA2y8fVjDEo6iR6ykB"
+                    "vDxrTQrtpb")
                     .value();
   p.last_valid_block_height = lvbh;
   return p;
@@ -113,8 +116,8 @@ TEST(TransactionSender, NeverSeenIsExpiredOnlyAfterLastValidBlockHeight) {
   auto out = sender.send_and_confirm(pending(100)).value();
   EXPECT_EQ(out.kind, TxOutcomeKind::kExpired);
   EXPECT_FALSE(out.landed);
-  EXPECT_GT(rig.clock.now_ms() / 10, 100);   // height passed 100 first
-  EXPECT_LE(rig.clock.now_ms() / 10, 103);   // and it was noticed promptly
+  EXPECT_GT(rig.clock.now_ms() / 10, 100);  // height passed 100 first
+  EXPECT_LE(rig.clock.now_ms() / 10, 103);  // and it was noticed promptly
   // ~1 s of waiting with a 200 ms rebroadcast period: the same bytes, 5-6 times
   EXPECT_GE(out.broadcasts, 5);
   EXPECT_LE(out.broadcasts, 7);
@@ -124,7 +127,9 @@ TEST(TransactionSender, NeverSeenIsExpiredOnlyAfterLastValidBlockHeight) {
 TEST(TransactionSender, LandingSeenOnlyInFinalCheckIsNotExpired) {
   // The regular poll never sees it; the final check (searchTransactionHistory)
   // does: the landing raced the height read.
-  Rig rig([](std::uint64_t h, bool hist) { return hist ? status_at("confirmed", h - 1) : json(nullptr); });
+  Rig rig([](std::uint64_t h, bool hist) {
+    return hist ? status_at("confirmed", h - 1) : json(nullptr);
+  });
   auto out = TransactionSender(*rig.client, rig.options()).send_and_confirm(pending(50)).value();
   EXPECT_EQ(out.kind, TxOutcomeKind::kConfirmed);
   EXPECT_TRUE(out.landed);
@@ -167,10 +172,14 @@ TEST(TransactionSender, PreflightRejectionIsFinalButBlockhashNotFoundIsNot) {
   {
     Rig rig([](std::uint64_t, bool) { return json(nullptr); });
     rig.node.send_reply = [] {
-      return json{{"code", -32002}, {"message", "Transaction simulation failed: Attempt to debit an account but found no record of a prior credit."},
+      return json{{"code", -32002},
+                  {"message",
+                   "Transaction simulation failed: Attempt to debit an account but found no record "
+                   "of a prior credit."},
                   {"data", {{"err", "AccountNotFound"}, {"logs", json::array()}}}};
     };
-    auto out = TransactionSender(*rig.client, rig.options()).send_and_confirm(pending(1000)).value();
+    auto out =
+        TransactionSender(*rig.client, rig.options()).send_and_confirm(pending(1000)).value();
     EXPECT_EQ(out.kind, TxOutcomeKind::kFailed);
     EXPECT_FALSE(out.landed);
     EXPECT_EQ(out.err, "\"AccountNotFound\"");
@@ -179,7 +188,8 @@ TEST(TransactionSender, PreflightRejectionIsFinalButBlockhashNotFoundIsNot) {
   {
     Rig rig([](std::uint64_t, bool) { return json(nullptr); });
     rig.node.send_reply = [] {
-      return json{{"code", -32002}, {"message", "Transaction simulation failed: Blockhash not found"},
+      return json{{"code", -32002},
+                  {"message", "Transaction simulation failed: Blockhash not found"},
                   {"data", {{"err", "BlockhashNotFound"}, {"logs", json::array()}}}};
     };
     auto out = TransactionSender(*rig.client, rig.options()).send_and_confirm(pending(30)).value();
@@ -190,7 +200,10 @@ TEST(TransactionSender, PreflightRejectionIsFinalButBlockhashNotFoundIsNot) {
 TEST(TransactionSender, GivesUpAsUnknownWhenNodeUnreachable) {
   FakeClock clock;
   std::string url;
-  { TestHttpServer gone([](const std::string&) { return TestHttpServer::Reply{}; }); url = gone.url(); }
+  {
+    TestHttpServer gone([](const std::string&) { return TestHttpServer::Reply{}; });
+    url = gone.url();
+  }
   RpcClientOptions o;
   o.clock = &clock;
   auto client = RpcClient::connect(url, o).value();
@@ -203,7 +216,8 @@ TEST(TransactionSender, GivesUpAsUnknownWhenNodeUnreachable) {
 }
 
 TEST(TransactionSender, ManyTransactionsOneStatusRequestPerPoll) {
-  Rig rig([](std::uint64_t h, bool) { return h < 20 ? json(nullptr) : status_at("confirmed", 19); });
+  Rig rig(
+      [](std::uint64_t h, bool) { return h < 20 ? json(nullptr) : status_at("confirmed", 19); });
   std::vector<PendingTransaction> txs(300, pending(1000));
   auto outs = TransactionSender(*rig.client, rig.options()).send_and_confirm_all(txs).value();
   ASSERT_EQ(outs.size(), 300u);
