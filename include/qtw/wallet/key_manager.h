@@ -37,6 +37,9 @@
 namespace qtw::vault {
 class HotKeys;
 }
+namespace qtw::metrics {
+class WalletMetrics;
+}
 
 namespace qtw::wallet {
 
@@ -56,6 +59,10 @@ struct KeyManagerOptions {
   // Identity of this process in leases and leader election. Default:
   // hostname, pid and a random instance id.
   std::optional<store::LeaseOwner> owner;
+  // Where the seed's counters, the pool gauges, key-balance samples, cycle
+  // durations and RPC calls are recorded. Not owned; must outlive the
+  // KeyManager. nullptr = not recorded.
+  metrics::WalletMetrics* metrics = nullptr;
 };
 
 // Running totals over every cycle this KeyManager ran.
