@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "qtw/store/open_store.h"
+
 namespace qtw::cli {
 
 int report_error(const Error& error) {
@@ -25,6 +27,41 @@ Result<wallet::WalletConfig> load_effective_config(const GlobalOptions& global) 
   if (!global.store.empty()) config.store.path = global.store;
   if (!global.rpc_url.empty()) config.rpc.url = global.rpc_url;
   return config;
+}
+
+Result<std::unique_ptr<store::KeyStore>> open_wallet_store(const wallet::WalletConfig& config,
+                                                           bool create) {
+  store::OpenStoreOptions options;
+  options.create_if_missing = create;
+  return store::open_store(config.store.path, options);
+}
+
+void add_passphrase_option(CLI::App* cmd, std::optional<std::string>& passphrase_file) {
+  cmd->add_option("--passphrase-file", passphrase_file,
+                  "File holding the wallet passphrase (mode 0600). Otherwise QTW_PASSPHRASE or "
+                  "$CREDENTIALS_DIRECTORY/qtw-passphrase");
+}
+
+void add_seal_options(CLI::App* cmd, SealArgs& args) {
+  add_passphrase_option(cmd, args.passphrase_file);
+  cmd->add_option("--kdf-opslimit", args.kdf_opslimit, "Argon2id passes (default 3)")
+      ->check(CLI::Range(std::uint64_t{1}, vault::kOpslimitMaxAccepted));
+  cmd->add_option("--kdf-memlimit-kib", args.kdf_memlimit_kib,
+                  "Argon2id memory in KiB (default 262144 = 256 MiB; minimum 8)")
+      ->check(CLI::Range(std::uint64_t{8}, vault::kMemlimitMaxAcceptedBytes / 1024));
+}
+
+Result<SecureBytes> load_cli_passphrase(const std::optional<std::string>& passphrase_file) {
+  vault::PassphraseSource source;
+  if (passphrase_file) source.passphrase_file = *passphrase_file;
+  return vault::load_passphrase(source);
+}
+
+Result<std::unique_ptr<wallet::KeyManager>> open_key_manager(
+    const wallet::WalletConfig& config, const std::optional<std::string>& passphrase_file) {
+  QTW_ASSIGN_OR_RETURN(auto passphrase, load_cli_passphrase(passphrase_file));
+  QTW_ASSIGN_OR_RETURN(auto st, open_wallet_store(config, /*create=*/false));
+  return wallet::KeyManager::open(std::move(st), passphrase, wallet::key_manager_options(config));
 }
 
 Result<std::uint64_t> parse_lamports(const std::string& text) {

@@ -9,7 +9,6 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "qtw/solana/keypair_file.h"
-#include "qtw/store/sqlite_store.h"
 #include "qtw/vault/hot_keys.h"
 #include "qtw/vault/vault.h"
 
@@ -17,36 +16,6 @@ namespace qtw::cli {
 namespace {
 
 constexpr const char* kExportConfirmation = "export my seed";
-
-Result<std::unique_ptr<store::KeyStore>> open_store(const wallet::WalletConfig& config,
-                                                    bool create) {
-  const auto& path = config.store.path;
-  if (path.rfind("postgresql://", 0) == 0 || path.rfind("postgres://", 0) == 0) {
-    return make_error(ErrorCode::kUnavailable,
-                      "this qtw was built without a PostgreSQL store yet; use a SQLite path");
-  }
-  store::SqliteStoreOptions options;
-  options.create_if_missing = create;
-  return store::open_sqlite_store(path, options);
-}
-
-struct SealArgs {
-  std::optional<std::string> passphrase_file;
-  std::uint64_t kdf_opslimit = vault::kOpslimitModerate;
-  std::uint64_t kdf_memlimit_kib = vault::kMemlimitModerateBytes / 1024;
-};
-
-Result<SecureBytes> passphrase_from(const SealArgs& args) {
-  vault::PassphraseSource source;
-  if (args.passphrase_file) source.passphrase_file = *args.passphrase_file;
-  return vault::load_passphrase(source);
-}
-
-void add_passphrase_option(CLI::App* cmd, SealArgs& args) {
-  cmd->add_option("--passphrase-file", args.passphrase_file,
-                  "File holding the passphrase (mode 0600). Otherwise QTW_PASSPHRASE or "
-                  "$CREDENTIALS_DIRECTORY/qtw-passphrase");
-}
 
 struct InitArgs {
   std::uint32_t banks = 1;
@@ -61,7 +30,7 @@ int run_init(const InitArgs& args, const GlobalOptions& global) {
   if (!config_r) return fail(config_r.error());
   const auto& config = *config_r;
 
-  auto passphrase = passphrase_from(args.seal);
+  auto passphrase = load_cli_passphrase(args.seal.passphrase_file);
   if (!passphrase) return fail(passphrase.error());
 
   // Read every input before creating anything.
@@ -81,7 +50,7 @@ int run_init(const InitArgs& args, const GlobalOptions& global) {
   seal_options.opslimit = args.seal.kdf_opslimit;
   seal_options.memlimit_bytes = args.seal.kdf_memlimit_kib * 1024;
 
-  auto st = open_store(config, /*create=*/true);
+  auto st = open_wallet_store(config, /*create=*/true);
   if (!st) return fail(st.error());
   auto& store = **st;
   if (auto w = store.get_wallet(); w) {
@@ -159,7 +128,7 @@ int run_keys_list(const std::optional<std::string>& tier_text, const GlobalOptio
   }
   auto config = load_effective_config(global);
   if (!config) return report_error(config.error());
-  auto st = open_store(*config, /*create=*/false);
+  auto st = open_wallet_store(*config, /*create=*/false);
   if (!st) return report_error(st.error());
   store::KeyFilter filter;
   filter.tier = tier;
@@ -209,7 +178,7 @@ int run_keys_list(const std::optional<std::string>& tier_text, const GlobalOptio
 int run_export_seed(const SealArgs& seal_args, bool confirmed, const GlobalOptions& global) {
   auto config = load_effective_config(global);
   if (!config) return report_error(config.error());
-  auto st = open_store(*config, /*create=*/false);
+  auto st = open_wallet_store(*config, /*create=*/false);
   if (!st) return report_error(st.error());
   auto wallet = (*st)->get_wallet();
   if (!wallet) return report_error(wallet.error());
@@ -223,7 +192,7 @@ int run_export_seed(const SealArgs& seal_args, bool confirmed, const GlobalOptio
       return usage_error("confirmation not given; nothing printed (or pass --yes-i-understand)");
     }
   }
-  auto passphrase = passphrase_from(seal_args);
+  auto passphrase = load_cli_passphrase(seal_args.passphrase_file);
   if (!passphrase) return report_error(passphrase.error());
   auto seed = vault::open(wallet->sealed_seed, *passphrase, vault::kPurposeMasterSeed);
   if (!seed) return report_error(seed.error());
@@ -251,13 +220,7 @@ void register_wallet_commands(CLI::App& app, GlobalOptions& global) {
                    "Import a HODL keypair file (Solana CLI format, mode 0600); repeatable");
   init->add_option("--hodl-pubkey", init_args->hodl_pubkeys,
                    "Register a watch-only HODL pubkey; repeatable");
-  add_passphrase_option(init, init_args->seal);
-  init->add_option("--kdf-opslimit", init_args->seal.kdf_opslimit,
-                   "Argon2id passes (default 3)")
-      ->check(CLI::Range(std::uint64_t{1}, vault::kOpslimitMaxAccepted));
-  init->add_option("--kdf-memlimit-kib", init_args->seal.kdf_memlimit_kib,
-                   "Argon2id memory in KiB (default 262144 = 256 MiB; minimum 8)")
-      ->check(CLI::Range(std::uint64_t{8}, vault::kMemlimitMaxAcceptedBytes / 1024));
+  add_seal_options(init, init_args->seal);
   init->callback([init_args, &global] { global.exit_code = run_init(*init_args, global); });
 
   auto* keys = app.add_subcommand("keys", "Managed keys");
@@ -271,7 +234,7 @@ void register_wallet_commands(CLI::App& app, GlobalOptions& global) {
   auto confirmed = std::make_shared<bool>(false);
   auto* exp = app.add_subcommand(
       "export-seed", "Print the master seed as hex (asks for confirmation on stdin)");
-  add_passphrase_option(exp, *export_args);
+  add_passphrase_option(exp, export_args->passphrase_file);
   exp->add_flag("--yes-i-understand", *confirmed, "Skip the typed confirmation");
   exp->callback([export_args, confirmed, &global] {
     global.exit_code = run_export_seed(*export_args, *confirmed, global);

@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "qtw/metrics/wallet_metrics.h"
 #include "qtw/solana/encoding.h"
 #include "qtw/solana/transaction.h"
 
@@ -66,11 +67,39 @@ Result<BalanceReport> Balancer::run_cycle(const BalanceParams& params) {
   const auto started = std::chrono::steady_clock::now();
   auto report = cycle_locked(params);
   in_flight_.clear();
+  const auto elapsed = std::chrono::steady_clock::now() - started;
   if (report) {
-    report->duration = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - started);
+    report->duration = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed);
   }
+  if (metrics_ != nullptr) record_metrics(report, std::chrono::duration<double>(elapsed).count());
   return report;
+}
+
+void Balancer::record_metrics(const Result<BalanceReport>& report, double seconds) {
+  metrics_->record_balancer_cycle(seconds);
+  if (report) {
+    metrics_->explorer_keys_created().inc(report->explorers_created);
+    metrics_->explorer_keys_funds_recovered().inc(report->explorers_recovered);
+    metrics_->bank_keys_funded().inc(report->banks_funded);
+    metrics_->total_sol_recovered().inc(report->lamports_recovered);
+    metrics_->fees_paid_lamports().inc(report->fees_lamports);
+  }
+  // Pool gauges from the store, every tier/state pair so a state that
+  // empties reads 0 rather than its last value.
+  auto counts = store_.count_keys();
+  if (!counts) return;
+  static constexpr KeyState kExplorerStates[] = {
+      KeyState::kPending, KeyState::kAvailable, KeyState::kLeased,  KeyState::kUsed,
+      KeyState::kDraining, KeyState::kRetired,  KeyState::kDropped};
+  for (KeyState st : kExplorerStates) {
+    metrics_->set_keys("explorer", store::key_state_name(st), 0);
+  }
+  metrics_->set_keys("bank", "active", 0);
+  metrics_->set_keys("hodl", "active", 0);
+  for (const auto& c : *counts) {
+    metrics_->set_keys(store::key_tier_name(c.tier), store::key_state_name(c.state),
+                       static_cast<std::int64_t>(c.count));
+  }
 }
 
 Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
@@ -140,6 +169,18 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
   std::unordered_map<Pubkey, std::uint64_t> balances;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     balances[keys[i]] = accounts[i] ? accounts[i]->lamports : 0;
+  }
+  if (metrics_ != nullptr) {
+    // The seed's record_key_balances: one sample per key read this cycle.
+    auto sample = [&](std::string_view tier, const std::vector<KeyRecord>& records) {
+      std::vector<std::uint64_t> lamports;
+      lamports.reserve(records.size());
+      for (const auto& k : records) lamports.push_back(balances[k.pubkey]);
+      metrics_->record_key_balances(tier, lamports);
+    };
+    sample("bank", banks);
+    sample("hodl", hodls);
+    sample("explorer", used);
   }
   QTW_ASSIGN_OR_RETURN(auto blockhash, rpc_.get_latest_blockhash());
 

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "qtw/metrics/wallet_metrics.h"
 #include "qtw/solana/encoding.h"
 #include "qtw/vault/hot_keys.h"
 #include "qtw/vault/vault.h"
@@ -19,6 +20,25 @@ std::int64_t unix_ms() {
 }
 
 }  // namespace
+
+KeyManagerOptions key_manager_options(const WalletConfig& config) {
+  KeyManagerOptions o;
+  o.rpc_url = config.rpc.url;
+  o.rpc.use_batch = config.rpc.batch_requests;
+  o.http.total_timeout_ms = config.rpc.timeout_ms;
+  const auto& b = config.balancer;
+  o.balancer.params = BalanceParams{b.min_explorer_keys, b.explorer_keys_to_create,
+                                    b.lamports_per_explorer, b.lamports_per_bank};
+  o.balancer.bank_refill_percent = b.bank_refill_percent;
+  o.balancer.priority = PriorityFee{b.cu_price_micro_lamports, b.cu_limit};
+  o.balancer.max_lamports_per_explorer = config.caps.max_lamports_per_explorer;
+  o.balancer.max_bank_outflow_lamports_per_hour = config.caps.max_bank_outflow_lamports_per_hour;
+  o.balancer.max_hodl_outflow_lamports_per_hour = config.caps.max_hodl_outflow_lamports_per_hour;
+  o.pool.claim_batch = config.pool.claim_batch;
+  o.pool.lease_timeout = std::chrono::milliseconds(config.pool.lease_timeout_ms);
+  o.balance_interval = std::chrono::milliseconds(b.interval_ms);
+  return o;
+}
 
 store::LeaseOwner make_lease_owner() {
   char host[256] = {};
@@ -92,6 +112,19 @@ class KeyManager::Source final : public ExplorerSource {
   std::unordered_map<solana::Pubkey, std::uint64_t> lease_ids_;
 };
 
+// Counts RPC requests and errors by method into WalletMetrics.
+class KeyManager::RpcMetrics final : public rpc::RpcObserver {
+ public:
+  explicit RpcMetrics(metrics::WalletMetrics& m) : m_(m) {}
+  void on_request(std::string_view method) override { m_.rpc_request(method); }
+  void on_error(std::string_view method, ErrorCode code) override {
+    m_.rpc_error(method, error_code_name(code));
+  }
+
+ private:
+  metrics::WalletMetrics& m_;
+};
+
 class KeyManager::Signer final : public KeySigner {
  public:
   explicit Signer(KeyManager& km) : km_(km) {}
@@ -140,11 +173,16 @@ Result<std::unique_ptr<KeyManager>> KeyManager::open(std::unique_ptr<store::KeyS
     km->hodl_keys_[h.pubkey] = std::make_unique<solana::Keypair>(std::move(kp));
   }
 
-  QTW_ASSIGN_OR_RETURN(km->rpc_, rpc::RpcClient::connect(km->options_.rpc_url, km->options_.rpc));
+  if (km->options_.metrics != nullptr) {
+    km->rpc_metrics_ = std::make_unique<RpcMetrics>(*km->options_.metrics);
+    km->options_.rpc.observer = km->rpc_metrics_.get();
+  }
+  QTW_ASSIGN_OR_RETURN(km->rpc_, rpc::RpcClient::connect(km->options_.rpc_url, km->options_.rpc, km->options_.http));
   km->source_ = std::make_unique<Source>(*km);
   km->signer_ = std::make_unique<Signer>(*km);
   km->pool_ = std::make_unique<ExplorerPool>(*km->source_, km->options_.pool);
-  km->balancer_ = std::make_unique<Balancer>(*km->store_, *km->rpc_, *km->signer_, km->options_.balancer);
+  km->balancer_ = std::make_unique<Balancer>(*km->store_, *km->rpc_, *km->signer_,
+                                            km->options_.balancer, km->options_.metrics);
   km->maintenance_ = std::thread([raw = km.get()] { raw->maintenance_loop(); });
   return km;
 }
@@ -156,6 +194,7 @@ KeyManager::~KeyManager() {
 
 Result<ExplorerLease> KeyManager::get_explorer_keypair() {
   auto lease = pool_->acquire();
+  if (lease && options_.metrics != nullptr) options_.metrics->explorer_keys_acquired().inc();
   if (!lease && lease.error().code == ErrorCode::kPoolEmpty) {
     std::lock_guard lock(mu_);
     wake_ = true;
@@ -165,7 +204,9 @@ Result<ExplorerLease> KeyManager::get_explorer_keypair() {
 }
 
 Status KeyManager::return_explorer_keypair(const solana::Pubkey& pubkey, bool retire) {
-  return pool_->release(pubkey, retire);
+  auto st = pool_->release(pubkey, retire);
+  if (st && retire && options_.metrics != nullptr) options_.metrics->explorer_keys_retired().inc();
+  return st;
 }
 
 Result<BalanceReport> KeyManager::balance(std::uint32_t min_explorer_keys,
@@ -253,12 +294,6 @@ void KeyManager::maintenance_loop() {
       last_heartbeat = now;
       auto renewed = store_->renew_leases(owner_, unix_ms() + options_.store_lease.count());
       if (!renewed) spdlog::warn("lease heartbeat failed: {}", renewed.error().message);
-    }
-    const auto stats = pool_->stats();
-    if (stats.available == 0) {
-      std::lock_guard lock(mu_);
-      wake_ = true;
-      cv_.notify_all();
     }
   }
 }

@@ -119,6 +119,7 @@ class Balancer {
   };
 
   Result<BalanceReport> cycle_locked(const BalanceParams& params);
+  void record_metrics(const Result<BalanceReport>& report, double seconds);
   Status resolve_unresolved(BalanceReport& report);
   Result<std::uint64_t> quote_fee(const solana::Message& message);
   Status persist_and_queue(store::IntentKind kind, const solana::Transaction& tx,

@@ -32,6 +32,7 @@
 #include "qtw/secure_bytes.h"
 #include "qtw/store/key_store.h"
 #include "qtw/wallet/balancer.h"
+#include "qtw/wallet/config.h"
 #include "qtw/wallet/explorer_pool.h"
 
 namespace qtw::vault {
@@ -46,6 +47,7 @@ namespace qtw::wallet {
 struct KeyManagerOptions {
   std::string rpc_url = "http://127.0.0.1:8899";  // the balancer's node
   rpc::RpcClientOptions rpc;                      // defaults as RpcClientOptions
+  rpc::CurlTransportOptions http;                 // timeouts, extra headers
   BalancerOptions balancer;                       // params, caps, priority fee
   ExplorerPoolOptions pool;                       // claim batch, lease timeout
   // Cycle period of balancer(). Default 2 s.
@@ -123,6 +125,7 @@ class KeyManager {
  private:
   class Source;
   class Signer;
+  class RpcMetrics;
   KeyManager() = default;
   void maintenance_loop();
   void balancer_loop();
@@ -133,6 +136,7 @@ class KeyManager {
   std::unique_ptr<store::KeyStore> store_;
   std::unique_ptr<vault::HotKeys> hot_keys_;
   std::unordered_map<solana::Pubkey, std::unique_ptr<solana::Keypair>> hodl_keys_;
+  std::unique_ptr<RpcMetrics> rpc_metrics_;  // before rpc_: it outlives the client
   std::unique_ptr<rpc::RpcClient> rpc_;
   std::unique_ptr<Source> source_;
   std::unique_ptr<Signer> signer_;
@@ -149,6 +153,10 @@ class KeyManager {
   std::thread maintenance_;
   std::thread balancer_thread_;
 };
+
+// The options a config file describes (rpc, balancer params, priority fee,
+// caps, pool). `metrics` and `owner` are left unset.
+[[nodiscard]] KeyManagerOptions key_manager_options(const WalletConfig& config);
 
 // Identity for leases: hostname, pid, 16 random hex characters.
 [[nodiscard]] store::LeaseOwner make_lease_owner();
