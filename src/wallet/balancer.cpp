@@ -200,6 +200,100 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
   return report;
 }
 
+Result<BalanceReport> Balancer::sweep_to_hodl(const Pubkey& hodl) {
+  std::lock_guard lock(cycle_mu_);
+  const auto started = std::chrono::steady_clock::now();
+  auto report = sweep_locked(hodl);
+  in_flight_.clear();
+  if (report) {
+    report->duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+  }
+  if (metrics_ != nullptr) record_metrics(report, 0);
+  return report;
+}
+
+Result<BalanceReport> Balancer::sweep_locked(const Pubkey& hodl) {
+  QTW_ASSIGN_OR_RETURN(auto hodl_key, store_.get_key(hodl));
+  if (hodl_key.tier != KeyTier::Hodl) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      hodl.to_base58() + " is not a HODL key of this wallet; Banks sweep only "
+                                         "to HODL (I3)");
+  }
+  BalanceReport report;
+  QTW_ASSIGN_OR_RETURN(auto expired, store_.expire_leases(now_ms()));
+  report.leases_expired = static_cast<std::uint32_t>(expired.size());
+  QTW_TRY(resolve_unresolved(report));
+  if (report.transactions_unknown > 0) {
+    return make_error(ErrorCode::kUnavailable,
+                      "earlier transactions are still unresolved; run sweep again in a minute");
+  }
+  store::KeyFilter f;
+  f.tier = KeyTier::Explorer;
+  f.state = KeyState::kAvailable;
+  QTW_ASSIGN_OR_RETURN(auto available, store_.list_keys(f));
+  std::vector<Pubkey> out_of_service;
+  for (const auto& k : available) out_of_service.push_back(k.pubkey);
+  if (!out_of_service.empty()) {
+    QTW_TRY(store_.transition_many(out_of_service, KeyState::kAvailable, KeyState::kUsed,
+                                   "sweep: taken out of service"));
+  }
+  f.state = KeyState::kLeased;
+  QTW_ASSIGN_OR_RETURN(auto leased, store_.list_keys(f));
+  report.explorers_still_leased = static_cast<std::uint32_t>(leased.size());
+  f.state = KeyState::kUsed;
+  QTW_ASSIGN_OR_RETURN(auto used, store_.list_keys(f));
+  std::vector<Pubkey> keys;
+  for (const auto& k : used) keys.push_back(k.pubkey);
+  QTW_ASSIGN_OR_RETURN(auto accounts, rpc_.get_multiple_accounts(keys));
+  std::unordered_map<Pubkey, std::uint64_t> balances;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    balances[keys[i]] = accounts[i] ? accounts[i]->lamports : 0;
+  }
+  QTW_ASSIGN_OR_RETURN(auto blockhash, rpc_.get_latest_blockhash());
+  QTW_TRY(recover(used, balances, blockhash, report));
+  QTW_TRY(confirm(report));
+  in_flight_.clear();
+
+  // Banks, read after the recoveries landed: each moves everything it holds
+  // (less the fee) to HODL and ends at 0.
+  f = {};
+  f.tier = KeyTier::Bank;
+  QTW_ASSIGN_OR_RETURN(auto banks, store_.list_keys(f));
+  keys.clear();
+  for (const auto& k : banks) keys.push_back(k.pubkey);
+  QTW_ASSIGN_OR_RETURN(auto bank_accounts, rpc_.get_multiple_accounts(keys));
+  QTW_ASSIGN_OR_RETURN(blockhash, rpc_.get_latest_blockhash());
+  std::optional<std::uint64_t> fee_quote;
+  for (std::size_t i = 0; i < banks.size(); ++i) {
+    const std::uint64_t have = bank_accounts[i] ? bank_accounts[i]->lamports : 0;
+    if (have == 0 || !banks[i].bank_index) continue;
+    if (!fee_quote) {
+      QTW_ASSIGN_OR_RETURN(auto probe, build_transfer_message(banks[i].pubkey, hodl, have,
+                                                              blockhash.blockhash,
+                                                              options_.priority));
+      QTW_ASSIGN_OR_RETURN(fee_quote, quote_fee(probe));
+    }
+    if (have <= *fee_quote) {
+      report.warnings.push_back("Bank " + banks[i].pubkey.to_base58() + " holds " +
+                                std::to_string(have) + " lamports, less than one fee; left");
+      continue;
+    }
+    const std::uint64_t amount = have - *fee_quote;
+    QTW_ASSIGN_OR_RETURN(auto bank_kp, signer_.bank_keypair(*banks[i].bank_index));
+    QTW_ASSIGN_OR_RETURN(auto msg, build_transfer_message(banks[i].pubkey, hodl, amount,
+                                                          blockhash.blockhash, options_.priority));
+    auto tx = solana::Transaction::from_message(std::move(msg));
+    const solana::Keypair* signers[] = {&bank_kp};
+    QTW_TRY(tx.sign(signers));
+    QTW_TRY(persist_and_queue(IntentKind::kSweep, tx, blockhash.last_valid_block_height,
+                              *fee_quote, {store::IntentTransfer{banks[i].pubkey, hodl, amount}},
+                              {}, report));
+  }
+  QTW_TRY(confirm(report));
+  return report;
+}
+
 Status Balancer::resolve_unresolved(BalanceReport& report) {
   QTW_ASSIGN_OR_RETURN(auto intents, store_.list_unresolved_intents());
   report.intents_resumed = static_cast<std::uint32_t>(intents.size());
@@ -619,6 +713,10 @@ Status Balancer::apply_outcome(const InFlight& flight, const rpc::TxOutcome& out
       case IntentKind::kFundBank:
         ++report.banks_funded;
         report.lamports_to_banks += moved;
+        break;
+      case IntentKind::kSweep:
+        ++report.banks_swept;
+        report.lamports_to_hodl += moved;
         break;
       default:
         break;

@@ -226,6 +226,23 @@ Result<BalanceReport> KeyManager::balance() {
                  p.lamports_per_bank);
 }
 
+Result<BalanceReport> KeyManager::sweep_to_hodl(std::optional<solana::Pubkey> hodl) {
+  if (!hodl) {
+    store::KeyFilter f;
+    f.tier = store::KeyTier::Hodl;
+    f.limit = 1;
+    QTW_ASSIGN_OR_RETURN(auto hodls, store_->list_keys(f));
+    if (hodls.empty()) {
+      return make_error(ErrorCode::kNotFound,
+                        "no HODL key registered to sweep to; add one with qtw init --hodl-pubkey");
+    }
+    hodl = hodls.front().pubkey;
+  }
+  auto report = balancer_->sweep_to_hodl(*hodl);
+  add_to_totals(report);
+  return report;
+}
+
 void KeyManager::add_to_totals(const Result<BalanceReport>& report) {
   std::lock_guard lock(mu_);
   ++totals_.cycles;

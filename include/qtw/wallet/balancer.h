@@ -88,6 +88,10 @@ struct BalanceReport {
   std::uint32_t transactions_expired = 0;
   std::uint32_t transactions_unknown = 0;   // still in flight (resolved next cycle)
   std::uint32_t leases_expired = 0;
+  // sweep_to_hodl only.
+  std::uint32_t banks_swept = 0;
+  std::uint64_t lamports_to_hodl = 0;
+  std::uint32_t explorers_still_leased = 0;  // left alone: a Lander may be signing
   std::vector<std::string> signatures;      // of every transaction sent this cycle
   // Watch-only HODL: unsigned top-up transactions (base64 wire, zero
   // signatures) for an offline signer.
@@ -107,6 +111,11 @@ class Balancer {
   // One full cycle with explicit params (the seed's balance() signature).
   [[nodiscard]] Result<BalanceReport> run_cycle(const BalanceParams& params);
 
+  // Emergency / tear-down (qtw sweep --to-hodl): takes every available
+  // Explorer out of service, drains every used Explorer into its Bank, then
+  // every Bank into `hodl` (which must be a registered HODL key, I3). Leased
+  // Explorers are left alone and counted. Creates and funds nothing.
+  [[nodiscard]] Result<BalanceReport> sweep_to_hodl(const solana::Pubkey& hodl);
   [[nodiscard]] const BalancerOptions& options() const noexcept { return options_; }
 
  private:
@@ -119,6 +128,7 @@ class Balancer {
   };
 
   Result<BalanceReport> cycle_locked(const BalanceParams& params);
+  Result<BalanceReport> sweep_locked(const solana::Pubkey& hodl);
   void record_metrics(const Result<BalanceReport>& report, double seconds);
   Status resolve_unresolved(BalanceReport& report);
   Result<std::uint64_t> quote_fee(const solana::Message& message);

@@ -111,6 +111,10 @@ class KeyManager {
   // One cycle with the configured parameters.
   [[nodiscard]] Result<BalanceReport> balance();
 
+  // qtw sweep --to-hodl: Balancer::sweep_to_hodl into `hodl`, or the first
+  // registered HODL key when not given.
+  [[nodiscard]] Result<BalanceReport> sweep_to_hodl(std::optional<solana::Pubkey> hodl);
+
   // Starts the background balancer loop (seed API). Idempotent.
   void balancer();
   // Stops the loops, returns unused claimed keys, marks unreturned leases
