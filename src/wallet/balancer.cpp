@@ -23,6 +23,8 @@ using store::KeyState;
 using store::KeyTier;
 
 constexpr std::int64_t kHourMs = 3'600'000;
+constexpr std::string_view kBanksTooLow =
+    "Banks hold too little to fund Explorers; waiting for a top-up";
 
 std::int64_t system_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -194,9 +196,33 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
   // 3. Top up Banks from HODL.
   QTW_TRY(fund_banks(params, banks, hodls, expected, blockhash, report));
   // 4. Create Explorers when the pool runs low.
+  const std::uint32_t created_before = static_cast<std::uint32_t>(in_flight_.size());
   QTW_TRY(create_explorers(params, banks, expected, blockhash, report));
+  const bool starved = report.banks_funded == 0 && in_flight_.size() == created_before &&
+                       std::any_of(in_flight_.begin(), in_flight_.end(), [](const InFlight& flight) {
+                         return flight.kind == IntentKind::kFundBank;
+                       });
   // 5. Send everything persisted above and track it to an outcome.
   QTW_TRY(confirm(report));
+  in_flight_.clear();
+  if (starved && report.banks_funded > 0) {
+    // The Banks were empty (first run, or drained) and their top-ups just
+    // landed: create now rather than one interval later. Balances are read
+    // again; nothing above is still in flight.
+    QTW_ASSIGN_OR_RETURN(auto bank_accounts, rpc_.get_multiple_accounts(
+                                                 std::vector<Pubkey>(keys.begin(),
+                                                                     keys.begin() +
+                                                                         static_cast<std::ptrdiff_t>(
+                                                                             banks.size()))));
+    for (std::size_t i = 0; i < banks.size(); ++i) {
+      expected[banks[i].pubkey] =
+          static_cast<std::int64_t>(bank_accounts[i] ? bank_accounts[i]->lamports : 0);
+    }
+    std::erase(report.warnings, std::string(kBanksTooLow));
+    QTW_ASSIGN_OR_RETURN(blockhash, rpc_.get_latest_blockhash());
+    QTW_TRY(create_explorers(params, banks, expected, blockhash, report));
+    QTW_TRY(confirm(report));
+  }
   return report;
 }
 
@@ -606,7 +632,7 @@ Status Balancer::create_explorers(const BalanceParams& params, const std::vector
     const std::int64_t reserve = static_cast<std::int64_t>(rent_exempt_min_ + *fee_quote);
     const std::int64_t spendable = expected[bank->pubkey] - reserve;
     if (spendable < static_cast<std::int64_t>(params.lamports_per_explorer)) {
-      report.warnings.push_back("Banks hold too little to fund Explorers; waiting for a top-up");
+      report.warnings.emplace_back(kBanksTooLow);
       break;
     }
     n = std::min<std::size_t>(n, static_cast<std::size_t>(spendable) / params.lamports_per_explorer);
