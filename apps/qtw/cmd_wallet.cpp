@@ -6,7 +6,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
 #include "cli_util.h"
+#include "qtw/rpc/rpc_client.h"
 #include "commands.h"
 #include "qtw/solana/keypair_file.h"
 #include "qtw/vault/hot_keys.h"
@@ -17,7 +20,172 @@ namespace {
 
 constexpr const char* kExportConfirmation = "export my seed";
 
+
+// Reads export-seed's output (64 hex characters, optional trailing newline)
+// into secure memory. The file must not be readable by group or others.
+Result<SecureBytes> read_seed_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return make_error(ErrorCode::kNotFound, "cannot open seed file " + path);
+  }
+  if ((st.st_mode & 077) != 0) {
+    return make_error(ErrorCode::kPermission,
+                      "seed file " + path + " is readable by others; chmod 600 " + path);
+  }
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return make_error(ErrorCode::kIo, "cannot read seed file " + path);
+  SecureBytes text(130);
+  const std::size_t n = std::fread(text.data(), 1, text.size(), f);
+  std::fclose(f);
+  std::size_t len = n;
+  while (len > 0 && (text.data()[len - 1] == '\n' || text.data()[len - 1] == '\r')) --len;
+  if (len != 64) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "seed file " + path + " must hold the 64 hex characters `qtw export-seed` "
+                      "printed");
+  }
+  SecureBytes seed(32);
+  auto nibble = [](std::uint8_t c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < 32; ++i) {
+    const int hi = nibble(text.data()[2 * i]);
+    const int lo = nibble(text.data()[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      return make_error(ErrorCode::kInvalidArgument, "seed file " + path + " is not hex");
+    }
+    seed.data()[i] = static_cast<std::uint8_t>(hi * 16 + lo);
+  }
+  return seed;
+}
+
+struct ScannedExplorer {
+  std::uint32_t index = 0;
+  solana::Pubkey pubkey;
+  std::uint64_t lamports = 0;
+  bool seen = false;  // holds lamports or has on-chain history
+};
+struct ScannedBank {
+  std::uint32_t index = 0;
+  solana::Pubkey pubkey;
+  std::uint64_t lamports = 0;
+  std::vector<ScannedExplorer> explorers;  // indexes 0..last seen
+};
+
+// True if `key` ever appeared in a transaction (getSignaturesForAddress).
+Result<bool> has_history(rpc::RpcClient& rpc, const solana::Pubkey& key) {
+  rpc::SignaturesForAddressOptions o;
+  o.limit = 1;
+  QTW_ASSIGN_OR_RETURN(auto sigs, rpc.get_signatures_for_address(key, o));
+  return !sigs.empty();
+}
+
+// Re-derives Banks 0, 1, ... and each Bank's Explorers 0, 1, ... and reads
+// the chain: balances with getMultipleAccounts (100 a call), history with
+// getSignaturesForAddress for keys holding nothing. A Bank scan ends after
+// `bank_gap` unseen Banks in a row, an Explorer scan after `explorer_gap`
+// unseen Explorers (Explorer indexes are handed out in order, so a gap that
+// long means the rest were never used).
+Result<std::vector<ScannedBank>> scan_chain(const vault::HotKeys& hot, rpc::RpcClient& rpc,
+                                            std::uint32_t bank_gap, std::uint32_t explorer_gap) {
+  std::vector<ScannedBank> found;
+  std::uint32_t unseen_banks = 0;
+  for (std::uint32_t i = 0; unseen_banks < bank_gap; ++i) {
+    QTW_ASSIGN_OR_RETURN(auto bank_kp, hot.bank_keypair(i));
+    const solana::Pubkey bank_pk = bank_kp.pubkey();
+    const solana::Pubkey one[] = {bank_pk};
+    QTW_ASSIGN_OR_RETURN(auto acct, rpc.get_multiple_accounts(one));
+    const std::uint64_t bank_lamports = acct[0] ? acct[0]->lamports : 0;
+    bool seen = bank_lamports > 0;
+    if (!seen) {
+      QTW_ASSIGN_OR_RETURN(seen, has_history(rpc, bank_pk));
+    }
+    if (!seen) {
+      ++unseen_banks;
+      continue;
+    }
+    unseen_banks = 0;
+    ScannedBank bank{i, bank_pk, bank_lamports, {}};
+    std::vector<ScannedExplorer> window;
+    std::int64_t last_seen = -1;
+    for (std::uint32_t start = 0;; start += 100) {
+      window.clear();
+      std::vector<solana::Pubkey> pks;
+      for (std::uint32_t j = start; j < start + 100; ++j) {
+        QTW_ASSIGN_OR_RETURN(auto kp, hot.explorer_keypair(i, j));
+        pks.push_back(kp.pubkey());
+        window.push_back(ScannedExplorer{j, kp.pubkey(), 0, false});
+      }
+      QTW_ASSIGN_OR_RETURN(auto accounts, rpc.get_multiple_accounts(pks));
+      for (std::size_t k = 0; k < window.size(); ++k) {
+        window[k].lamports = accounts[k] ? accounts[k]->lamports : 0;
+        window[k].seen = window[k].lamports > 0;
+        if (!window[k].seen) {
+          QTW_ASSIGN_OR_RETURN(window[k].seen, has_history(rpc, pks[k]));
+        }
+        if (window[k].seen) last_seen = window[k].index;
+        bank.explorers.push_back(window[k]);
+      }
+      if (static_cast<std::int64_t>(start + 100) - last_seen > explorer_gap) break;
+    }
+    bank.explorers.resize(static_cast<std::size_t>(last_seen + 1));
+    found.push_back(std::move(bank));
+  }
+  return found;
+}
+
+// Writes what scan_chain found into a new store (inside its transaction):
+// the Bank, its Explorers 0..last seen reserved in order (so their indexes
+// are never handed out again), then moved to where the chain puts them:
+// lamports -> used (drained by the next cycle: nobody knows if it signed,
+// I2), history but empty -> retired, never seen -> dropped.
+Status restore_bank(store::KeyStore& store, const vault::HotKeys& hot, const ScannedBank& bank) {
+  QTW_ASSIGN_OR_RETURN(auto record, store.add_bank(bank.index, bank.pubkey));
+  if (bank.explorers.empty()) return {};
+  QTW_ASSIGN_OR_RETURN(
+      auto reserved,
+      store.reserve_explorers(record.id, bank.explorers.size(),
+                              [&](std::uint32_t j) -> Result<solana::Pubkey> {
+                                QTW_ASSIGN_OR_RETURN(auto kp, hot.explorer_keypair(bank.index, j));
+                                return kp.pubkey();
+                              }));
+  if (reserved.size() != bank.explorers.size() ||
+      reserved.front().explorer_index != std::optional<std::uint32_t>(0)) {
+    return make_error(ErrorCode::kInternal, "rescue: Explorer indexes did not start at 0");
+  }
+  std::vector<solana::Pubkey> all, funded, drained;
+  for (const auto& e : bank.explorers) {
+    all.push_back(e.pubkey);
+    if (e.lamports > 0) {
+      funded.push_back(e.pubkey);
+    } else if (e.seen) {
+      drained.push_back(e.pubkey);
+    }
+  }
+  QTW_TRY(store.transition_many(all, store::KeyState::kPending, store::KeyState::kDropped,
+                                "rescue: re-derived"));
+  std::vector<solana::Pubkey> to_used = funded;
+  to_used.insert(to_used.end(), drained.begin(), drained.end());
+  if (!to_used.empty()) {
+    QTW_TRY(store.transition_many(to_used, store::KeyState::kDropped, store::KeyState::kUsed,
+                                  "rescue: seen on chain"));
+  }
+  if (!drained.empty()) {
+    QTW_TRY(store.transition_many(drained, store::KeyState::kUsed, store::KeyState::kRetired,
+                                  "rescue: history on chain, 0 lamports"));
+  }
+  return {};
+}
+
 struct InitArgs {
+  // qtw rescue: the master seed comes from this file (export-seed's hex) and
+  // Banks/Explorers from a chain scan instead of --banks.
+  std::optional<std::string> seed_file;
+  std::uint32_t bank_gap = 5;
+  std::uint32_t explorer_gap = 100;
   std::uint32_t banks = 1;
   std::vector<std::string> hodl_keypairs;
   std::vector<std::string> hodl_pubkeys;
@@ -62,7 +230,14 @@ int run_init(const InitArgs& args, const GlobalOptions& global) {
     return fail(w.error());
   }
 
-  auto seed = vault::generate_master_seed();
+  SecureBytes seed;
+  if (args.seed_file) {
+    auto from_file = read_seed_file(*args.seed_file);
+    if (!from_file) return fail(from_file.error());
+    seed = std::move(*from_file);
+  } else {
+    seed = vault::generate_master_seed();
+  }
   auto sealed_seed = vault::seal(seed.span(), *passphrase, vault::kPurposeMasterSeed, seal_options);
   if (!sealed_seed) return fail(sealed_seed.error());
   std::vector<std::vector<std::uint8_t>> sealed_hodl;
@@ -74,6 +249,14 @@ int run_init(const InitArgs& args, const GlobalOptions& global) {
   }
   auto hot = vault::HotKeys::create(std::move(seed));
   if (!hot) return fail(hot.error());
+  std::vector<ScannedBank> scanned;
+  if (args.seed_file) {
+    auto client = rpc::RpcClient::connect(config.rpc.url);
+    if (!client) return fail(client.error());
+    auto found = scan_chain(**hot, **client, args.bank_gap, args.explorer_gap);
+    if (!found) return fail(with_context(found.error(), "scanning " + config.rpc.url));
+    scanned = std::move(*found);
+  }
 
   nlohmann::json banks = nlohmann::json::array();
   nlohmann::json hodl = nlohmann::json::array();
@@ -87,16 +270,32 @@ int run_init(const InitArgs& args, const GlobalOptions& global) {
       QTW_TRY(store.add_hodl(pk, {}, "watch-only"));
       hodl.push_back({{"pubkey", pk.to_base58()}, {"watch_only", true}});
     }
-    for (std::uint32_t i = 0; i < args.banks; ++i) {
+    for (const auto& b : scanned) {
+      QTW_TRY(restore_bank(store, **hot, b));
+      std::uint64_t explorer_lamports = 0;
+      std::size_t funded = 0;
+      for (const auto& e : b.explorers) {
+        explorer_lamports += e.lamports;
+        if (e.lamports > 0) ++funded;
+      }
+      banks.push_back({{"index", b.index},
+                       {"pubkey", b.pubkey.to_base58()},
+                       {"path", vault::bank_path_string(b.index)},
+                       {"lamports", b.lamports},
+                       {"explorers_scanned", b.explorers.size()},
+                       {"explorers_funded", funded},
+                       {"explorer_lamports", explorer_lamports}});
+    }
+    for (std::uint32_t i = 0; !args.seed_file && i < args.banks; ++i) {
       QTW_ASSIGN_OR_RETURN(auto kp, (*hot)->bank_keypair(i));
       QTW_TRY(store.add_bank(i, kp.pubkey()));
       banks.push_back({{"index", i},
                        {"pubkey", kp.pubkey().to_base58()},
                        {"path", vault::bank_path_string(i)}});
     }
-    return store.append_audit(store::AuditRecord{0, 0, "cli", "wallet.init", std::nullopt,
-                                                 std::nullopt,
-                                                 "banks=" + std::to_string(args.banks)})
+    return store.append_audit(store::AuditRecord{
+               0, 0, "cli", args.seed_file ? "wallet.rescue" : "wallet.init", std::nullopt,
+               std::nullopt, "banks=" + std::to_string(banks.size())})
         .map([](auto) {});
   });
   if (!done) return fail(done.error());
@@ -105,11 +304,26 @@ int run_init(const InitArgs& args, const GlobalOptions& global) {
     std::cout << nlohmann::json{{"store", store.describe()}, {"banks", banks}, {"hodl", hodl}}.dump()
               << "\n";
   } else {
-    std::cout << "initialised " << store.describe() << " (master seed sealed; back it up with "
-              << "`qtw export-seed`)\n";
+    if (args.seed_file) {
+      std::cout << "rescued into " << store.describe() << " from the master seed and the chain\n";
+    } else {
+      std::cout << "initialised " << store.describe() << " (master seed sealed; back it up with "
+                << "`qtw export-seed`)\n";
+    }
     for (const auto& b : banks) {
       std::cout << "bank " << b["index"].get<int>() << "  " << b["pubkey"].get<std::string>()
-                << "  " << b["path"].get<std::string>() << "\n";
+                << "  " << b["path"].get<std::string>();
+      if (b.contains("lamports")) {
+        std::cout << "  " << format_sol(b["lamports"].get<std::uint64_t>()) << ", "
+                  << b["explorers_funded"].get<std::size_t>() << " funded Explorer(s) holding "
+                  << format_sol(b["explorer_lamports"].get<std::uint64_t>()) << " (of "
+                  << b["explorers_scanned"].get<std::size_t>() << " re-derived)";
+      }
+      std::cout << "\n";
+    }
+    if (args.seed_file) {
+      std::cout << "funded Explorers are `used`: the next `qtw balance` drains them to their "
+                   "Banks\n";
     }
     for (const auto& h : hodl) {
       std::cout << "hodl    " << h["pubkey"].get<std::string>()
@@ -222,6 +436,29 @@ void register_wallet_commands(CLI::App& app, GlobalOptions& global) {
                    "Register a watch-only HODL pubkey; repeatable");
   add_seal_options(init, init_args->seal);
   init->callback([init_args, &global] { global.exit_code = run_init(*init_args, global); });
+
+  auto rescue_args = std::make_shared<InitArgs>();
+  rescue_args->seed_file = std::string();
+  auto* rescue = app.add_subcommand(
+      "rescue",
+      "Rebuild a lost store from the master seed (export-seed's hex file) and the chain: "
+      "re-derive Banks and Explorers, restore every key that holds lamports or has history");
+  rescue->add_option("--seed-file", *rescue_args->seed_file,
+                     "File with the 64 hex characters `qtw export-seed` printed (mode 0600)")
+      ->required();
+  rescue->add_option("--hodl-keypair", rescue_args->hodl_keypairs,
+                     "Re-import a HODL keypair file; repeatable");
+  rescue->add_option("--hodl-pubkey", rescue_args->hodl_pubkeys,
+                     "Re-register a watch-only HODL pubkey; repeatable");
+  rescue->add_option("--bank-gap", rescue_args->bank_gap,
+                     "Stop the Bank scan after this many unused Banks in a row (default 5)")
+      ->check(CLI::Range(1u, 1000u));
+  rescue->add_option("--explorer-gap", rescue_args->explorer_gap,
+                     "Stop a Bank's Explorer scan after this many unused Explorers in a row "
+                     "(default 100)")
+      ->check(CLI::Range(1u, 100000u));
+  add_seal_options(rescue, rescue_args->seal);
+  rescue->callback([rescue_args, &global] { global.exit_code = run_init(*rescue_args, global); });
 
   auto* keys = app.add_subcommand("keys", "Managed keys");
   keys->require_subcommand(1);
