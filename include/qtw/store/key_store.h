@@ -203,7 +203,10 @@ struct IntentRecord {
   // Empty for kLander intents, where only the message was signed here.
   std::vector<std::uint8_t> wire;
   std::optional<std::uint64_t> slot;          // where it landed
-  std::optional<std::uint64_t> fee_lamports;  // fee as charged, when known
+  // The fee this transaction is charged if it lands: the node's quote,
+  // recorded at insert (so a restarted balancer still knows it), or as
+  // charged once known.
+  std::optional<std::uint64_t> fee_lamports;
   std::string error;                          // why it failed/expired, "" otherwise
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;

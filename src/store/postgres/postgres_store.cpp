@@ -835,13 +835,14 @@ class PgStore final : public KeyStore {
       try {
         auto r = s().exec(
             "INSERT INTO intents (kind, status, fee_payer, signature, blockhash, "
-            "last_valid_block_height, wire, error, created_at_ms, updated_at_ms) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            "last_valid_block_height, wire, error, created_at_ms, updated_at_ms, fee_lamports) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10::bigint) RETURNING id",
             {P(static_cast<std::int64_t>(intent.kind)),
              P(static_cast<std::int64_t>(IntentStatus::kPrepared)), P(intent.fee_payer.bytes),
              P(intent.signature.bytes), P(intent.blockhash.bytes),
              P(static_cast<std::int64_t>(intent.last_valid_block_height)), P(intent.wire),
-             P(intent.error), P(t)});
+             P(intent.error), P(t),
+             intent.fee_lamports ? P(static_cast<std::int64_t>(*intent.fee_lamports)) : Param{}});
         id = i64(r[0][0]);
       } catch (const pqxx::unique_violation&) {
         return make_error(ErrorCode::kAlreadyExists,

@@ -653,8 +653,8 @@ class SqliteStore final : public KeyStore {
     QTW_ASSIGN_OR_RETURN(Txn txn, begin());
     QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
         "INSERT INTO intents (kind, status, fee_payer, signature, blockhash, "
-        "last_valid_block_height, wire, error, created_at_ms, updated_at_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+        "last_valid_block_height, wire, error, created_at_ms, updated_at_ms, fee_lamports) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     const auto t = now();
     st.bind(1, static_cast<std::int64_t>(intent.kind));
     st.bind(2, static_cast<std::int64_t>(IntentStatus::kPrepared));
@@ -662,6 +662,8 @@ class SqliteStore final : public KeyStore {
     st.bind(5, intent.blockhash.bytes);
     st.bind(6, static_cast<std::int64_t>(intent.last_valid_block_height));
     st.bind(7, intent.wire).bind_text(8, intent.error).bind(9, t).bind(10, t);
+    if (intent.fee_lamports) QTW_TRY(check_i64(*intent.fee_lamports, "fee_lamports"));
+    st.bind_opt(11, intent.fee_lamports);
     QTW_TRY(unique_or(st.run(), "an intent with this signature is already recorded"));
     const auto id = db_.last_insert_rowid();
     for (std::size_t i = 0; i < intent.transfers.size(); ++i) {
