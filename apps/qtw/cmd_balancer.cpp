@@ -208,6 +208,9 @@ int run_balance(const std::optional<std::string>& passphrase_file, const GlobalO
   if (!config) return report_error(config.error());
   auto km = open_key_manager(*config, passphrase_file);
   if (!km) return report_error(km.error());
+  if (auto lead = (*km)->take_leadership(); !lead) {
+    return report_error(lead.error());
+  }
   auto report = (*km)->balance();
   auto stopped = (*km)->stop();
   if (!report) return report_error(report.error());
@@ -347,6 +350,9 @@ int run_sweep(const std::optional<std::string>& hodl_text,
   }
   auto km = open_key_manager(*config, passphrase_file);
   if (!km) return report_error(km.error());
+  if (auto lead = (*km)->take_leadership(); !lead) {
+    return report_error(lead.error());
+  }
   auto report = (*km)->sweep_to_hodl(hodl);
   auto stopped = (*km)->stop();
   if (!report) return report_error(report.error());

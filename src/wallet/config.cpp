@@ -121,6 +121,7 @@ Result<WalletConfig> parse_config(std::string_view toml_text) {
     r.integer("lamports_per_bank", c.balancer.lamports_per_bank);
     r.integer("bank_refill_percent", c.balancer.bank_refill_percent);
     r.integer("interval_ms", c.balancer.interval_ms);
+    r.integer("leader_ttl_ms", c.balancer.leader_ttl_ms);
     r.integer("cu_price_micro_lamports", c.balancer.cu_price_micro_lamports);
     r.integer("cu_limit", c.balancer.cu_limit);
     QTW_TRY(r.finish());
@@ -185,6 +186,7 @@ Status validate(const WalletConfig& c) {
                std::to_string(c.caps.max_lamports_per_explorer) + ")");
   }
   if (b.interval_ms == 0) return bad("[balancer] interval_ms must be > 0");
+  if (b.leader_ttl_ms < 1'000) return bad("[balancer] leader_ttl_ms must be at least 1000");
   if (b.bank_refill_percent > 100) return bad("[balancer] bank_refill_percent must be 0..100");
   if (c.pool.claim_batch == 0) return bad("[pool] claim_batch must be > 0");
   if (c.pool.lease_timeout_ms == 0) return bad("[pool] lease_timeout_ms must be > 0");

@@ -1,6 +1,7 @@
 #include "qtw/wallet/key_manager.h"
 
 #include <sodium.h>
+#include <algorithm>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -37,6 +38,7 @@ KeyManagerOptions key_manager_options(const WalletConfig& config) {
   o.pool.claim_batch = config.pool.claim_batch;
   o.pool.lease_timeout = std::chrono::milliseconds(config.pool.lease_timeout_ms);
   o.balance_interval = std::chrono::milliseconds(b.interval_ms);
+  o.leader_ttl = std::chrono::milliseconds(b.leader_ttl_ms);
   return o;
 }
 
@@ -226,6 +228,21 @@ Result<BalanceReport> KeyManager::balance() {
                  p.lamports_per_bank);
 }
 
+Status KeyManager::take_leadership() {
+  QTW_ASSIGN_OR_RETURN(bool leader, store_->try_acquire_leader(
+                                        owner_, unix_ms() + options_.leader_ttl.count()));
+  if (!leader) {
+    return make_error(ErrorCode::kConflict,
+                      "another balancer (a running `qtw serve` or `qtw balance`) holds the "
+                      "leader slot of this store; try again when it is done (a crashed "
+                      "one's slot frees " +
+                          std::to_string(options_.leader_ttl.count()) +
+                          " ms after it stopped renewing it)");
+  }
+  renew_leadership_ = true;
+  return {};
+}
+
 Result<BalanceReport> KeyManager::sweep_to_hodl(std::optional<solana::Pubkey> hodl) {
   if (!hodl) {
     store::KeyFilter f;
@@ -281,7 +298,8 @@ void KeyManager::balancer_loop() {
       std::unique_lock lock(mu_);
       if (stopping_) return;
     }
-    const std::int64_t lease_ms = 3 * options_.balance_interval.count() + 10'000;
+    const std::int64_t lease_ms =
+        std::max(options_.leader_ttl.count(), 2 * options_.balance_interval.count());
     auto leader = store_->try_acquire_leader(owner_, unix_ms() + lease_ms);
     if (leader && *leader) {
       auto report = balance();
@@ -300,6 +318,7 @@ void KeyManager::balancer_loop() {
 
 void KeyManager::maintenance_loop() {
   auto last_heartbeat = std::chrono::steady_clock::now();
+  auto last_leader_renewal = last_heartbeat;
   while (true) {
     {
       std::unique_lock lock(mu_);
@@ -307,6 +326,11 @@ void KeyManager::maintenance_loop() {
     }
     if (auto st = pool_->flush(); !st) spdlog::warn("flushing retired Explorers: {}", st.error().message);
     const auto now = std::chrono::steady_clock::now();
+    if (renew_leadership_ && now - last_leader_renewal >= options_.leader_ttl / 3) {
+      last_leader_renewal = now;
+      auto renewed = store_->try_acquire_leader(owner_, unix_ms() + options_.leader_ttl.count());
+      if (!renewed || !*renewed) spdlog::error("lost the balancer-leader slot while holding it");
+    }
     if (now - last_heartbeat >= options_.heartbeat_interval) {
       last_heartbeat = now;
       auto renewed = store_->renew_leases(owner_, unix_ms() + options_.store_lease.count());

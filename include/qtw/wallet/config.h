@@ -32,6 +32,9 @@ struct BalancerConfig {
   // lamports_per_bank. Default 50.
   std::uint32_t bank_refill_percent = 50;
   std::uint32_t interval_ms = 2'000;                  // [balancer] interval_ms between cycles
+  // [balancer] leader_ttl_ms: how long the balancer-leader slot outlives its
+  // holder's last renewal; a crashed balancer blocks others this long.
+  std::uint32_t leader_ttl_ms = 15'000;
   std::uint64_t cu_price_micro_lamports = 0;          // [balancer] priority fee; 0 = none
   std::uint32_t cu_limit = 0;                         // [balancer] 0 = tight automatic limit
 };

@@ -52,6 +52,9 @@ struct KeyManagerOptions {
   ExplorerPoolOptions pool;                       // claim batch, lease timeout
   // Cycle period of balancer(). Default 2 s.
   std::chrono::milliseconds balance_interval{2'000};
+  // Balancer-leader slot lifetime after the last renewal (renewed every
+  // cycle, and every third of it by one-shot commands). Default 15 s.
+  std::chrono::milliseconds leader_ttl{15'000};
   // Durable claim deadline; renewed every heartbeat_interval. If this
   // process dies, its claimed keys expire to `used` after this. Default 30 s.
   std::chrono::milliseconds store_lease{30'000};
@@ -111,6 +114,12 @@ class KeyManager {
   // One cycle with the configured parameters.
   [[nodiscard]] Result<BalanceReport> balance();
 
+  // Takes the store's balancer-leader slot (one-shot commands: qtw balance,
+  // qtw sweep) and keeps renewing it until stop(), so a cycle never runs
+  // beside another process's balancer. kConflict when another process holds
+  // it (a crashed holder's slot frees leader_ttl after its last renewal).
+  [[nodiscard]] Status take_leadership();
+
   // qtw sweep --to-hodl: Balancer::sweep_to_hodl into `hodl`, or the first
   // registered HODL key when not given.
   [[nodiscard]] Result<BalanceReport> sweep_to_hodl(std::optional<solana::Pubkey> hodl);
@@ -154,6 +163,7 @@ class KeyManager {
   bool stopped_ = false;
   bool balancer_started_ = false;
   bool wake_ = false;
+  std::atomic<bool> renew_leadership_{false};
   std::thread maintenance_;
   std::thread balancer_thread_;
 };

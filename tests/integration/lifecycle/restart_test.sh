@@ -26,7 +26,10 @@ for _ in $(seq 1 100); do grep -q '^READY ' proxy.out && break; sleep 0.1; done
 PROXY=$(sed -n 's/^READY //p' proxy.out)
 [ -n "$URL" ] && [ -n "$PROXY" ] || { echo "node or proxy did not start"; exit 1; }
 export QTW_PASSPHRASE="restart test"
-Q() { "$QTW" --store "$WORK/w.db" "$@"; }
+# A killed balancer's leader slot frees after leader_ttl_ms; 1 s keeps the
+# test quick (the default is 15 s).
+printf '[balancer]\nleader_ttl_ms = 1000\n' > ttl.toml
+Q() { "$QTW" --config ttl.toml --store "$WORK/w.db" "$@"; }
 info() { curl -s -X POST -H 'Content-Type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"qtwLocalnetInfo"}' "$URL" | jget result.userFeesCollected; }
 
 HODL=$("$QTW" keygen -o hodl.json)
@@ -41,7 +44,7 @@ for _ in 1 2 3; do E=$(Q acquire 2>/dev/null); Q release "$E" --retire >/dev/nul
 # Every answer now takes 2 s: the cycle persists its intents, sends them,
 # and is still waiting for the status answers when it is killed.
 curl -s -X POST -d '{"mode":"delay:2000"}' "$PROXY/__proxy/mode" >/dev/null
-Q --rpc-url "$PROXY" balance >killed.out 2>&1 & BAL=$!; PIDS+=($BAL)
+"$QTW" --config ttl.toml --store "$WORK/w.db" --rpc-url "$PROXY" balance >killed.out 2>&1 & BAL=$!; PIDS+=($BAL)  # the binary, not a subshell
 # Wait until the node has taken the cycle's transactions (fees collected
 # grow by 3 recoveries + 1 funding = 4 signatures... the fee counter moves).
 before=$(info)
@@ -51,6 +54,11 @@ for _ in $(seq 1 300); do
   sleep 0.05
 done
 kill -9 $BAL 2>/dev/null; wait $BAL 2>/dev/null
+# The killed balancer still holds the leader slot: a new one is refused
+# until leader_ttl_ms (1 s here) has passed since its last renewal.
+Q --rpc-url "$URL" balance >early.out 2>&1; check "balance beside a (dead) leader refused" $? 1
+grep -q "leader slot" early.out && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL early message: $(cat early.out)"; }
+sleep 1.2
 check "killed after the sends landed (fees grew)" "$(( $(info) - before >= 20000 ))" 1
 Q --rpc-url "$URL" --json status >s1.json
 inflight=$(jget in_flight <s1.json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).length))')

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 namespace qtw::wallet {
 namespace {
 
@@ -67,7 +69,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[balancer]\nlamports_per_explorer = 5000000000\n", "exceeds [caps]"},
         BadCase{"[rpc]\nurl = 3\n", "must be a string"},
         BadCase{"[log]\nformat = \"xml\"\n", "text or json"},
-        BadCase{"[rpc\nurl = 1", "config line 1"}));
+        BadCase{"[rpc\nurl = 1", "config line 1"}),
+    // Test names from the expected message ("unknown_key__balancer_..."),
+    // so a failure names the case instead of printing raw bytes.
+    [](const ::testing::TestParamInfo<BadCase>& param_info) {
+      std::string name = std::to_string(param_info.index) + "_";
+      for (const char* c = param_info.param.expect_in_message; *c != '\0'; ++c) {
+        name += std::isalnum(static_cast<unsigned char>(*c)) ? *c : '_';
+      }
+      return name;
+    });
 
 TEST(Config, MissingFileIsDefaultsUnlessRequired) {
   EXPECT_TRUE(load_config("/nonexistent/qtw.toml", false));
