@@ -144,6 +144,8 @@ Result<WalletConfig> parse_config(std::string_view toml_text) {
     r.string("listen", c.service.listen);
     r.string("unix_socket", c.service.unix_socket);
     r.string("token_file", c.service.token_file);
+    r.string("instance", c.service.instance);
+    r.integer("lease_timeout_ms", c.service.lease_timeout_ms);
     QTW_TRY(r.finish());
   }
   {

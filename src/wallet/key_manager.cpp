@@ -228,6 +228,27 @@ Result<BalanceReport> KeyManager::balance() {
                  p.lamports_per_bank);
 }
 
+Result<solana::Keypair> KeyManager::explorer_keypair(const store::KeyRecord& explorer) const {
+  if (explorer.tier != store::KeyTier::Explorer || !explorer.bank_index ||
+      !explorer.explorer_index) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      explorer.pubkey.to_base58() + " is not a derived Explorer");
+  }
+  QTW_ASSIGN_OR_RETURN(auto kp,
+                       hot_keys_->explorer_keypair(*explorer.bank_index, *explorer.explorer_index));
+  if (kp.pubkey() != explorer.pubkey) {
+    return make_error(ErrorCode::kCorrupt, "store pubkey " + explorer.pubkey.to_base58() +
+                                               " does not match its derivation path");
+  }
+  return kp;
+}
+
+void KeyManager::wake_balancer() {
+  std::lock_guard lock(mu_);
+  wake_ = true;
+  cv_.notify_all();
+}
+
 Status KeyManager::take_leadership() {
   QTW_ASSIGN_OR_RETURN(bool leader, store_->try_acquire_leader(
                                         owner_, unix_ms() + options_.leader_ttl.count()));

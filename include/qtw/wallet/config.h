@@ -58,6 +58,13 @@ struct ServiceConfig {
   std::string listen = "127.0.0.1:8686";  // [service] listen: host:port, "" = no TCP
   std::string unix_socket;                // [service] unix_socket: path, "" = none
   std::string token_file;                 // [service] token_file: bearer token, mode 0600
+  // [service] instance: this daemon's lease-holder name in the store. Keep it
+  // stable across restarts (leases survive them) and unique per daemon
+  // sharing one store. Default "qtw-serve" (with the hostname).
+  std::string instance = "qtw-serve";
+  // [service] lease_timeout_ms: an API lease not returned by then counts as
+  // used. Default 60 s.
+  std::uint32_t lease_timeout_ms = 60'000;
 };
 
 struct MetricsConfig {

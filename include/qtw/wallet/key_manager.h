@@ -130,6 +130,13 @@ class KeyManager {
   // used. Idempotent.
   [[nodiscard]] Status stop();
 
+  // The keypair of a store Explorer record, derived from the master seed and
+  // checked against the record's pubkey (kCorrupt on a mismatch). For the
+  // daemon, which signs with leased keys itself; the secret stays in memory.
+  [[nodiscard]] Result<solana::Keypair> explorer_keypair(const store::KeyRecord& explorer) const;
+  // Asks the background balancer for a cycle now (e.g. the pool ran dry).
+  void wake_balancer();
+
   [[nodiscard]] ExplorerPoolStats pool_stats() const { return pool_->stats(); }
   [[nodiscard]] BalancerTotals totals() const;
   [[nodiscard]] store::KeyStore& store() noexcept { return *store_; }

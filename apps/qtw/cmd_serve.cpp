@@ -1,0 +1,181 @@
+// qtw serve: the daemon (DESIGN §7, docs/DAEMON.md). Balancer loop + HTTP API.
+#include <CLI/CLI.hpp>
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "qtw/metrics/otlp.h"
+#include "qtw/metrics/wallet_metrics.h"
+#include "qtw/service/service.h"
+
+namespace qtw::cli {
+namespace {
+
+struct ServeArgs {
+  std::string listen;  // host:port; "" = [service] listen
+  std::string token_file;
+  std::string instance;
+  std::optional<std::string> passphrase_file;
+  std::string log_format;  // text|json; "" = [log] format
+  std::string log_level;
+};
+
+Status setup_logging(const std::string& format, const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("qtw");
+  if (format == "json") {
+    // One JSON object per line; messages never carry quotes from secrets
+    // (no secret is ever logged).
+    logger->set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","pid":%P,"thread":%t,"msg":"%v"})");
+  } else if (format == "text") {
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ [%P] %v");
+  } else {
+    return make_error(ErrorCode::kInvalidArgument, "--log-format must be text or json");
+  }
+  const auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off") {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--log-level must be trace, debug, info, warn or error");
+  }
+  logger->set_level(lvl);
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+  return {};
+}
+
+int run_serve(const ServeArgs& args, const GlobalOptions& global) {
+  auto config = load_effective_config(global);
+  if (!config) return report_error(config.error());
+  if (auto st = setup_logging(args.log_format.empty() ? config->log.format : args.log_format,
+                              args.log_level.empty() ? config->log.level : args.log_level);
+      !st) {
+    return report_error(st.error());
+  }
+  if (!config->service.unix_socket.empty()) {
+    return usage_error(
+        "[service] unix_socket is not supported: Debian 12's cpp-httplib 0.11.4 cannot serve "
+        "on a Unix socket; use `listen` on 127.0.0.1 with the bearer token");
+  }
+  const std::string listen = args.listen.empty() ? config->service.listen : args.listen;
+  const auto colon = listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(listen.substr(colon + 1));
+    } catch (...) {
+      port = -1;
+    }
+  }
+  if (colon == std::string::npos || port < 0 || port > 65535) {
+    return usage_error("--listen must be HOST:PORT (e.g. 127.0.0.1:8686), not '" + listen + "'");
+  }
+  const std::string token_file =
+      args.token_file.empty() ? config->service.token_file : args.token_file;
+  if (token_file.empty()) {
+    return usage_error("serve needs a bearer token: --token-file F or [service] token_file "
+                       "(e.g. `openssl rand -hex 32 > F && chmod 600 F`)");
+  }
+  auto token = service::read_token_file(token_file);
+  if (!token) return report_error(token.error());
+
+  // Signals are taken by one thread with sigwait; every other thread
+  // (balancer, maintenance, HTTP workers) inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  metrics::WalletMetrics wallet_metrics;
+  auto passphrase = load_cli_passphrase(args.passphrase_file);
+  if (!passphrase) return report_error(passphrase.error());
+  auto st = open_wallet_store(*config, /*create=*/false);
+  if (!st) return report_error(st.error());
+  auto options = wallet::key_manager_options(*config);
+  options.metrics = &wallet_metrics;
+  auto km = wallet::KeyManager::open(std::move(*st), *passphrase, std::move(options));
+  if (!km) return report_error(km.error());
+
+  service::ServiceOptions so;
+  so.host = listen.substr(0, colon);
+  so.port = port;
+  so.token = std::move(*token);
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  so.owner = store::LeaseOwner{host, 0,
+                               args.instance.empty() ? config->service.instance : args.instance};
+  so.lease_timeout = std::chrono::milliseconds(config->service.lease_timeout_ms);
+  so.metrics = &wallet_metrics;
+  auto svc = service::Service::create(**km, std::move(so));
+  if (!svc) return report_error(svc.error());
+  if (auto b = (*svc)->bind(); !b) return report_error(b.error());
+
+  std::unique_ptr<metrics::OtlpPusher> pusher;
+  if (!config->metrics.otlp_endpoint.empty()) {
+    metrics::OtlpPusherOptions po;
+    po.endpoint = config->metrics.otlp_endpoint;
+    po.interval_ms = config->metrics.otlp_interval_ms;
+    auto p = metrics::OtlpPusher::create(wallet_metrics.registry(), po);
+    if (!p) return report_error(p.error());
+    pusher = std::move(*p);
+    pusher->start();
+  }
+
+  (*km)->balancer();
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("signal {}: stopping (in-flight requests finish, leases stay in the store)", sig);
+    (*svc)->stop();
+  });
+  const std::string url = "http://" + listen.substr(0, colon) + ":" +
+                          std::to_string((*svc)->bound_port());
+  spdlog::info("qtw serve: {} on {} as {}, store {}", url, config->rpc.url,
+               config->service.instance, (*km)->store().describe());
+  std::cout << "READY " << url << std::endl;
+  (*svc)->run();
+
+  // run() returned: stopped by a signal (or the listener failed).
+  pthread_kill(signal_thread.native_handle(), SIGTERM);  // no-op if it already took one
+  signal_thread.join();
+  if (pusher) pusher->stop();
+  auto stopped = (*km)->stop();
+  if (!stopped) {
+    spdlog::error("shutdown: {}", stopped.error().message);
+    return 1;
+  }
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+
+void register_service_commands(CLI::App& app, GlobalOptions& global) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* serve = app.add_subcommand(
+      "serve",
+      "The daemon: balancer loop + HTTP API (lease, sign once, return, status, healthz, "
+      "metrics). Prints `READY http://host:port` when listening; SIGTERM/SIGINT stop it.");
+  serve->add_option("--listen", args->listen, "HOST:PORT (default [service] listen, "
+                                              "127.0.0.1:8686; port 0 = any free port)");
+  serve->add_option("--token-file", args->token_file,
+                    "Bearer token file, mode 0600 (default [service] token_file)");
+  serve->add_option("--instance", args->instance,
+                    "Lease-holder name in the store; stable across restarts, unique per daemon "
+                    "(default [service] instance, \"qtw-serve\")");
+  add_passphrase_option(serve, args->passphrase_file);
+  serve->add_option("--log-format", args->log_format, "text or json (default [log] format)");
+  serve->add_option("--log-level", args->log_level,
+                    "trace, debug, info, warn, error (default [log] level)");
+  serve->callback([args, &global] { global.exit_code = run_serve(*args, global); });
+}
+
+}  // namespace qtw::cli

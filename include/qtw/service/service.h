@@ -1,0 +1,87 @@
+#pragma once
+// The daemon's HTTP API (DESIGN §7): out-of-process Landers lease an
+// Explorer, have the daemon sign exactly one message with it, and return it.
+//
+//   POST /v1/explorers/lease              -> 200 {"pubkey","lease_id","deadline_ms"}
+//                                            503 + Retry-After when none is available
+//   POST /v1/explorers/{pubkey}/sign      body {"message": base64 legacy message}
+//                                         -> 200 {"signature": base58}
+//                                            409 if this Explorer already signed
+//   POST /v1/explorers/{pubkey}/return    body {"retire": true|false}
+//                                         -> 200 {"pubkey","state"}
+//                                            409 retire=false after a signature,
+//                                            or the lease already ended
+//   GET  /v1/status                       -> counts by tier/state, balancer totals
+//   GET  /healthz                         -> 200 "ok" (no token)
+//   GET  /metrics                         -> Prometheus text 0.0.4 (no token)
+//
+// /v1/* needs "Authorization: Bearer <token>": 401 without one, 403 for a
+// wrong one (constant-time compare). Malformed bodies are 400 with a reason;
+// a key that is not an Explorer leased by this daemon is 404.
+//
+// Leases are durable: they live in the store under `owner` (stable across
+// restarts), so a restarted daemon still honours them, and the sign-once
+// guard (KeyStore::mark_signed) is written before a signature is returned
+// (I2). The secret never leaves the process. A lease not returned by its
+// deadline counts as used and is recovered by the balancer.
+//
+// Thread safety: handlers run on httplib's worker threads; all shared state
+// is in the store (transactional) and KeyManager (thread safe).
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "qtw/result.h"
+#include "qtw/secure_bytes.h"
+#include "qtw/store/key_store.h"
+
+namespace qtw::wallet {
+class KeyManager;
+}
+namespace qtw::metrics {
+class WalletMetrics;
+}
+
+namespace qtw::service {
+
+struct ServiceOptions {
+  std::string host = "127.0.0.1";  // bind address (loopback by default)
+  int port = 8686;                 // 0 = an ephemeral port (see bound_port)
+  SecureBytes token;               // bearer token; required, non-empty
+  // Lease holder in the store; keep it stable across restarts so leases
+  // survive them. Default: {hostname, 0, "qtw-serve"}.
+  store::LeaseOwner owner;
+  std::chrono::milliseconds lease_timeout{60'000};  // deadline of an API lease
+  std::chrono::seconds retry_after{1};              // 503 Retry-After
+  metrics::WalletMetrics* metrics = nullptr;        // not owned; /metrics and counters
+};
+
+// Reads a bearer token file: must exist, be mode 0600 or stricter (kPermission
+// otherwise, with the chmod to run), hold 16..4096 bytes; one trailing newline
+// is dropped.
+[[nodiscard]] Result<SecureBytes> read_token_file(const std::string& path);
+
+class Service {
+ public:
+  // `km` must outlive the service. kInvalidArgument without a token.
+  [[nodiscard]] static Result<std::unique_ptr<Service>> create(wallet::KeyManager& km,
+                                                                ServiceOptions options);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Binds the listening socket. kUnavailable if the address is taken.
+  [[nodiscard]] Status bind();
+  [[nodiscard]] int bound_port() const noexcept;
+  // Serves until stop() (from any thread or a signal-handling thread).
+  void run();
+  void stop();
+
+ private:
+  class Impl;
+  explicit Service(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace qtw::service
