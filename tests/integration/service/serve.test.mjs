@@ -1,0 +1,218 @@
+// qtw serve end to end (issue #6): the built binary against the real local
+// node. Every status code of the API, concurrent leases never share a key,
+// sign-once (409) with a signature that verifies, a restart keeps leases and
+// single use, /metrics counts exactly what this test did and passes
+// promtool, and the lander-ts example runs through the daemon.
+// Usage: QTW=path/to/qtw node --test serve.test.mjs
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as kit from '@solana/kit';
+import { getTransferSolInstruction } from '@solana-program/system';
+
+const QTW = process.env.QTW;
+const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const work = mkdtempSync(join(tmpdir(), 'qtw-serve-'));
+const env = { ...process.env, QTW_PASSPHRASE: 'serve test' };
+const TOKEN = 'a'.repeat(20) + '0123456789abcdef';
+let node, nodeUrl, daemon, daemonUrl;
+const counts = { leased: 0, retired: 0 };  // since the current daemon started
+
+function startProcess(cmd, args) {
+  const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stderr.on('data', (d) => { err += d; });
+  const ready = new Promise((resolve, reject) => {
+    p.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/READY (\S+)/);
+      if (m) resolve(m[1]);
+    });
+    p.on('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${err}`)));
+  });
+  return { p, ready, log: () => err };
+}
+function qtw(...args) {
+  const r = spawnSync(QTW, ['--store', join(work, 'w.db'), '--rpc-url', nodeUrl, ...args], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`qtw ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+async function startDaemon() {
+  daemon = startProcess(QTW, ['--config', join(work, 'qtw.toml'), 'serve', '--listen', '127.0.0.1:0',
+    '--token-file', join(work, 'token'), '--instance', 'test-daemon']);
+  daemonUrl = await daemon.ready;
+  counts.leased = 0;
+  counts.retired = 0;
+}
+async function call(method, path, body, token = TOKEN) {
+  const headers = { 'content-type': 'application/json' };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(daemonUrl + path, { method, headers, body: method === 'GET' ? undefined : (body === undefined ? '{}' : body) });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* metrics, healthz */ }
+  return { status: res.status, json, text, headers: res.headers };
+}
+async function lease() {
+  const r = await call('POST', '/v1/explorers/lease');
+  if (r.status === 200) counts.leased++;
+  return r;
+}
+async function giveBack(pubkey, retire) {
+  const r = await call('POST', `/v1/explorers/${pubkey}/return`, JSON.stringify({ retire }));
+  if (r.status === 200 && retire) counts.retired++;
+  return r;
+}
+async function waitAvailable(n) {
+  for (let i = 0; i < 200; i++) {
+    const s = await call('GET', '/v1/status');
+    if ((s.json?.keys?.explorer?.available ?? 0) >= n) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the pool never filled');
+}
+async function transferMessage(pubkey) {
+  const rpc = kit.createSolanaRpc(nodeUrl);
+  const { value: bh } = await rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
+  const signer = { address: kit.address(pubkey), signTransactions: async () => [] };
+  const msg = kit.pipe(
+    kit.createTransactionMessage({ version: 'legacy' }),
+    (m) => kit.setTransactionMessageFeePayerSigner(signer, m),
+    (m) => kit.setTransactionMessageLifetimeUsingBlockhash(bh, m),
+    (m) => kit.appendTransactionMessageInstruction(getTransferSolInstruction({ source: signer, destination: kit.address('11111111111111111111111111111112'), amount: 1000000n }), m),
+  );
+  return Buffer.from(kit.getCompiledTransactionMessageEncoder().encode(kit.compileTransactionMessage(msg)));
+}
+async function verify(pubkey, message, signatureB58) {
+  const key = await kit.getPublicKeyFromAddress(kit.address(pubkey));
+  return kit.verifySignature(key, kit.getBase58Encoder().encode(signatureB58), message);
+}
+
+before(async () => {
+  node = startProcess('node', [join(SRC, 'tools/localnet/server.js'), '--port', '0']);
+  nodeUrl = await node.ready;
+  writeFileSync(join(work, 'token'), TOKEN + '\n');
+  chmodSync(join(work, 'token'), 0o600);
+  const hodl = spawnSync(QTW, ['keygen', '-o', join(work, 'hodl.json')], { env, encoding: 'utf8' }).stdout.trim();
+  qtw('airdrop', hodl, '20000000000');
+  qtw('init', '--banks', '2', '--hodl-keypair', join(work, 'hodl.json'), '--kdf-opslimit', '1', '--kdf-memlimit-kib', '8');
+  // The pool: 40 Explorers, then a long interval so the test can empty it.
+  writeFileSync(join(work, 'qtw.toml'), `[rpc]\nurl = "${nodeUrl}"\n[store]\npath = "${join(work, 'w.db')}"\n` +
+    `[balancer]\nmin_explorer_keys = 40\nexplorer_keys_to_create = 40\nlamports_per_bank = 1000000000\ninterval_ms = 600000\nleader_ttl_ms = 1000\n`);
+  await startDaemon();
+  await waitAvailable(40);
+});
+after(() => {
+  daemon?.p.kill('SIGKILL');
+  node?.p.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('authentication: healthz open, /v1 needs the token (401 none, 403 wrong)', async () => {
+  assert.equal((await call('GET', '/healthz', undefined, null)).status, 200);
+  const none = await call('GET', '/v1/status', undefined, null);
+  assert.equal(none.status, 401);
+  assert.equal(none.headers.get('www-authenticate'), 'Bearer');
+  assert.equal((await call('POST', '/v1/explorers/lease', '{}', 'wrong-token-wrong-token')).status, 403);
+  assert.equal((await call('POST', '/v1/explorers/lease', '{}', TOKEN + 'x')).status, 403);
+  assert.equal((await call('GET', '/v1/status')).status, 200);
+  assert.equal((await call('GET', '/v1/nothing')).status, 404);
+});
+
+test('8 concurrent Landers x 5 leases: 40 distinct Explorers, then 503 with Retry-After', async () => {
+  const got = [];
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await lease();
+      assert.equal(r.status, 200, r.text);
+      got.push(r.json.pubkey);
+    }
+  }));
+  assert.equal(new Set(got).size, 40);
+  const empty = await lease();
+  assert.equal(empty.status, 503);
+  assert.equal(empty.headers.get('retry-after'), '1');
+  // Return them unused (they signed nothing) so the pool is whole again.
+  for (const pk of got) assert.equal((await giveBack(pk, false)).status, 200);
+  // Back in the pool: no longer leased by anyone, so a second return is 404.
+  assert.equal((await giveBack(got[0], false)).status, 404);
+});
+
+test('sign once: a valid signature, then 409; malformed bodies 400; strangers 404', async () => {
+  const l = (await lease()).json;
+  const message = await transferMessage(l.pubkey);
+  const bad = async (body) => (await call('POST', `/v1/explorers/${l.pubkey}/sign`, body)).status;
+  assert.equal(await bad('not json'), 400);
+  assert.equal(await bad(JSON.stringify({ message: '***' })), 400);
+  assert.equal(await bad(JSON.stringify({ message: Buffer.from('hello').toString('base64') })), 400);
+  const other = await transferMessage('9iPsPavwxhtv7m1fmSZ44CXJdf7ADthRJjKyM8d7Jwjq');
+  const notSigner = await call('POST', `/v1/explorers/${l.pubkey}/sign`, JSON.stringify({ message: other.toString('base64') }));
+  assert.equal(notSigner.status, 400);
+  assert.match(notSigner.json.error, /not a signer/);
+  const stranger = await call('POST', '/v1/explorers/9iPsPavwxhtv7m1fmSZ44CXJdf7ADthRJjKyM8d7Jwjq/sign', JSON.stringify({ message: other.toString('base64') }));
+  assert.equal(stranger.status, 404);
+  assert.equal((await giveBack('9iPsPavwxhtv7m1fmSZ44CXJdf7ADthRJjKyM8d7Jwjq', true)).status, 404);
+
+  const first = await call('POST', `/v1/explorers/${l.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }));
+  assert.equal(first.status, 200, first.text);
+  assert.ok(await verify(l.pubkey, message, first.json.signature), 'the signature verifies');
+  const second = await call('POST', `/v1/explorers/${l.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }));
+  assert.equal(second.status, 409);
+  assert.equal((await giveBack(l.pubkey, false)).status, 409, 'a key that signed cannot go back to the pool');
+  assert.equal((await giveBack(l.pubkey, true)).status, 200);
+  assert.equal((await giveBack(l.pubkey, true)).status, 409, 'already returned');
+  assert.equal((await call('POST', `/v1/explorers/${l.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }))).status, 409);
+});
+
+test('/metrics counts exactly what happened and passes promtool', async () => {
+  const m = await call('GET', '/metrics', undefined, null);
+  assert.equal(m.status, 200);
+  assert.match(m.headers.get('content-type'), /text\/plain; version=0\.0\.4/);
+  const value = (name) => Number(m.text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+  assert.equal(value('qtrade_wallets_explorer_keys_acquired_total'), counts.leased);
+  assert.equal(value('qtrade_wallets_explorer_keys_retired_total'), counts.retired);
+  assert.ok(value('qtrade_wallets_explorer_keys_created_total') >= 40);
+  const promtool = spawnSync('promtool', ['check', 'metrics'], { input: m.text, encoding: 'utf8' });
+  assert.equal(promtool.status, 0, promtool.stdout + promtool.stderr);
+});
+
+test('a restart (SIGTERM, start again) keeps leases and single use', async () => {
+  const kept = (await lease()).json;
+  const used = (await lease()).json;
+  const message = await transferMessage(used.pubkey);
+  assert.equal((await call('POST', `/v1/explorers/${used.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }))).status, 200);
+  const exited = new Promise((r) => daemon.p.on('exit', (code, sig) => r({ code, sig })));
+  daemon.p.kill('SIGTERM');
+  assert.deepEqual(await exited, { code: 0, sig: null }, daemon.log());
+  await startDaemon();
+  // The lease taken before the restart is still this daemon's: it signs once.
+  const km = await transferMessage(kept.pubkey);
+  const s1 = await call('POST', `/v1/explorers/${kept.pubkey}/sign`, JSON.stringify({ message: km.toString('base64') }));
+  assert.equal(s1.status, 200, s1.text);
+  assert.ok(await verify(kept.pubkey, km, s1.json.signature));
+  assert.equal((await call('POST', `/v1/explorers/${kept.pubkey}/sign`, JSON.stringify({ message: km.toString('base64') }))).status, 409);
+  // The one that signed before the restart never signs again.
+  assert.equal((await call('POST', `/v1/explorers/${used.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }))).status, 409);
+  assert.equal((await giveBack(kept.pubkey, true)).status, 200);
+  assert.equal((await giveBack(used.pubkey, true)).status, 200);
+});
+
+test('examples/lander-ts leases, has the daemon sign, sends, confirms and returns', async () => {
+  const market = spawnSync(QTW, ['keygen', '-o', join(work, 'market.json')], { env, encoding: 'utf8' }).stdout.trim();
+  const r = spawnSync('node', [join(SRC, 'examples/lander-ts/lander.mjs'), '--daemon', daemonUrl, '--token-file', join(work, 'token'),
+    '--rpc', nodeUrl, '--to', market, '--rounds', '3'], { env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const rounds = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(rounds.length, 3);
+  assert.ok(rounds.every((x) => x.confirmed));
+  assert.equal(new Set(rounds.map((x) => x.explorer)).size, 3);
+  counts.leased += 3;
+  counts.retired += 3;
+  const acct = JSON.parse(qtw('--json', 'account', market));
+  assert.equal(acct.lamports, 3 * 1000000);
+});
