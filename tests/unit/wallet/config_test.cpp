@@ -89,3 +89,25 @@ TEST(Config, MissingFileIsDefaultsUnlessRequired) {
 
 }  // namespace
 }  // namespace qtw::wallet
+
+namespace qtw::wallet {
+namespace {
+
+// The documented example config stays valid and says what the defaults are.
+TEST(Config, DeployExampleParsesAndMatchesDefaults) {
+  auto c = load_config(QTW_SOURCE_DIR "/deploy/qtw.toml", /*must_exist=*/true);
+  ASSERT_TRUE(c) << c.error().message;
+  const WalletConfig d;
+  EXPECT_EQ(c->balancer.min_explorer_keys, d.balancer.min_explorer_keys);
+  EXPECT_EQ(c->balancer.lamports_per_explorer, d.balancer.lamports_per_explorer);
+  EXPECT_EQ(c->balancer.leader_ttl_ms, d.balancer.leader_ttl_ms);
+  EXPECT_EQ(c->caps.max_bank_outflow_lamports_per_hour, d.caps.max_bank_outflow_lamports_per_hour);
+  EXPECT_EQ(c->service.listen, d.service.listen);
+  EXPECT_EQ(c->service.instance, d.service.instance);
+  EXPECT_EQ(c->service.lease_timeout_ms, d.service.lease_timeout_ms);
+  EXPECT_EQ(c->pool.lease_timeout_ms, d.pool.lease_timeout_ms);
+  EXPECT_TRUE(validate(*c));
+}
+
+}  // namespace
+}  // namespace qtw::wallet
