@@ -33,6 +33,7 @@ Result<std::unique_ptr<store::KeyStore>> open_wallet_store(const wallet::WalletC
                                                            bool create) {
   store::OpenStoreOptions options;
   options.create_if_missing = create;
+  options.take_over_dead_leader = true;
   return store::open_store(config.store.path, options);
 }
 

@@ -273,6 +273,8 @@ class Service::Impl {
     const auto t = km_.totals();
     reply(res, 200,
           json{{"store", km_.store().describe()},
+               {"instance", o_.owner.instance},
+               {"leader", km_.is_leader()},
                {"keys", keys},
                {"balancer",
                 {{"cycles", t.cycles},

@@ -25,6 +25,7 @@ Result<std::unique_ptr<KeyStore>> open_store(std::string_view location,
 #ifdef QTW_WITH_POSTGRES
     PostgresStoreOptions pg;
     pg.create_if_missing = options.create_if_missing;
+    pg.take_over_dead_leader = options.take_over_dead_leader;
     return open_postgres_store(location, pg);
 #else
     return make_error(ErrorCode::kUnavailable,

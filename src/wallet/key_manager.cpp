@@ -322,6 +322,12 @@ void KeyManager::balancer_loop() {
     const std::int64_t lease_ms =
         std::max(options_.leader_ttl.count(), 2 * options_.balance_interval.count());
     auto leader = store_->try_acquire_leader(owner_, unix_ms() + lease_ms);
+    const bool was_leader = is_leader_.exchange(leader && *leader);
+    if (leader && *leader && !was_leader) {
+      spdlog::info("balancer: this process is now the leader ({}:{})", owner_.host, owner_.pid);
+    } else if (!(leader && *leader) && was_leader) {
+      spdlog::warn("balancer: lost the leader slot");
+    }
     if (leader && *leader) {
       auto report = balance();
       if (!report) spdlog::warn("balancer cycle failed: {}", report.error().message);
@@ -369,6 +375,7 @@ Status KeyManager::stop() {
     cv_.notify_all();
   }
   if (balancer_thread_.joinable()) balancer_thread_.join();
+  is_leader_ = false;
   if (maintenance_.joinable()) maintenance_.join();
   QTW_TRY(pool_->shutdown());
   return store_->release_leader(owner_);

@@ -14,6 +14,9 @@ struct OpenStoreOptions {
   // Create the file/schema when missing (qtw init, qtw rescue). Default false:
   // a missing store is kNotFound with a hint to run `qtw init`.
   bool create_if_missing = false;
+  // PostgreSQL: PostgresStoreOptions::take_over_dead_leader (the CLI and the
+  // daemon set it: their lease owners are real processes).
+  bool take_over_dead_leader = false;
 };
 
 // True when `location` names a PostgreSQL database.

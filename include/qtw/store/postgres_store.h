@@ -87,6 +87,13 @@ struct PostgresStoreOptions {
   // Defaults 1 s and 5 s. heartbeat_interval_ms must be < leader_idle_timeout_ms.
   int heartbeat_interval_ms = 1'000;
   int leader_idle_timeout_ms = 5'000;
+  // Leader failover without waiting for a dead leader's deadline: when the
+  // lock is free and no session of the holder's process is left (sessions
+  // are named "qtw <host>:<pid>" unless the URI sets application_name), the
+  // holder died and try_acquire_leader takes over at once. Needs LeaseOwners
+  // whose host/pid are the real process's (KeyManager's are). Default false:
+  // the deadline fence alone.
+  bool take_over_dead_leader = false;
   // Wall clock for bookkeeping timestamps and leader deadlines (Unix ms).
   // Default system_clock.
   std::function<std::int64_t()> clock_ms;

@@ -136,6 +136,9 @@ class KeyManager {
   [[nodiscard]] Result<solana::Keypair> explorer_keypair(const store::KeyRecord& explorer) const;
   // Asks the background balancer for a cycle now (e.g. the pool ran dry).
   void wake_balancer();
+  // True while this process's balancer() holds the store's leader slot (as
+  // of its last check, once per interval).
+  [[nodiscard]] bool is_leader() const noexcept { return is_leader_.load(); }
 
   [[nodiscard]] ExplorerPoolStats pool_stats() const { return pool_->stats(); }
   [[nodiscard]] BalancerTotals totals() const;
@@ -171,6 +174,7 @@ class KeyManager {
   bool balancer_started_ = false;
   bool wake_ = false;
   std::atomic<bool> renew_leadership_{false};
+  std::atomic<bool> is_leader_{false};
   std::thread maintenance_;
   std::thread balancer_thread_;
 };

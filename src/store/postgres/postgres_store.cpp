@@ -761,7 +761,22 @@ class PgStore final : public KeyStore {
       bool ours = true;
       if (!cur.empty()) {
         const LeaseOwner holder{cur[0][0].c_str(), i64(cur[0][1]), cur[0][2].c_str()};
-        if (!(holder == owner) && i64(cur[0][3]) >= now()) ours = false;
+        if (!(holder == owner) && i64(cur[0][3]) >= now()) {
+          ours = false;
+          // The previous holder's deadline has not passed, but we got the
+          // lock, so its leader session is gone. If none of its sessions is
+          // left either (the process died: kill -9, host down), it can no
+          // longer persist anything, and whatever it sent is in the intent
+          // log for us to resume (I4): take over now instead of waiting for
+          // the deadline. Only when session names are ours to set.
+          if (options_.take_over_dead_leader &&
+              uri_.find("application_name") == std::string::npos) {
+            auto alive = leader_.exec(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                {P(session_name(holder.host + ":" + std::to_string(holder.pid)))});
+            if (i64(alive[0][0]) == 0) ours = true;
+          }
+        }
       }
       if (ours) {
         leader_.exec(
@@ -950,6 +965,13 @@ class PgStore final : public KeyStore {
     });
   }
 
+  // application_name of our sessions: "qtw <actor>", within NAMEDATALEN.
+  static std::string session_name(const std::string& actor) {
+    std::string name = actor.empty() ? "qtw" : "qtw " + actor;
+    if (name.size() > 63) name.resize(63);
+    return name;
+  }
+
   // Used by open_postgres_store and the leader session.
   static Result<Session> connect(const std::string& uri, const PostgresStoreOptions& o,
                                  int extra_idle_timeout_ms = 0) {
@@ -962,7 +984,11 @@ class PgStore final : public KeyStore {
         {"keepalives_interval", "2"},
         {"keepalives_count", "3"}};
     // The operator's application_name (e.g. per host) wins over ours.
-    if (uri.find("application_name") == std::string::npos) params.emplace_back("application_name", "qtw");
+    // Ours names the process ("qtw host:pid"), so a leader whose sessions are
+    // all gone can be told from one that is merely slow (try_acquire_leader).
+    if (uri.find("application_name") == std::string::npos) {
+      params.emplace_back("application_name", session_name(o.actor));
+    }
     const std::string conninfo = with_params(uri, params);
     try {
       Session s;
