@@ -27,27 +27,31 @@ ExplorerLease ExplorerPool::hand_out_locked(std::chrono::steady_clock::time_poin
 }
 
 Result<ExplorerLease> ExplorerPool::acquire() {
-  {
-    std::lock_guard lock(mu_);
-    if (!available_.empty()) return hand_out_locked(clock_());
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (!available_.empty()) return hand_out_locked(clock_());
+    }
+    // Slow path: claim a batch from the store, outside mu_ so releases and
+    // other acquirers holding keys are not blocked behind I/O. Other threads
+    // may take the whole batch before we do: then claim again. Only a claim
+    // that finds nothing means the pool is empty.
+    QTW_ASSIGN_OR_RETURN(std::size_t got, claim_more(options_.claim_batch));
+    if (got == 0) {
+      std::lock_guard lock(mu_);
+      if (!available_.empty()) return hand_out_locked(clock_());
+      return make_error(ErrorCode::kPoolEmpty,
+                        "no Explorer available; the balancer creates more (run `qtw balance`)");
+    }
   }
-  // Slow path: claim a batch from the store, outside mu_ so releases and
-  // other acquirers holding keys are not blocked behind I/O.
-  QTW_TRY(claim_more(options_.claim_batch));
-  std::lock_guard lock(mu_);
-  if (available_.empty()) {
-    return make_error(ErrorCode::kPoolEmpty,
-                      "no Explorer available; the balancer creates more (run `qtw balance`)");
-  }
-  return hand_out_locked(clock_());
 }
 
-Status ExplorerPool::claim_more(std::size_t max) {
+Result<std::size_t> ExplorerPool::claim_more(std::size_t max) {
   std::lock_guard claim_lock(claim_mu_);
   {
     // Another thread may have refilled while we waited for claim_mu_.
     std::lock_guard lock(mu_);
-    if (available_.size() >= max) return {};
+    if (available_.size() >= max) return available_.size();
   }
   QTW_ASSIGN_OR_RETURN(std::vector<ClaimedExplorer> claimed, source_.claim(max));
   std::lock_guard lock(mu_);
@@ -72,7 +76,7 @@ Status ExplorerPool::claim_more(std::size_t max) {
   available_.reserve(slots_.size());
   retiring_.reserve(slots_.size());
   free_slots_.reserve(slots_.size());
-  return {};
+  return claimed.size();
 }
 
 Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
@@ -149,7 +153,7 @@ Status ExplorerPool::flush() {
 }
 
 Status ExplorerPool::prefill(std::size_t min_available) {
-  return claim_more(min_available);
+  return claim_more(min_available).map([](std::size_t) {});
 }
 
 Status ExplorerPool::shutdown() {

@@ -123,8 +123,10 @@ class ExplorerPool {
     SlotState state = SlotState::kFree;
   };
 
-  // Claims from the store without holding mu_, then adds the keys.
-  Status claim_more(std::size_t max);
+  // Claims from the store without holding mu_, then adds the keys. Returns
+  // how many were claimed (or, if another thread refilled meanwhile, how
+  // many are available); 0 = the store had none.
+  Result<std::size_t> claim_more(std::size_t max);
   void expire_locked(std::chrono::steady_clock::time_point now);  // requires mu_
   ExplorerLease hand_out_locked(std::chrono::steady_clock::time_point now);  // requires mu_
 

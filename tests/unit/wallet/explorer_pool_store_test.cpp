@@ -13,7 +13,9 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -75,10 +77,17 @@ class StoreSource final : public ExplorerSource {
     return store_.release_explorers(owner_, explorers, /*retire=*/true);
   }
   Status unclaim(std::span<const Pubkey> explorers) override {
+    if (before_unclaim) before_unclaim();
+    if (fail_unclaim) return make_error(ErrorCode::kStore, "injected: disk I/O error");
     return store_.release_explorers(owner_, explorers, /*retire=*/false);
   }
 
   std::atomic<int> claims{0};
+  // Fault injection: runs just before the store write of unclaim(), i.e.
+  // while the pool's shutdown is between deciding which keys are unused and
+  // making them available again.
+  std::function<void()> before_unclaim;
+  std::atomic<bool> fail_unclaim{false};
 
  private:
   static constexpr std::int64_t kFarFutureMs = 4'000'000'000'000;
@@ -218,6 +227,60 @@ TEST_F(ExplorerPoolStore, EmptyStoreIsPoolEmptyUntilTheBalancerAddsKeys) {
   ASSERT_TRUE(pool.release(one->pubkey, true));
   ASSERT_TRUE(pool.shutdown());
   EXPECT_EQ(count(KeyState::kUsed), 1u);
+}
+
+// A Lander asking for a key while the daemon shuts down: whatever shutdown
+// makes `available` on disk must not be in a Lander's hands, or another
+// process can claim and hand out the same key (I2). After shutdown the pool
+// refuses to hand out or claim anything (it would hold keys no one returns).
+TEST_F(ExplorerPoolStore, AcquireDuringShutdownNeverGetsAKeyMadeAvailableAgain) {
+  available(6);
+  StoreSource src(*store_, ring_, kOwner);
+  ExplorerPool pool(src, opts(4));
+  auto a = pool.acquire();  // claims 4: 1 leased, 3 in memory
+  ASSERT_TRUE(a);
+  std::optional<Result<ExplorerLease>> during;
+  src.before_unclaim = [&] { during = pool.acquire(); };
+  ASSERT_TRUE(pool.shutdown());
+  ASSERT_TRUE(during.has_value()) << "shutdown had keys to unclaim";
+  if (*during) {
+    EXPECT_NE(state_of((*during)->pubkey), KeyState::kAvailable)
+        << "handed out in memory and available on disk: two owners can use it";
+  } else {
+    EXPECT_EQ(during->error().code, ErrorCode::kUnavailable);
+  }
+  EXPECT_EQ(state_of(a->pubkey), KeyState::kUsed);
+  EXPECT_EQ(count(KeyState::kAvailable), 5u);
+  EXPECT_EQ(count(KeyState::kLeased), 0u);
+
+  src.before_unclaim = nullptr;
+  auto after = pool.acquire();
+  ASSERT_FALSE(after);
+  EXPECT_EQ(after.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(pool.prefill(4).error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(count(KeyState::kLeased), 0u) << "nothing claimed after shutdown";
+  EXPECT_TRUE(pool.shutdown()) << "a second shutdown has nothing to do";
+}
+
+// A failed unclaim at shutdown keeps the keys for a retry (they stay leased
+// on disk meanwhile, so nothing is lost, and none is handed out).
+TEST_F(ExplorerPoolStore, FailedUnclaimAtShutdownCanBeRetried) {
+  available(4);
+  StoreSource src(*store_, ring_, kOwner);
+  ExplorerPool pool(src, opts(4));
+  auto a = pool.acquire();
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(pool.release(a->pubkey, /*retire=*/false));
+  src.fail_unclaim = true;
+  EXPECT_FALSE(pool.shutdown());
+  EXPECT_EQ(count(KeyState::kLeased), 4u);
+  auto none = pool.acquire();
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kUnavailable);
+  src.fail_unclaim = false;
+  ASSERT_TRUE(pool.shutdown());
+  EXPECT_EQ(count(KeyState::kAvailable), 4u);
+  EXPECT_EQ(pool.stats().available, 0u);
 }
 
 // Two processes' pools (two lease owners) on one store file, two threads
