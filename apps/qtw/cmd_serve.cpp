@@ -114,6 +114,7 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
                                args.instance.empty() ? config->service.instance : args.instance};
   so.lease_timeout = std::chrono::milliseconds(config->service.lease_timeout_ms);
   so.metrics = &wallet_metrics;
+  so.min_available = config->balancer.min_explorer_keys;
   auto svc = service::Service::create(**km, std::move(so));
   if (!svc) return report_error(svc.error());
   if (auto b = (*svc)->bind(); !b) return report_error(b.error());
