@@ -57,7 +57,17 @@ Result<std::size_t> ExplorerPool::claim_more(std::size_t max) {
   }
   QTW_ASSIGN_OR_RETURN(std::vector<ClaimedExplorer> claimed, source_.claim(max));
   std::lock_guard lock(mu_);
+  std::size_t added = 0;
+  const solana::Pubkey* duplicate = nullptr;
   for (auto& c : claimed) {
+    // A key the pool already holds (leased or not) must not get a second
+    // slot: both would be handed out (I2). The store never claims a leased
+    // key twice, so this is a source bug: skip it and report kInternal.
+    if (by_pubkey_.contains(c.keypair.pubkey())) {
+      duplicate = &c.keypair.pubkey();
+      continue;
+    }
+    ++added;
     std::size_t idx;
     if (!free_slots_.empty()) {
       idx = free_slots_.back();
@@ -78,7 +88,11 @@ Result<std::size_t> ExplorerPool::claim_more(std::size_t max) {
   available_.reserve(slots_.size());
   retiring_.reserve(slots_.size());
   free_slots_.reserve(slots_.size());
-  return claimed.size();
+  if (duplicate != nullptr) {
+    return make_error(ErrorCode::kInternal, "the Explorer source returned " + duplicate->to_base58() +
+                                                ", which this pool already holds; skipped it");
+  }
+  return added;
 }
 
 Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
