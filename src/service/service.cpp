@@ -48,6 +48,7 @@ int status_for(ErrorCode code) {
     case ErrorCode::kInvalidArgument:
       return 400;
     case ErrorCode::kPoolEmpty:
+    case ErrorCode::kUnavailable:  // store reconnecting, pool shutting down
       return 503;
     default:
       return 500;
