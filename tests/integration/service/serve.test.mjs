@@ -7,7 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync, rmSync, readFileSync, statSync, existsSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,7 +108,9 @@ before(async () => {
   await startDaemon();
   await waitAvailable(40);
 });
+const extra = [];  // other daemons a test started
 after(() => {
+  for (const x of extra) x.p.kill('SIGKILL');
   daemon?.p.kill('SIGKILL');
   node?.p.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
@@ -215,4 +218,110 @@ test('examples/lander-ts leases, has the daemon sign, sends, confirms and return
   counts.retired += 3;
   const acct = JSON.parse(qtw('--json', 'account', market));
   assert.equal(acct.lamports, 3 * 1000000);
+});
+
+// An HTTP request over a Unix socket (fetch cannot).
+function unixCall(socketPath, method, path, body, { token = TOKEN, type = 'application/json' } = {}) {
+  return new Promise((resolve, reject) => {
+    const headers = { 'content-type': type };
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    const data = method === 'GET' ? undefined : Buffer.from(body === undefined ? '{}' : body);
+    if (data !== undefined) headers['content-length'] = data.length;
+    const req = http.request({ socketPath, method, path, headers }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* healthz */ }
+        resolve({ status: res.statusCode, json, text, headers: res.headers });
+      });
+    });
+    req.on('error', reject);
+    if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
+test('a second daemon on a Unix socket only: mode 0600, JSON logs, raw-bytes sign, leases are per daemon, expired leases never sign', async () => {
+  const sock = join(work, 'qtw.sock');
+  writeFileSync(join(work, 'qtw-b.toml'), readFileSync(join(work, 'qtw.toml'), 'utf8') +
+    `[service]\nlease_timeout_ms = 1500\n[log]\nformat = "json"\n`);
+  const b = startProcess(QTW, ['--config', join(work, 'qtw-b.toml'), 'serve', '--listen', '', '--unix-socket', sock,
+    '--token-file', join(work, 'token'), '--instance', 'unix-daemon']);
+  extra.push(b);
+  assert.equal(await b.ready, `unix:${sock}`);
+  assert.ok(statSync(sock).isSocket());
+  assert.equal(statSync(sock).mode & 0o777, 0o600, 'only the daemon user may connect');
+
+  assert.equal((await unixCall(sock, 'GET', '/healthz', undefined, { token: null })).status, 200);
+  assert.equal((await unixCall(sock, 'GET', '/v1/status', undefined, { token: null })).status, 401);
+  assert.equal((await unixCall(sock, 'GET', '/v1/status', undefined, { token: 'x'.repeat(36) })).status, 403);
+
+  // A second daemon on the same live socket is refused, and leaves it alone.
+  const clash = spawnSync(QTW, ['--config', join(work, 'qtw-b.toml'), 'serve', '--listen', '', '--unix-socket', sock,
+    '--token-file', join(work, 'token'), '--instance', 'clash'], { env, encoding: 'utf8', timeout: 30_000 });
+  assert.notEqual(clash.status, 0);
+  assert.match(clash.stderr, /another process is serving/);
+  assert.ok(statSync(sock).isSocket());
+
+  // A lease of daemon B is unknown to daemon A (404), and the reverse.
+  const pb = (await unixCall(sock, 'POST', '/v1/explorers/lease')).json;
+  assert.ok(pb?.pubkey, 'B leased');
+  const message = await transferMessage(pb.pubkey);
+  assert.equal((await call('POST', `/v1/explorers/${pb.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }))).status, 404);
+  assert.equal((await giveBack(pb.pubkey, true)).status, 404);
+  const pa = (await lease()).json;
+  const ma = await transferMessage(pa.pubkey);
+  assert.equal((await unixCall(sock, 'POST', `/v1/explorers/${pa.pubkey}/sign`, JSON.stringify({ message: ma.toString('base64') }))).status, 404);
+  assert.equal((await giveBack(pa.pubkey, false)).status, 200);
+
+  // The message as raw bytes (application/octet-stream); the signature verifies.
+  const raw = await unixCall(sock, 'POST', `/v1/explorers/${pb.pubkey}/sign`, message, { type: 'application/octet-stream' });
+  assert.equal(raw.status, 200, raw.text);
+  assert.ok(await verify(pb.pubkey, message, raw.json.signature));
+  assert.equal((await unixCall(sock, 'POST', `/v1/explorers/${pb.pubkey}/sign`, message, { type: 'application/octet-stream' })).status, 409);
+  assert.equal((await unixCall(sock, 'POST', `/v1/explorers/${pb.pubkey}/return`, '{"retire": true}')).status, 200);
+
+  // Past its deadline (1.5 s here) a lease signs nothing and cannot go back.
+  const late = (await unixCall(sock, 'POST', '/v1/explorers/lease')).json;
+  await new Promise((r) => setTimeout(r, 1700));
+  const lm = await transferMessage(late.pubkey);
+  const lateSign = await unixCall(sock, 'POST', `/v1/explorers/${late.pubkey}/sign`, JSON.stringify({ message: lm.toString('base64') }));
+  assert.equal(lateSign.status, 409, lateSign.text);
+  assert.equal(lateSign.json.signature, undefined);
+  assert.equal((await unixCall(sock, 'POST', `/v1/explorers/${late.pubkey}/return`, '{"retire": false}')).status, 409);
+  const rec = JSON.parse(qtw('--json', 'keys', 'list', '--tier', 'explorer')).find((k) => k.pubkey === late.pubkey);
+  assert.notEqual(rec.state, 'available', 'an expired lease never goes back to the pool');
+  assert.notEqual(rec.state, 'leased');
+
+  const exited = new Promise((r) => b.p.on('exit', (code, sig) => r({ code, sig })));
+  b.p.kill('SIGTERM');
+  assert.deepEqual(await exited, { code: 0, sig: null }, b.log());
+  assert.ok(!existsSync(sock), 'the socket file is removed on stop');
+
+  // JSON logs: every line one object; no secret in any log.
+  const lines = b.log().trim().split('\n');
+  assert.ok(lines.length >= 5, b.log());
+  for (const line of lines) {
+    const o = JSON.parse(line);
+    assert.ok(o.time && o.level && typeof o.msg === 'string', line);
+  }
+  assert.ok(lines.some((l) => JSON.parse(l).msg.includes('signed one message')));
+  for (const log of [b.log(), daemon.log()]) {
+    assert.ok(!log.includes(TOKEN), 'the bearer token is never logged');
+    assert.ok(!log.includes(env.QTW_PASSPHRASE), 'the passphrase is never logged');
+  }
+});
+
+test('a token file readable by others is refused', () => {
+  const loose = join(work, 'token-loose');
+  writeFileSync(loose, TOKEN + '\n');
+  chmodSync(loose, 0o640);
+  const r = spawnSync(QTW, ['--config', join(work, 'qtw.toml'), 'serve', '--listen', '127.0.0.1:0', '--token-file', loose],
+    { env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /chmod 600/);
+  const none = spawnSync(QTW, ['--config', join(work, 'qtw.toml'), 'serve', '--listen', '', '--token-file', join(work, 'token')],
+    { env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(none.status, 2, none.stderr);
 });
