@@ -1,8 +1,11 @@
 // qtw serve end to end (issue #6): the built binary against the real local
-// node. Every status code of the API, concurrent leases never share a key,
-// sign-once (409) with a signature that verifies, a restart keeps leases and
-// single use, /metrics counts exactly what this test did and passes
-// promtool, and the lander-ts example runs through the daemon.
+// node. Every status code of the API, 8 concurrent Landers x 25 leases never
+// share a key, sign-once (409) with a signature that verifies, a restart
+// (SIGTERM, and kill -9) keeps leases and single use, /metrics counts exactly
+// what this test and the balancer did and passes promtool, the API on a Unix
+// socket (alone or beside TCP), expired leases never sign, JSON logs parse and
+// no log holds the token or passphrase, and the lander-ts example runs
+// through the daemon.
 // Usage: QTW=path/to/qtw node --test serve.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +25,8 @@ const env = { ...process.env, QTW_PASSPHRASE: 'serve test' };
 const TOKEN = 'a'.repeat(20) + '0123456789abcdef';
 let node, nodeUrl, daemon, daemonUrl;
 const counts = { leased: 0, retired: 0 };  // since the current daemon started
+const ASOCK = join(work, 'a.sock');  // the main daemon's Unix socket
+const POOL = 200;  // Explorers the daemon creates at start; 8 Landers x 25 leases take them all
 
 function startProcess(cmd, args) {
   const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -44,8 +49,9 @@ function qtw(...args) {
   return r.stdout;
 }
 async function startDaemon() {
+  // Loopback TCP and a Unix socket at once (the same API on both).
   daemon = startProcess(QTW, ['--config', join(work, 'qtw.toml'), 'serve', '--listen', '127.0.0.1:0',
-    '--token-file', join(work, 'token'), '--instance', 'test-daemon']);
+    '--unix-socket', ASOCK, '--token-file', join(work, 'token'), '--instance', 'test-daemon']);
   daemonUrl = await daemon.ready;
   counts.leased = 0;
   counts.retired = 0;
@@ -102,11 +108,12 @@ before(async () => {
   const hodl = spawnSync(QTW, ['keygen', '-o', join(work, 'hodl.json')], { env, encoding: 'utf8' }).stdout.trim();
   qtw('airdrop', hodl, '20000000000');
   qtw('init', '--banks', '2', '--hodl-keypair', join(work, 'hodl.json'), '--kdf-opslimit', '1', '--kdf-memlimit-kib', '8');
-  // The pool: 40 Explorers, then a long interval so the test can empty it.
+  // The pool: 200 Explorers, then a long interval so the test can empty it.
   writeFileSync(join(work, 'qtw.toml'), `[rpc]\nurl = "${nodeUrl}"\n[store]\npath = "${join(work, 'w.db')}"\n` +
-    `[balancer]\nmin_explorer_keys = 40\nexplorer_keys_to_create = 40\nlamports_per_bank = 1000000000\ninterval_ms = 600000\nleader_ttl_ms = 1000\n`);
+    `[balancer]\nmin_explorer_keys = ${POOL}\nexplorer_keys_to_create = ${POOL}\nlamports_per_explorer = 2000000\n` +
+    `lamports_per_bank = 1000000000\ninterval_ms = 600000\nleader_ttl_ms = 1000\n`);
   await startDaemon();
-  await waitAvailable(40);
+  await waitAvailable(POOL);
 });
 const extra = [];  // other daemons a test started
 after(() => {
@@ -127,16 +134,17 @@ test('authentication: healthz open, /v1 needs the token (401 none, 403 wrong)', 
   assert.equal((await call('GET', '/v1/nothing')).status, 404);
 });
 
-test('8 concurrent Landers x 5 leases: 40 distinct Explorers, then 503 with Retry-After', async () => {
+test('8 concurrent Landers x 25 leases: 200 distinct Explorers, then 503 with Retry-After', async () => {
   const got = [];
   await Promise.all(Array.from({ length: 8 }, async () => {
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < POOL / 8; i++) {
       const r = await lease();
       assert.equal(r.status, 200, r.text);
       got.push(r.json.pubkey);
     }
   }));
-  assert.equal(new Set(got).size, 40);
+  assert.equal(got.length, POOL);
+  assert.equal(new Set(got).size, POOL);
   const empty = await lease();
   assert.equal(empty.status, 503);
   assert.equal(empty.headers.get('retry-after'), '1');
@@ -179,7 +187,11 @@ test('/metrics counts exactly what happened and passes promtool', async () => {
   const value = (name) => Number(m.text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
   assert.equal(value('qtrade_wallets_explorer_keys_acquired_total'), counts.leased);
   assert.equal(value('qtrade_wallets_explorer_keys_retired_total'), counts.retired);
-  assert.ok(value('qtrade_wallets_explorer_keys_created_total') >= 40);
+  const status = (await call('GET', '/v1/status')).json;
+  assert.ok(status.balancer.explorers_created >= POOL);
+  assert.equal(value('qtrade_wallets_explorer_keys_created_total'), status.balancer.explorers_created);
+  assert.equal(value('qtrade_wallets_bank_keys_funded_total'), status.balancer.banks_funded);
+  assert.equal(value('qtrade_wallets_fees_paid_lamports_total'), status.balancer.fees_lamports);
   const promtool = spawnSync('promtool', ['check', 'metrics'], { input: m.text, encoding: 'utf8' });
   assert.equal(promtool.status, 0, promtool.stdout + promtool.stderr);
 });
@@ -192,6 +204,7 @@ test('a restart (SIGTERM, start again) keeps leases and single use', async () =>
   const exited = new Promise((r) => daemon.p.on('exit', (code, sig) => r({ code, sig })));
   daemon.p.kill('SIGTERM');
   assert.deepEqual(await exited, { code: 0, sig: null }, daemon.log());
+  assert.ok(!existsSync(ASOCK), 'a clean stop removes the socket file');
   await startDaemon();
   // The lease taken before the restart is still this daemon's: it signs once.
   const km = await transferMessage(kept.pubkey);
@@ -201,6 +214,26 @@ test('a restart (SIGTERM, start again) keeps leases and single use', async () =>
   assert.equal((await call('POST', `/v1/explorers/${kept.pubkey}/sign`, JSON.stringify({ message: km.toString('base64') }))).status, 409);
   // The one that signed before the restart never signs again.
   assert.equal((await call('POST', `/v1/explorers/${used.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }))).status, 409);
+  assert.equal((await giveBack(kept.pubkey, true)).status, 200);
+  assert.equal((await giveBack(used.pubkey, true)).status, 200);
+});
+
+test('kill -9 and start again: leases and single use survive, the stale socket is replaced', async () => {
+  const kept = (await lease()).json;
+  const used = (await lease()).json;
+  const message = await transferMessage(used.pubkey);
+  assert.equal((await call('POST', `/v1/explorers/${used.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }))).status, 200);
+  const exited = new Promise((r) => daemon.p.on('exit', (code, sig) => r({ code, sig })));
+  daemon.p.kill('SIGKILL');
+  assert.deepEqual(await exited, { code: null, sig: 'SIGKILL' });
+  assert.ok(statSync(ASOCK).isSocket(), 'a crash leaves the socket file behind');
+  await startDaemon();
+  const km = await transferMessage(kept.pubkey);
+  const s1 = await unixCall(ASOCK, 'POST', `/v1/explorers/${kept.pubkey}/sign`, JSON.stringify({ message: km.toString('base64') }));
+  assert.equal(s1.status, 200, s1.text);
+  assert.ok(await verify(kept.pubkey, km, s1.json.signature));
+  assert.equal((await unixCall(ASOCK, 'POST', `/v1/explorers/${kept.pubkey}/sign`, JSON.stringify({ message: km.toString('base64') }))).status, 409);
+  assert.equal((await unixCall(ASOCK, 'POST', `/v1/explorers/${used.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }))).status, 409);
   assert.equal((await giveBack(kept.pubkey, true)).status, 200);
   assert.equal((await giveBack(used.pubkey, true)).status, 200);
 });
