@@ -27,27 +27,33 @@ ExplorerLease ExplorerPool::hand_out_locked(std::chrono::steady_clock::time_poin
 }
 
 Result<ExplorerLease> ExplorerPool::acquire() {
-  {
-    std::lock_guard lock(mu_);
-    if (!available_.empty()) return hand_out_locked(clock_());
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (!available_.empty()) return hand_out_locked(clock_());
+    }
+    // Slow path: claim a batch from the store, outside mu_ so releases and
+    // other acquirers holding keys are not blocked behind I/O. Other threads
+    // may take the whole batch before we do: then claim again. Only a claim
+    // that finds nothing means the pool is empty.
+    QTW_ASSIGN_OR_RETURN(std::size_t got, claim_more(options_.claim_batch));
+    if (got == 0) {
+      std::lock_guard lock(mu_);
+      if (!available_.empty()) return hand_out_locked(clock_());
+      return make_error(ErrorCode::kPoolEmpty,
+                        "no Explorer available; the balancer creates more (run `qtw balance`)");
+    }
   }
-  // Slow path: claim a batch from the store, outside mu_ so releases and
-  // other acquirers holding keys are not blocked behind I/O.
-  QTW_TRY(claim_more(options_.claim_batch));
-  std::lock_guard lock(mu_);
-  if (available_.empty()) {
-    return make_error(ErrorCode::kPoolEmpty,
-                      "no Explorer available; the balancer creates more (run `qtw balance`)");
-  }
-  return hand_out_locked(clock_());
 }
 
-Status ExplorerPool::claim_more(std::size_t max) {
+Result<std::size_t> ExplorerPool::claim_more(std::size_t max) {
   std::lock_guard claim_lock(claim_mu_);
   {
     // Another thread may have refilled while we waited for claim_mu_.
     std::lock_guard lock(mu_);
-    if (available_.size() >= max) return {};
+    // After shutdown nothing is claimed: no one would return those keys.
+    if (shut_down_) return make_error(ErrorCode::kUnavailable, "the Explorer pool is shut down");
+    if (available_.size() >= max) return available_.size();
   }
   QTW_ASSIGN_OR_RETURN(std::vector<ClaimedExplorer> claimed, source_.claim(max));
   std::lock_guard lock(mu_);
@@ -72,7 +78,7 @@ Status ExplorerPool::claim_more(std::size_t max) {
   available_.reserve(slots_.size());
   retiring_.reserve(slots_.size());
   free_slots_.reserve(slots_.size());
-  return {};
+  return claimed.size();
 }
 
 Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
@@ -149,13 +155,17 @@ Status ExplorerPool::flush() {
 }
 
 Status ExplorerPool::prefill(std::size_t min_available) {
-  return claim_more(min_available);
+  return claim_more(min_available).map([](std::size_t) {});
 }
 
 Status ExplorerPool::shutdown() {
   std::vector<solana::Pubkey> unused;
   {
+    // claim_mu_ waits out a claim in flight (its keys are counted below);
+    // with shut_down_ set, no later claim starts.
+    std::lock_guard claim_lock(claim_mu_);
     std::lock_guard lock(mu_);
+    shut_down_ = true;
     // Anything still leased at shutdown may have signed: it counts as used.
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       if (slots_[i].state == SlotState::kLeased) {
@@ -164,19 +174,27 @@ Status ExplorerPool::shutdown() {
         --leased_count_;
       }
     }
-    for (auto idx : available_) unused.push_back(slots_[idx].pubkey);
+    // Take the never-handed-out keys off the free list before the store
+    // makes them available again: an acquire in between would hold a key
+    // that another process can claim too (I2).
+    unclaiming_.insert(unclaiming_.end(), available_.begin(), available_.end());
+    available_.clear();
+    unused.reserve(unclaiming_.size());
+    for (auto idx : unclaiming_) unused.push_back(slots_[idx].pubkey);
   }
   QTW_TRY(flush());
   if (unused.empty()) return {};
+  // On error the keys stay in unclaiming_ (leased on disk, never handed
+  // out) for the next shutdown() call.
   QTW_TRY(source_.unclaim(unused));
   std::lock_guard lock(mu_);
-  for (auto idx : available_) {
+  for (auto idx : unclaiming_) {
     by_pubkey_.erase(slots_[idx].pubkey);
     slots_[idx].keypair.reset();
     slots_[idx].state = SlotState::kFree;
     free_slots_.push_back(idx);
   }
-  available_.clear();
+  unclaiming_.clear();
   return {};
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <unordered_set>
 
 #include "qtw/solana/programs.h"
 #include "qtw/solana/transaction.h"
@@ -43,6 +44,8 @@ Result<Message> build_recovery_message(const solana::Pubkey& bank, std::span<con
                                        const PriorityFee& priority) {
   if (drains.empty()) return make_error(ErrorCode::kInvalidArgument, "no Explorers to recover");
   std::size_t payer = 0;
+  std::unordered_set<solana::Pubkey> seen;
+  seen.reserve(drains.size());
   for (std::size_t i = 0; i < drains.size(); ++i) {
     if (drains[i].lamports == 0) {
       return make_error(ErrorCode::kInvalidArgument,
@@ -50,6 +53,12 @@ Result<Message> build_recovery_message(const solana::Pubkey& bank, std::span<con
     }
     if (drains[i].explorer == bank) {
       return make_error(ErrorCode::kInvalidArgument, "an Explorer cannot drain into itself");
+    }
+    // A repeated Explorer would transfer its balance twice: the transaction
+    // fails on chain and the fee is still charged.
+    if (!seen.insert(drains[i].explorer).second) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "Explorer " + drains[i].explorer.to_base58() + " is listed twice");
     }
     if (drains[i].lamports > drains[payer].lamports) payer = i;
   }
@@ -80,8 +89,15 @@ Result<Message> build_funding_message(const solana::Pubkey& bank,
   std::vector<Instruction> ixs;
   ixs.reserve(recipients.size() + 2);
   add_priority(ixs, priority, recipients.size());
+  std::unordered_set<solana::Pubkey> seen;
+  seen.reserve(recipients.size());
   for (const auto& r : recipients) {
     if (r == bank) return make_error(ErrorCode::kInvalidArgument, "a Bank cannot fund itself");
+    // A repeated recipient would be funded twice from one message.
+    if (!seen.insert(r).second) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "recipient " + r.to_base58() + " is listed twice");
+    }
     ixs.push_back(solana::system_program::transfer(bank, r, lamports_each));
   }
   return compile_checked(bank, ixs, blockhash);

@@ -93,6 +93,7 @@ class ExplorerPool {
   // Hands out an Explorer. In-memory when one is claimed; otherwise claims a
   // batch from the store first. kPoolEmpty when the store has none either
   // (the caller should wait for the balancer; the daemon answers 503).
+  // kUnavailable once shutdown() has begun.
   [[nodiscard]] Result<ExplorerLease> acquire();
 
   // Returns a leased Explorer. retire=true (the normal case after it signed)
@@ -106,9 +107,13 @@ class ExplorerPool {
   [[nodiscard]] Status flush();
 
   // Claims up to `min_available` keys ahead of demand (slow path, store I/O).
+  // kUnavailable once shutdown() has begun.
   [[nodiscard]] Status prefill(std::size_t min_available);
 
   // Clean shutdown: unreturned leases -> used, never-handed-out -> available.
+  // From its start the pool hands out and claims nothing more (acquire and
+  // prefill: kUnavailable). On a store error the remaining writes are kept:
+  // call it again to retry. Call from one thread at a time.
   [[nodiscard]] Status shutdown();
 
   [[nodiscard]] ExplorerPoolStats stats() const;
@@ -123,8 +128,10 @@ class ExplorerPool {
     SlotState state = SlotState::kFree;
   };
 
-  // Claims from the store without holding mu_, then adds the keys.
-  Status claim_more(std::size_t max);
+  // Claims from the store without holding mu_, then adds the keys. Returns
+  // how many were claimed (or, if another thread refilled meanwhile, how
+  // many are available); 0 = the store had none.
+  Result<std::size_t> claim_more(std::size_t max);
   void expire_locked(std::chrono::steady_clock::time_point now);  // requires mu_
   ExplorerLease hand_out_locked(std::chrono::steady_clock::time_point now);  // requires mu_
 
@@ -143,6 +150,8 @@ class ExplorerPool {
   std::uint64_t acquired_total_ = 0;
   std::uint64_t retired_total_ = 0;
   std::uint64_t expired_total_ = 0;
+  bool shut_down_ = false;               // set by shutdown(): no more hand-outs or claims
+  std::vector<std::size_t> unclaiming_;  // never handed out, to unclaim at shutdown
   std::mutex claim_mu_;  // one store claim at a time
   std::mutex flush_mu_;  // serialises flush/shutdown store writes
 };

@@ -41,8 +41,9 @@ struct Drain {
 // `fee_lamports` is the node's quote for this exact message shape
 // (getFeeForMessage); the fee payer transfers balance - fee, the others
 // transfer their whole balance. Errors: kInvalidArgument when empty, when a
-// balance is 0, or when the fee payer cannot cover the fee; kTooLarge when the
-// message would not fit in 1,232 bytes.
+// balance is 0, when an Explorer is the Bank or is listed twice;
+// kInsufficientFunds when the fee payer cannot cover the fee; kTooLarge when
+// the message would not fit in 1,232 bytes.
 [[nodiscard]] Result<solana::Message> build_recovery_message(const solana::Pubkey& bank,
                                                              std::span<const Drain> drains,
                                                              std::uint64_t fee_lamports,
@@ -50,7 +51,9 @@ struct Drain {
                                                              const PriorityFee& priority = {});
 
 // Funding: one Bank pays `lamports_each` to each of `recipients` in one
-// transaction (one signature, one fee). kTooLarge if it would not fit.
+// transaction (one signature, one fee). kInvalidArgument when empty, when
+// lamports_each is 0, or when a recipient is the Bank or is listed twice;
+// kTooLarge if it would not fit.
 [[nodiscard]] Result<solana::Message> build_funding_message(
     const solana::Pubkey& bank, std::span<const solana::Pubkey> recipients,
     std::uint64_t lamports_each, const solana::Hash& blockhash, const PriorityFee& priority = {});

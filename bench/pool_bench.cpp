@@ -1,0 +1,129 @@
+// ExplorerPool: the in-process acquire + return round trip behind the seed's
+// get_explorer_keypair / return_explorer_keypair (DESIGN §3: after a durable
+// batch claim, acquire/return are in memory).
+//   BM_AcquireReturnInMemory  the in-memory path (acquire, return unused)
+//   BM_AcquireReturn          acquire + return(retire), amortising the slow
+//                             path: a batch claim of 64 keys (each copied
+//                             into sodium_malloc memory) and a flush every
+//                             1,024 returns
+//   BM_SourceClaim64          that key-material cost alone
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+#include "qtw/wallet/explorer_pool.h"
+
+namespace {
+
+using namespace qtw;
+
+// Hands out keys from a ring of pre-generated keypairs; claims never run dry.
+class RingSource final : public wallet::ExplorerSource {
+ public:
+  explicit RingSource(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) keys_.push_back(solana::Keypair::generate());
+  }
+  Result<std::vector<wallet::ClaimedExplorer>> claim(std::size_t max) override {
+    std::lock_guard lock(mu_);
+    std::vector<wallet::ClaimedExplorer> out;
+    for (std::size_t i = 0; i < max; ++i) {
+      const auto& kp = keys_[next_++ % keys_.size()];
+      auto copy = solana::Keypair::from_bytes(kp.to_bytes().span());
+      out.push_back(wallet::ClaimedExplorer{std::move(*copy), 0, static_cast<std::uint32_t>(next_)});
+    }
+    return out;
+  }
+  Status mark_used(std::span<const solana::Pubkey>) override { return {}; }
+  Status unclaim(std::span<const solana::Pubkey>) override { return {}; }
+
+ private:
+  std::mutex mu_;
+  std::vector<solana::Keypair> keys_;
+  std::size_t next_ = 0;
+};
+
+// Every ring key must be distinct among the keys live in the pool at once:
+// 4096 >> claim batch x threads.
+RingSource& source() {
+  static RingSource s(4096);
+  return s;
+}
+
+void BM_AcquireReturn(benchmark::State& state) {
+  static wallet::ExplorerPool* pool = nullptr;
+  if (state.thread_index() == 0) {
+    wallet::ExplorerPoolOptions o;
+    o.claim_batch = 64;
+    pool = new wallet::ExplorerPool(source(), o);
+  }
+  std::uint64_t n = 0;
+  for (auto _ : state) {
+    auto lease = pool->acquire();
+    if (!lease) {
+      state.SkipWithError(lease.error().message.c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(lease->keypair.get());
+    if (!pool->release(lease->pubkey, /*retire=*/true)) {
+      state.SkipWithError("release failed");
+      break;
+    }
+    if ((++n & 1023) == 0) (void)pool->flush();
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) {
+    (void)pool->shutdown();
+    delete pool;
+    pool = nullptr;
+  }
+}
+BENCHMARK(BM_AcquireReturn)->UseRealTime();
+
+// The in-memory path alone (what get_explorer_keypair costs once KeyManager's
+// maintenance thread has claimed and derived ahead): acquire, then return
+// unused, so the pool never needs the slow path.
+void BM_AcquireReturnInMemory(benchmark::State& state) {
+  static wallet::ExplorerPool* pool = nullptr;
+  if (state.thread_index() == 0) {
+    wallet::ExplorerPoolOptions o;
+    o.claim_batch = 64;
+    pool = new wallet::ExplorerPool(source(), o);
+    (void)pool->prefill(64);
+  }
+  for (auto _ : state) {
+    auto lease = pool->acquire();
+    if (!lease) {
+      state.SkipWithError(lease.error().message.c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(lease->keypair.get());
+    if (!pool->release(lease->pubkey, /*retire=*/false)) {
+      state.SkipWithError("release failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) {
+    (void)pool->shutdown();
+    delete pool;
+    pool = nullptr;
+  }
+}
+BENCHMARK(BM_AcquireReturnInMemory)->Threads(1)->Threads(4)->UseRealTime();
+
+}  // namespace
+
+namespace {
+// The durable-claim slow path's key material cost alone (64 keypairs copied
+// into secure memory), for comparison.
+void BM_SourceClaim64(benchmark::State& state) {
+  for (auto _ : state) {
+    auto c = source().claim(64);
+    benchmark::DoNotOptimize(c);
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(BM_SourceClaim64);
+}  // namespace
