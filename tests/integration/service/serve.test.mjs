@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chmodSync, rmSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync, readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -275,10 +275,17 @@ function unixCall(socketPath, method, path, body, { token = TOKEN, type = 'appli
   });
 }
 
-test('a second daemon on a Unix socket only: mode 0600, JSON logs, raw-bytes sign, leases are per daemon, expired leases never sign', async () => {
+test('a second daemon on a Unix socket only: mode 0600, JSON logs, OTLP push, raw-bytes sign, leases are per daemon, expired leases never sign', async () => {
   const sock = join(work, 'qtw.sock');
+  // B pushes its metrics to an OTLP/HTTP receiver (the test one, decoding with the official .proto).
+  const otlpDir = join(work, 'otlp');
+  mkdirSync(otlpDir);
+  const receiver = startProcess('node', [join(SRC, 'tests/unit/metrics/otlp_receiver.mjs'), '--out-dir', otlpDir]);
+  extra.push(receiver);
+  const otlpUrl = await receiver.ready;
   writeFileSync(join(work, 'qtw-b.toml'), readFileSync(join(work, 'qtw.toml'), 'utf8') +
-    `[service]\nlease_timeout_ms = 1500\n[log]\nformat = "json"\n`);
+    `[service]\nlease_timeout_ms = 1500\n[log]\nformat = "json"\n` +
+    `[metrics]\notlp_endpoint = "${otlpUrl}"\notlp_interval_ms = 500\n`);
   const b = startProcess(QTW, ['--config', join(work, 'qtw-b.toml'), 'serve', '--listen', '', '--unix-socket', sock,
     '--token-file', join(work, 'token'), '--instance', 'unix-daemon']);
   extra.push(b);
@@ -331,6 +338,20 @@ test('a second daemon on a Unix socket only: mode 0600, JSON logs, raw-bytes sig
   b.p.kill('SIGTERM');
   assert.deepEqual(await exited, { code: 0, sig: null }, b.log());
   assert.ok(!existsSync(sock), 'the socket file is removed on stop');
+
+  // The final OTLP push (on stop) carries B's exact counts: 2 leases, 1 retired.
+  const pushes = readdirSync(otlpDir).filter((f) => f.startsWith('request-'))
+    .sort((x, y) => Number(x.match(/\d+/)[0]) - Number(y.match(/\d+/)[0]));
+  assert.ok(pushes.length >= 1, 'the daemon pushed OTLP metrics');
+  const last = JSON.parse(readFileSync(join(otlpDir, pushes.at(-1)), 'utf8'));
+  const sum = (name) => {
+    for (const rm of last.resource_metrics) for (const sm of rm.scope_metrics) for (const m of sm.metrics) {
+      if (m.name === name) return Number(m.sum.data_points[0].as_int);
+    }
+    return undefined;
+  };
+  assert.equal(sum('qtrade.wallets.explorer_keys_acquired'), 2);
+  assert.equal(sum('qtrade.wallets.explorer_keys_retired'), 1);
 
   // JSON logs: every line one object; no secret in any log.
   const lines = b.log().trim().split('\n');
