@@ -238,6 +238,35 @@ test('kill -9 and start again: leases and single use survive, the stale socket i
   assert.equal((await giveBack(used.pubkey, true)).status, 200);
 });
 
+test('SIGTERM under load: answered leases stay leased across the restart, no key is handed out twice', async () => {
+  const got = [];
+  let stop = false;
+  const loops = Array.from({ length: 4 }, async () => {
+    while (!stop) {
+      let r;
+      try { r = await call('POST', '/v1/explorers/lease'); } catch { return; }  // the daemon is gone
+      if (r.status !== 200) return;
+      got.push(r.json.pubkey);
+    }
+  });
+  await new Promise((r) => setTimeout(r, 150));
+  const exited = new Promise((r) => daemon.p.on('exit', (code, sig) => r({ code, sig })));
+  daemon.p.kill('SIGTERM');
+  assert.deepEqual(await exited, { code: 0, sig: null }, daemon.log());
+  stop = true;
+  await Promise.all(loops);
+  assert.ok(got.length > 0, 'some leases were answered before the stop');
+  assert.equal(new Set(got).size, got.length, 'no key leased twice');
+  await startDaemon();
+  const keys = new Map(JSON.parse(qtw('--json', 'keys', 'list', '--tier', 'explorer')).map((k) => [k.pubkey, k.state]));
+  for (const pk of got) assert.equal(keys.get(pk), 'leased', `${pk} kept its lease across the stop`);
+  const after = [];
+  for (let i = 0; i < 10; i++) after.push((await lease()).json.pubkey);
+  assert.ok(after.every((pk) => !got.includes(pk)), 'the restarted daemon hands out other keys');
+  // The restarted daemon honours every lease of the first run: they signed nothing, so they go back.
+  for (const pk of [...got, ...after]) assert.equal((await giveBack(pk, false)).status, 200);
+});
+
 test('examples/lander-ts leases, has the daemon sign, sends, confirms and returns', async () => {
   const market = spawnSync(QTW, ['keygen', '-o', join(work, 'market.json')], { env, encoding: 'utf8' }).stdout.trim();
   const r = spawnSync('node', [join(SRC, 'examples/lander-ts/lander.mjs'), '--daemon', daemonUrl, '--token-file', join(work, 'token'),
