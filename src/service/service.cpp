@@ -1,5 +1,6 @@
 #include "qtw/service/service.h"
 
+#include <fcntl.h>
 #include <sodium.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,7 +11,6 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -132,19 +132,37 @@ class UnixServer final : public httplib::Server {
 }  // namespace
 
 Result<SecureBytes> read_token_file(const std::string& path) {
+  // open + fstat (not stat, then open) so the mode checked is the mode of
+  // the file read; read(2) straight into secure memory, no stdio buffer
+  // holding a copy of the token.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return make_error(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+                      "cannot open token file " + path + ": " + std::strerror(errno));
+  }
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return make_error(ErrorCode::kNotFound, "cannot open token file " + path);
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return make_error(ErrorCode::kInvalidArgument, "token file " + path + " is not a regular file");
   }
   if ((st.st_mode & 077) != 0) {
+    ::close(fd);
     return make_error(ErrorCode::kPermission, "token file " + path +
                                                   " is readable by others; chmod 600 " + path);
   }
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return make_error(ErrorCode::kIo, "cannot read token file " + path);
   SecureBytes buf(4098);
-  const std::size_t n = std::fread(buf.data(), 1, buf.size(), f);
-  std::fclose(f);
+  std::size_t n = 0;
+  while (n < buf.size()) {
+    const ssize_t got = ::read(fd, buf.data() + n, buf.size() - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      ::close(fd);
+      return make_error(ErrorCode::kIo, "cannot read token file " + path);
+    }
+    if (got == 0) break;
+    n += static_cast<std::size_t>(got);
+  }
+  ::close(fd);
   std::size_t len = n;
   if (len > 0 && buf.data()[len - 1] == '\n') --len;
   if (len > 0 && buf.data()[len - 1] == '\r') --len;
