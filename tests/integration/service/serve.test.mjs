@@ -278,8 +278,17 @@ test('examples/lander-ts leases, has the daemon sign, sends, confirms and return
   assert.equal(new Set(rounds.map((x) => x.explorer)).size, 3);
   counts.leased += 3;
   counts.retired += 3;
+  // The same Lander over the daemon's Unix socket.
+  const u = spawnSync('node', [join(SRC, 'examples/lander-ts/lander.mjs'), '--daemon', `unix:${ASOCK}`, '--token-file', join(work, 'token'),
+    '--rpc', nodeUrl, '--to', market, '--rounds', '1'], { env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(u.status, 0, u.stdout + u.stderr);
+  const ur = JSON.parse(u.stdout.trim());
+  assert.ok(ur.confirmed);
+  assert.ok(!rounds.some((x) => x.explorer === ur.explorer));
+  counts.leased += 1;
+  counts.retired += 1;
   const acct = JSON.parse(qtw('--json', 'account', market));
-  assert.equal(acct.lamports, 3 * 1000000);
+  assert.equal(acct.lamports, 4 * 1000000);
 });
 
 // An HTTP request over a Unix socket (fetch cannot).
