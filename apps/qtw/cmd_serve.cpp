@@ -147,6 +147,7 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   so.owner = store::LeaseOwner{host, 0, instance};
   so.lease_timeout = std::chrono::milliseconds(config->service.lease_timeout_ms);
   so.metrics = &wallet_metrics;
+  so.min_available = config->balancer.min_explorer_keys;
   auto svc = service::Service::create(**km, std::move(so));
   if (!svc) return report_error(svc.error());
   if (auto b = (*svc)->bind(); !b) return report_error(b.error());

@@ -23,6 +23,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include "qtw/rpc/rpc_client.h"
 #include "qtw/rpc/transaction_sender.h"
 #include "qtw/solana/programs.h"
@@ -45,6 +47,7 @@ struct Args {
   std::uint64_t initial_lamports = 0;        // what came in (HODL airdrop), for I6
   bool require_no_dry = false;
   bool quiet = false;
+  bool verbose = false;
 };
 
 std::string sol(std::uint64_t lamports) {
@@ -441,6 +444,8 @@ int main(int argc, char** argv) {
   app.add_flag("--require-no-dry", args.require_no_dry,
                "Fail if any acquisition found the pool empty");
   app.add_flag("--quiet", args.quiet, "No progress bar");
+  app.add_flag("--verbose", args.verbose, "Log the wallet's info messages (default: warnings only)");
   CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(args.verbose ? spdlog::level::info : spdlog::level::warn);
   return run(args);
 }

@@ -319,6 +319,19 @@ class Service::Impl {
     }
     const auto& k = claimed->front();
     if (o_.metrics != nullptr) o_.metrics->explorer_keys_acquired().inc();
+    // Every few leases: below the minimum, balance now rather than at the
+    // next interval (one count query per kWakeCheckEvery leases).
+    if (leases_.fetch_add(1) % kWakeCheckEvery == 0) {
+      if (auto counts = km_.store().count_keys(); counts) {
+        std::uint64_t available = 0;
+        for (const auto& c : *counts) {
+          if (c.tier == store::KeyTier::Explorer && c.state == store::KeyState::kAvailable) {
+            available += c.count;
+          }
+        }
+        if (available < o_.min_available) km_.wake_balancer();
+      }
+    }
     spdlog::info("leased Explorer {} (lease {})", k.pubkey.to_base58(), k.lease->lease_id);
     reply(res, 200,
           json{{"pubkey", k.pubkey.to_base58()},
@@ -465,8 +478,10 @@ class Service::Impl {
                  {"last_error", t.last_error}}}});
   }
 
+  static constexpr std::uint64_t kWakeCheckEvery = 8;
   wallet::KeyManager& km_;
   ServiceOptions o_;
+  std::atomic<std::uint64_t> leases_{0};
   httplib::Server tcp_;
   UnixServer unix_;
   int port_ = -1;  // bound TCP port, -1 = no TCP listener

@@ -62,6 +62,9 @@ struct ServiceOptions {
   std::chrono::milliseconds lease_timeout{60'000};  // deadline of an API lease
   std::chrono::seconds retry_after{1};              // 503 Retry-After
   metrics::WalletMetrics* metrics = nullptr;        // not owned; /metrics and counters
+  // Below this many available Explorers the balancer is woken at once
+  // (checked every 8 leases); normally [balancer] min_explorer_keys.
+  std::uint64_t min_available = 0;
 };
 
 // Reads a bearer token file: must exist, be mode 0600 or stricter (kPermission

@@ -108,10 +108,15 @@ before(async () => {
   const hodl = spawnSync(QTW, ['keygen', '-o', join(work, 'hodl.json')], { env, encoding: 'utf8' }).stdout.trim();
   qtw('airdrop', hodl, '20000000000');
   qtw('init', '--banks', '2', '--hodl-keypair', join(work, 'hodl.json'), '--kdf-opslimit', '1', '--kdf-memlimit-kib', '8');
-  // The pool: 200 Explorers, then a long interval so the test can empty it.
-  writeFileSync(join(work, 'qtw.toml'), `[rpc]\nurl = "${nodeUrl}"\n[store]\npath = "${join(work, 'w.db')}"\n` +
-    `[balancer]\nmin_explorer_keys = ${POOL}\nexplorer_keys_to_create = ${POOL}\nlamports_per_explorer = 2000000\n` +
-    `lamports_per_bank = 1000000000\ninterval_ms = 600000\nleader_ttl_ms = 1000\n`);
+  // The pool: 200 Explorers made by a one-shot `qtw balance`; the daemon's
+  // own balancer keeps a minimum of 0, so the test can empty the pool (503).
+  const toml = (min) => `[rpc]\nurl = "${nodeUrl}"\n[store]\npath = "${join(work, 'w.db')}"\n` +
+    `[balancer]\nmin_explorer_keys = ${min}\nexplorer_keys_to_create = ${min}\nlamports_per_explorer = 2000000\n` +
+    `lamports_per_bank = 1000000000\nleader_ttl_ms = 1000\n`;
+  writeFileSync(join(work, 'fill.toml'), toml(POOL));
+  writeFileSync(join(work, 'qtw.toml'), toml(0));
+  const fill = spawnSync(QTW, ['--config', join(work, 'fill.toml'), 'balance'], { env, encoding: 'utf8' });
+  assert.equal(fill.status, 0, fill.stderr);
   await startDaemon();
   await waitAvailable(POOL);
 });
@@ -187,11 +192,15 @@ test('/metrics counts exactly what happened and passes promtool', async () => {
   const value = (name) => Number(m.text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
   assert.equal(value('qtrade_wallets_explorer_keys_acquired_total'), counts.leased);
   assert.equal(value('qtrade_wallets_explorer_keys_retired_total'), counts.retired);
+  // This daemon's balancer (minimum 0) created nothing; the pool was made by
+  // `qtw balance` before it started. Its counters equal its own totals.
   const status = (await call('GET', '/v1/status')).json;
-  assert.ok(status.balancer.explorers_created >= POOL);
-  assert.equal(value('qtrade_wallets_explorer_keys_created_total'), status.balancer.explorers_created);
+  assert.equal(value('qtrade_wallets_explorer_keys_created_total'), 0);
+  assert.equal(status.balancer.explorers_created, 0);
   assert.equal(value('qtrade_wallets_bank_keys_funded_total'), status.balancer.banks_funded);
   assert.equal(value('qtrade_wallets_fees_paid_lamports_total'), status.balancer.fees_lamports);
+  assert.ok(value('qtrade_wallets_balancer_cycle_duration_seconds_count') >= 1);
+  assert.match(m.text, /^qtrade_wallets_keys\{[^}]*state="available"[^}]*\} \d+$/m);
   const promtool = spawnSync('promtool', ['check', 'metrics'], { input: m.text, encoding: 'utf8' });
   assert.equal(promtool.status, 0, promtool.stdout + promtool.stderr);
 });

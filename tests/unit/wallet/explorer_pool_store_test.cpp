@@ -283,6 +283,42 @@ TEST_F(ExplorerPoolStore, FailedUnclaimAtShutdownCanBeRetried) {
   EXPECT_EQ(pool.stats().available, 0u);
 }
 
+// A source that returns a key the pool already holds (a store bug) must
+// not make the pool hand that key out twice.
+class DuplicatingSource final : public ExplorerSource {
+ public:
+  Result<std::vector<ClaimedExplorer>> claim(std::size_t) override {
+    std::vector<ClaimedExplorer> out;
+    auto copy = Keypair::from_bytes(key_.to_bytes().span());
+    if (!copy) return tl::make_unexpected(copy.error());
+    out.push_back(ClaimedExplorer{std::move(*copy), 0, 0});
+    if (++calls_ == 2) out.push_back(ClaimedExplorer{Keypair::generate(), 0, 1});
+    return out;
+  }
+  Status mark_used(std::span<const Pubkey>) override { return {}; }
+  Status unclaim(std::span<const Pubkey>) override { return {}; }
+  Keypair key_ = Keypair::generate();
+  int calls_ = 0;
+};
+
+TEST(ExplorerPoolSource, AKeyClaimedTwiceIsHandedOutOnce) {
+  DuplicatingSource src;
+  ExplorerPool pool(src, opts(1));
+  auto a = pool.acquire();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->pubkey, src.key_.pubkey());
+  // The second claim returns the same key again (plus a new one).
+  auto b = pool.acquire();
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, ErrorCode::kInternal);
+  auto c = pool.acquire();  // the new key, which the bad claim also brought
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_NE(c->pubkey, a->pubkey);
+  ASSERT_TRUE(pool.release(a->pubkey, true));
+  EXPECT_EQ(pool.release(a->pubkey, true).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(pool.stats().leased, 1u);
+}
+
 // Two processes' pools (two lease owners) on one store file, two threads
 // each: every key is handed out once in total, and all end `used`.
 TEST_F(ExplorerPoolStore, TwoOwnersOnOneStoreNeverShareAKey) {

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# I7 bounded blast radius on the local node: HODL -> Bank top-ups and Bank ->
+# Explorer funding stop at their hourly caps (with a warning naming I7), a
+# per-Explorer amount above its cap is refused before anything is sent, and
+# the chain shows no more than the caps allow.
+# Usage: caps_test.sh QTW SOURCE_DIR
+set -uo pipefail
+QTW=$1; SRC=$2
+WORK=$(mktemp -d /tmp/qtw-caps.XXXXXX)
+NODE_PID=""
+cleanup() { [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+cd "$WORK"
+pass=0; fail=0
+check() { if [ "$2" = "$3" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL $1: got '$2', want '$3'"; fi; }
+jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v?.[k];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
+node "$SRC/tools/localnet/server.js" --port 0 >node.out 2>node.log &
+NODE_PID=$!
+for _ in $(seq 1 100); do grep -q '^READY ' node.out && break; sleep 0.1; done
+URL=$(sed -n 's/^READY //p' node.out)
+export QTW_PASSPHRASE="caps test"
+HODL=$("$QTW" keygen -o hodl.json)
+"$QTW" --rpc-url "$URL" airdrop "$HODL" 10000000000 >/dev/null || exit 1
+"$QTW" --store w.db init --banks 2 --hodl-keypair hodl.json --kdf-opslimit 1 --kdf-memlimit-kib 8 >/dev/null || exit 1
+# Two Banks want 0.1 SOL each; HODL may give 0.15 SOL an hour. Explorers: 0.01
+# SOL each, 5 wanted, Banks may give 0.03 SOL an hour.
+cat > qtw.toml <<TOML
+[rpc]
+url = "$URL"
+[store]
+path = "$WORK/w.db"
+[balancer]
+min_explorer_keys = 5
+explorer_keys_to_create = 5
+lamports_per_explorer = 10000000
+lamports_per_bank = 100000000
+[caps]
+max_lamports_per_explorer = 10000000
+max_bank_outflow_lamports_per_hour = 30000000
+max_hodl_outflow_lamports_per_hour = 150000000
+TOML
+"$QTW" --config qtw.toml --json balance >b1.json
+check "one Bank topped up (the second would pass the HODL cap)" "$(jget banks_funded <b1.json)" 1
+check "no Explorer funded (5 x 0.01 SOL would pass the Bank cap)" "$(jget explorers_created <b1.json)" 0
+grep -q "HODL outflow cap reached" b1.json && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL no HODL cap warning: $(cat b1.json)"; }
+grep -q "Bank outflow cap reached" b1.json && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL no Bank cap warning: $(cat b1.json)"; }
+"$QTW" --config qtw.toml --json status >s.json
+check "HODL gave exactly one top-up" "$(jget balances_lamports.bank <s.json)" 100000000
+check "nothing reached Explorers" "$(jget balances_lamports.explorer <s.json)" 0
+# A later cycle within the hour still refuses.
+"$QTW" --config qtw.toml --json balance >b2.json
+check "still capped" "$(jget banks_funded <b2.json)" 0
+# Asking for more per Explorer than its cap is refused before anything is sent.
+sed -i 's/^lamports_per_explorer = 10000000/lamports_per_explorer = 20000000/' qtw.toml
+"$QTW" --config qtw.toml balance >out 2>err; rc=$?
+check "per-Explorer cap refused" "$rc" 2
+grep -q "exceeds" err && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL cap message: $(cat err)"; }
+echo "caps: $pass passed, $fail failed"
+[ "$fail" = 0 ]
