@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <memory>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <thread>
@@ -20,7 +22,8 @@ namespace qtw::cli {
 namespace {
 
 struct ServeArgs {
-  std::string listen;  // host:port; "" = [service] listen
+  std::optional<std::string> listen;       // host:port, "" = no TCP; unset = [service] listen
+  std::optional<std::string> unix_socket;  // path, "" = none; unset = [service] unix_socket
   std::string token_file;
   std::string instance;
   std::optional<std::string> passphrase_file;
@@ -28,13 +31,41 @@ struct ServeArgs {
   std::string log_level;
 };
 
+// %* in the JSON pattern: the message as the inside of a JSON string (RFC
+// 8259 section 7), so a quote or newline in any message (an error text, a
+// path) cannot break the one-object-per-line format.
+class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (const char c : msg.payload) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        dest.push_back('\\');
+        dest.push_back(c);
+      } else if (u < 0x20) {
+        const char esc[] = {'\\', 'u', '0', '0', kHex[u >> 4], kHex[u & 15]};
+        dest.append(esc, esc + sizeof(esc));
+      } else {
+        dest.push_back(c);
+      }
+    }
+  }
+  [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonEscapedMessage>();
+  }
+};
+
 Status setup_logging(const std::string& format, const std::string& level) {
   auto logger = spdlog::stderr_logger_mt("qtw");
   if (format == "json") {
-    // One JSON object per line; messages never carry quotes from secrets
-    // (no secret is ever logged).
-    logger->set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","pid":%P,"thread":%t,"msg":"%v"})");
+    // One JSON object per line. No secret is ever logged (tests check the
+    // token and passphrase never appear).
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<JsonEscapedMessage>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","pid":%P,"thread":%t,"msg":"%*"})");
+    logger->set_formatter(std::move(formatter));
   } else if (format == "text") {
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ [%P] %v");
   } else {
@@ -59,12 +90,13 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
       !st) {
     return report_error(st.error());
   }
-  if (!config->service.unix_socket.empty()) {
+  const std::string listen = args.listen ? *args.listen : config->service.listen;
+  const std::string unix_socket =
+      args.unix_socket ? *args.unix_socket : config->service.unix_socket;
+  if (listen.empty() && unix_socket.empty()) {
     return usage_error(
-        "[service] unix_socket is not supported: Debian 12's cpp-httplib 0.11.4 cannot serve "
-        "on a Unix socket; use `listen` on 127.0.0.1 with the bearer token");
+        "nothing to listen on: give --listen HOST:PORT, --unix-socket PATH, or both");
   }
-  const std::string listen = args.listen.empty() ? config->service.listen : args.listen;
   const auto colon = listen.rfind(':');
   int port = -1;
   if (colon != std::string::npos) {
@@ -74,7 +106,7 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
       port = -1;
     }
   }
-  if (colon == std::string::npos || port < 0 || port > 65535) {
+  if (!listen.empty() && (colon == std::string::npos || port < 0 || port > 65535)) {
     return usage_error("--listen must be HOST:PORT (e.g. 127.0.0.1:8686), not '" + listen + "'");
   }
   const std::string token_file =
@@ -105,13 +137,14 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   if (!km) return report_error(km.error());
 
   service::ServiceOptions so;
-  so.host = listen.substr(0, colon);
+  so.host = listen.empty() ? std::string() : listen.substr(0, colon);
   so.port = port;
+  so.unix_socket = unix_socket;
   so.token = std::move(*token);
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
-  so.owner = store::LeaseOwner{host, 0,
-                               args.instance.empty() ? config->service.instance : args.instance};
+  const std::string instance = args.instance.empty() ? config->service.instance : args.instance;
+  so.owner = store::LeaseOwner{host, 0, instance};
   so.lease_timeout = std::chrono::milliseconds(config->service.lease_timeout_ms);
   so.metrics = &wallet_metrics;
   so.min_available = config->balancer.min_explorer_keys;
@@ -137,11 +170,14 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
     spdlog::info("signal {}: stopping (in-flight requests finish, leases stay in the store)", sig);
     (*svc)->stop();
   });
-  const std::string url = "http://" + listen.substr(0, colon) + ":" +
-                          std::to_string((*svc)->bound_port());
-  spdlog::info("qtw serve: {} on {} as {}, store {}", url, config->rpc.url,
-               config->service.instance, (*km)->store().describe());
-  std::cout << "READY " << url << std::endl;
+  std::string where;
+  if (!listen.empty()) {
+    where = "http://" + listen.substr(0, colon) + ":" + std::to_string((*svc)->bound_port());
+  }
+  if (!unix_socket.empty()) where += (where.empty() ? "unix:" : " unix:") + unix_socket;
+  spdlog::info("qtw serve: {} on {} as {}, store {}", where, config->rpc.url, instance,
+               (*km)->store().describe());
+  std::cout << "READY " << where << std::endl;
   (*svc)->run();
 
   // run() returned: stopped by a signal (or the listener failed).
@@ -164,9 +200,14 @@ void register_service_commands(CLI::App& app, GlobalOptions& global) {
   auto* serve = app.add_subcommand(
       "serve",
       "The daemon: balancer loop + HTTP API (lease, sign once, return, status, healthz, "
-      "metrics). Prints `READY http://host:port` when listening; SIGTERM/SIGINT stop it.");
-  serve->add_option("--listen", args->listen, "HOST:PORT (default [service] listen, "
-                                              "127.0.0.1:8686; port 0 = any free port)");
+      "metrics). Prints `READY http://host:port [unix:PATH]` when listening; SIGTERM/SIGINT "
+      "stop it.");
+  serve->add_option("--listen", args->listen,
+                    "HOST:PORT (default [service] listen, 127.0.0.1:8686; port 0 = any free "
+                    "port; \"\" = no TCP listener)");
+  serve->add_option("--unix-socket", args->unix_socket,
+                    "Also (or only) serve on this Unix socket, created mode 0600 (default "
+                    "[service] unix_socket; \"\" = none)");
   serve->add_option("--token-file", args->token_file,
                     "Bearer token file, mode 0600 (default [service] token_file)");
   serve->add_option("--instance", args->instance,

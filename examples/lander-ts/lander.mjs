@@ -8,8 +8,11 @@
 //   node examples/lander-ts/lander.mjs --daemon http://127.0.0.1:8686 \
 //     --token-file token --rpc http://127.0.0.1:8899 --to <address> [--rounds N] [--lamports N]
 //
+// --daemon unix:/run/qtw/qtw.sock talks to the daemon over its Unix socket.
+//
 // Exit code: 0 when every round confirmed, 1 otherwise, 2 on bad usage.
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import * as kit from '@solana/kit';
 import { getTransferSolInstruction } from '@solana-program/system';
 
@@ -33,20 +36,41 @@ function parseArgs(argv) {
 }
 function usage(why) {
   if (why) process.stderr.write(`lander-ts: ${why}\n`);
-  process.stderr.write('usage: lander.mjs --daemon URL --token-file F --rpc URL --to ADDRESS [--rounds N] [--lamports N]\n');
+  process.stderr.write('usage: lander.mjs --daemon URL|unix:PATH --token-file F --rpc URL --to ADDRESS [--rounds N] [--lamports N]\n');
   process.exit(why ? 2 : 0);
+}
+
+// One HTTP request to the daemon: fetch for http://, node:http with
+// socketPath for unix:PATH (fetch cannot use a Unix socket).
+function request(daemon, method, path, headers, body) {
+  if (!daemon.startsWith('unix:')) {
+    return fetch(daemon + path, { method, headers, body })
+      .then(async (res) => ({ status: res.status, text: await res.text() }));
+  }
+  return new Promise((resolve, reject) => {
+    const data = Buffer.from(body);
+    const req = http.request({ socketPath: daemon.slice(5), method, path,
+      headers: { ...headers, 'content-length': data.length } }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
 }
 
 // The daemon API. Throws with the daemon's reason on any non-2xx.
 function api(o) {
   return async (method, path, body) => {
-    const res = await fetch(o.daemon + path, {
-      method,
-      headers: { authorization: `Bearer ${o.token}`, 'content-type': 'application/json' },
-      body: body === undefined ? '{}' : JSON.stringify(body),
-    });
-    const json = await res.json().catch(() => ({}));
-    if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json.error ?? ''}`), { status: res.status });
+    const res = await request(o.daemon, method, path,
+      { authorization: `Bearer ${o.token}`, 'content-type': 'application/json' },
+      body === undefined ? '{}' : JSON.stringify(body));
+    let json = {};
+    try { json = JSON.parse(res.text); } catch { /* not JSON */ }
+    if (res.status < 200 || res.status > 299) {
+      throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json.error ?? ''}`), { status: res.status });
+    }
     return json;
   };
 }

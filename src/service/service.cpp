@@ -1,12 +1,22 @@
 #include "qtw/service/service.h"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
-#include <cstdio>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -55,22 +65,105 @@ int status_for(ErrorCode code) {
   }
 }
 
+// cpp-httplib 0.11.4 (Debian 12) cannot bind a Unix socket itself, but its
+// accept loop (listen_after_bind) only needs a listening descriptor in the
+// protected svr_sock_: we bind the AF_UNIX socket and hand it over. Accepted
+// connections then go through the same request parser and handlers as TCP;
+// the peer address is simply empty.
+class UnixServer final : public httplib::Server {
+ public:
+  // Creates `path` (mode 0600 through the umask: only the daemon's user may
+  // connect) and listens on it. A stale socket file left by a crash is
+  // replaced; a live one (another daemon answers) is kUnavailable, and a path
+  // that is not a socket is never removed.
+  Status bind_unix(const std::string& path) {
+    sockaddr_un addr{};
+    if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+      return make_error(ErrorCode::kInvalidArgument, "unix_socket path must be 1.." +
+                                                         std::to_string(sizeof(addr.sun_path) - 1) +
+                                                         " bytes: " + path);
+    }
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode)) {
+        return make_error(ErrorCode::kAlreadyExists,
+                          path + " exists and is not a socket; refusing to replace it");
+      }
+      const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      const bool live = probe >= 0 && ::connect(probe, reinterpret_cast<const sockaddr*>(&addr),
+                                                sizeof(addr)) == 0;
+      if (probe >= 0) ::close(probe);
+      if (live) {
+        return make_error(ErrorCode::kUnavailable,
+                          "another process is serving on " + path + " (is a daemon running?)");
+      }
+      ::unlink(path.c_str());
+    }
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      return make_error(ErrorCode::kIo, "socket(AF_UNIX): " + std::string(std::strerror(errno)));
+    // umask is process wide, but nothing else creates files at start-up.
+    const mode_t old_mask = ::umask(0177);
+    const int bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+    const int bind_errno = errno;
+    ::umask(old_mask);
+    if (bound != 0 || ::listen(fd, 64) != 0) {
+      const int err = bound != 0 ? bind_errno : errno;
+      ::close(fd);
+      return make_error(ErrorCode::kUnavailable,
+                        "cannot listen on " + path + ": " + std::string(std::strerror(err)));
+    }
+    svr_sock_ = fd;
+    path_ = path;
+    return {};
+  }
+  // Removes the socket file (after stop()).
+  void unlink_path() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+    path_.clear();
+  }
+  [[nodiscard]] bool bound() const { return !path_.empty(); }
+
+ private:
+  std::string path_;
+};
+
 }  // namespace
 
 Result<SecureBytes> read_token_file(const std::string& path) {
+  // open + fstat (not stat, then open) so the mode checked is the mode of
+  // the file read; read(2) straight into secure memory, no stdio buffer
+  // holding a copy of the token.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return make_error(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+                      "cannot open token file " + path + ": " + std::strerror(errno));
+  }
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return make_error(ErrorCode::kNotFound, "cannot open token file " + path);
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return make_error(ErrorCode::kInvalidArgument, "token file " + path + " is not a regular file");
   }
   if ((st.st_mode & 077) != 0) {
+    ::close(fd);
     return make_error(ErrorCode::kPermission, "token file " + path +
                                                   " is readable by others; chmod 600 " + path);
   }
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return make_error(ErrorCode::kIo, "cannot read token file " + path);
   SecureBytes buf(4098);
-  const std::size_t n = std::fread(buf.data(), 1, buf.size(), f);
-  std::fclose(f);
+  std::size_t n = 0;
+  while (n < buf.size()) {
+    const ssize_t got = ::read(fd, buf.data() + n, buf.size() - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      ::close(fd);
+      return make_error(ErrorCode::kIo, "cannot read token file " + path);
+    }
+    if (got == 0) break;
+    n += static_cast<std::size_t>(got);
+  }
+  ::close(fd);
   std::size_t len = n;
   if (len > 0 && buf.data()[len - 1] == '\n') --len;
   if (len > 0 && buf.data()[len - 1] == '\r') --len;
@@ -87,51 +180,98 @@ class Service::Impl {
   Impl(wallet::KeyManager& km, ServiceOptions options) : km_(km), o_(std::move(options)) {}
 
   Status bind() {
-    port_ = o_.port == 0 ? server_.bind_to_any_port(o_.host) : o_.port;
-    if (o_.port != 0 && !server_.bind_to_port(o_.host, o_.port)) port_ = -1;
-    if (port_ < 0) {
-      return make_error(ErrorCode::kUnavailable,
-                        "cannot listen on " + o_.host + ":" + std::to_string(o_.port) +
-                            " (in use, or not a local address)");
+    if (!o_.host.empty()) {
+      port_ = o_.port == 0 ? tcp_.bind_to_any_port(o_.host) : o_.port;
+      if (o_.port != 0 && !tcp_.bind_to_port(o_.host, o_.port)) port_ = -1;
+      if (port_ < 0) {
+        return make_error(ErrorCode::kUnavailable, "cannot listen on " + o_.host + ":" +
+                                                       std::to_string(o_.port) +
+                                                       " (in use, or not a local address)");
+      }
     }
+    if (!o_.unix_socket.empty()) QTW_TRY(unix_.bind_unix(o_.unix_socket));
     return {};
   }
 
-  void install() {
-    server_.set_payload_max_length(64 * 1024);
+  // Serves on every bound listener until stop(). The listeners run on their
+  // own threads; this thread owns their lifecycle, so a stop() that comes
+  // before httplib marks a server running (its stop() is then a no-op) is
+  // retried instead of lost.
+  void run() {
+    std::vector<std::pair<httplib::Server*, std::atomic<bool>*>> servers;
+    if (port_ >= 0) servers.emplace_back(&tcp_, &tcp_done_);
+    if (unix_.bound()) servers.emplace_back(&unix_, &unix_done_);
+    std::vector<std::thread> threads;
+    for (auto& [server, done] : servers) {
+      done->store(false);
+      threads.emplace_back([this, server = server, done = done] {
+        if (!server->listen_after_bind()) spdlog::error("an API listener failed; stopping");
+        std::lock_guard lock(mu_);
+        done->store(true);
+        cv_.notify_all();
+      });
+    }
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] {
+        if (stopping_) return true;
+        for (auto& [server, done] : servers) {
+          if (done->load()) return true;
+        }
+        return false;
+      });
+    }
+    for (auto& [server, done] : servers) {
+      while (!done->load()) {
+        server->stop();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    for (auto& t : threads) t.join();
+    unix_.unlink_path();
+  }
+
+  void stop() {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+
+  void install(httplib::Server& server) {
+    server.set_payload_max_length(64 * 1024);
     // Nagle + the client's delayed ACK would add ~40 ms to every answer
-    // written in more than one segment (headers, then body).
-    server_.set_tcp_nodelay(true);
-    server_.set_read_timeout(10, 0);
-    server_.set_write_timeout(10, 0);
-    server_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    // written in more than one segment (headers, then body). (A no-op on
+    // the Unix socket.)
+    server.set_tcp_nodelay(true);
+    server.set_read_timeout(10, 0);
+    server.set_write_timeout(10, 0);
+    server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("ok\n", "text/plain");
     });
-    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       if (o_.metrics == nullptr) return fail(res, 404, "metrics are not enabled");
       res.set_content(metrics::write_prometheus_text(o_.metrics->registry()),
                       std::string(metrics::kPrometheusContentType));
     });
-    server_.Get("/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
+    server.Get("/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;
       status(res);
     });
-    server_.Post("/v1/explorers/lease", [this](const httplib::Request& req,
-                                               httplib::Response& res) {
+    server.Post("/v1/explorers/lease", [this](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;
       lease(res);
     });
-    server_.Post(R"(/v1/explorers/([1-9A-HJ-NP-Za-km-z]{32,44})/sign)",
-                 [this](const httplib::Request& req, httplib::Response& res) {
-                   if (!authorized(req, res)) return;
-                   sign(req.matches[1], req.body, res);
-                 });
-    server_.Post(R"(/v1/explorers/([1-9A-HJ-NP-Za-km-z]{32,44})/return)",
-                 [this](const httplib::Request& req, httplib::Response& res) {
-                   if (!authorized(req, res)) return;
-                   give_back(req.matches[1], req.body, res);
-                 });
-    server_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    server.Post(R"(/v1/explorers/([1-9A-HJ-NP-Za-km-z]{32,44})/sign)",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  if (!authorized(req, res)) return;
+                  sign(req.matches[1], req, res);
+                });
+    server.Post(R"(/v1/explorers/([1-9A-HJ-NP-Za-km-z]{32,44})/return)",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  if (!authorized(req, res)) return;
+                  give_back(req.matches[1], req.body, res);
+                });
+    server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (!res.body.empty()) return;
       const char* why = res.status == 404 ? "no such endpoint (see docs/DAEMON.md)"
                         : res.status == 400
@@ -139,12 +279,12 @@ class Service::Impl {
                             : "request refused";
       res.set_content(json{{"error", why}}.dump(), "application/json");
     });
-    server_.set_exception_handler(
+    server.set_exception_handler(
         [](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
           spdlog::error("{} {}: internal error", req.method, req.path);
           fail(res, 500, "internal error");
         });
-    server_.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
       spdlog::debug("{} {} -> {}", req.method, req.path, res.status);
     });
   }
@@ -161,7 +301,8 @@ class Service::Impl {
     const bool ok = given.size() == o_.token.size() &&
                     sodium_memcmp(given.data(), o_.token.data(), o_.token.size()) == 0;
     if (!ok) {
-      spdlog::warn("refused a request with a wrong bearer token from {}", req.remote_addr);
+      spdlog::warn("refused a request with a wrong bearer token from {}",
+                   req.remote_addr.empty() ? std::string("the unix socket") : req.remote_addr);
       fail(res, 403, "wrong bearer token");
       return false;
     }
@@ -222,13 +363,30 @@ class Service::Impl {
     return key;
   }
 
-  void sign(const std::string& pubkey_text, const std::string& body, httplib::Response& res) {
-    json req = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (!req.is_object() || !req.contains("message") || !req["message"].is_string()) {
-      return fail(res, 400, "body must be {\"message\": \"<base64 legacy message>\"}");
+  // The message bytes of a sign request: the raw body for
+  // application/octet-stream, else JSON {"message": "<base64>"}.
+  static Result<std::vector<std::uint8_t>> message_bytes(const httplib::Request& req) {
+    const std::string type = req.get_header_value("Content-Type");
+    if (type.rfind("application/octet-stream", 0) == 0) {
+      return std::vector<std::uint8_t>(req.body.begin(), req.body.end());
     }
-    auto bytes = solana::base64_decode(req["message"].get<std::string>());
-    if (!bytes) return fail(res, 400, "message is not base64: " + bytes.error().message);
+    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("message") || !body["message"].is_string()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "body must be {\"message\": \"<base64 legacy message>\"} (or the raw "
+                        "bytes with Content-Type: application/octet-stream)");
+    }
+    auto bytes = solana::base64_decode(body["message"].get<std::string>());
+    if (!bytes) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "message is not base64: " + bytes.error().message);
+    }
+    return std::move(*bytes);
+  }
+
+  void sign(const std::string& pubkey_text, const httplib::Request& req, httplib::Response& res) {
+    auto bytes = message_bytes(req);
+    if (!bytes) return fail(res, 400, bytes.error().message);
     auto message = solana::Message::deserialize(*bytes);
     if (!message) {
       return fail(res, 400, "message is not a legacy Solana message: " + message.error().message);
@@ -244,6 +402,11 @@ class Service::Impl {
     }
     if (!signer) {
       return fail(res, 400, "Explorer " + pubkey_text + " is not a signer of this message");
+    }
+    // Past its deadline a lease counts as used (I2) even before the
+    // balancer's next expiry pass writes that down: no signature then.
+    if (key->lease->deadline_ms < unix_ms()) {
+      return fail(res, 409, "the lease of Explorer " + pubkey_text + " expired; it counts as used");
     }
     // I2: the guard is durable before any signature exists.
     if (auto guard = km_.store().mark_signed(key->pubkey, key->lease->lease_id); !guard) {
@@ -268,6 +431,17 @@ class Service::Impl {
     const bool retire = req.value("retire", true);
     auto key = leased_here(pubkey_text);
     if (!key) return fail(res, status_for(key.error().code), key.error().message);
+    if (!retire && key->lease->deadline_ms < unix_ms()) {
+      // A late return counts as used even if the Lander says keep (I2), as
+      // ExplorerPool::release does: it may have signed elsewhere meanwhile.
+      auto late = km_.store().release_explorer(key->pubkey, key->lease->lease_id, true);
+      if (!late && late.error().code != ErrorCode::kConflict) {
+        return fail(res, status_for(late.error().code), late.error().message);
+      }
+      return fail(
+          res, 409,
+          "the lease of Explorer " + pubkey_text + " expired; it counts as used and was retired");
+    }
     auto st = km_.store().release_explorer(key->pubkey, key->lease->lease_id, retire);
     if (!st) {
       return fail(res, status_for(st.error().code),
@@ -309,8 +483,15 @@ class Service::Impl {
   wallet::KeyManager& km_;
   ServiceOptions o_;
   std::atomic<std::uint64_t> leases_{0};
-  httplib::Server server_;
-  int port_ = -1;
+  httplib::Server tcp_;
+  UnixServer unix_;
+  int port_ = -1;  // bound TCP port, -1 = no TCP listener
+
+  std::mutex mu_;  // guards stopping_; tcp_done_/unix_done_ change under it
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::atomic<bool> tcp_done_{true};
+  std::atomic<bool> unix_done_{true};
 };
 
 Result<std::unique_ptr<Service>> Service::create(wallet::KeyManager& km, ServiceOptions options) {
@@ -322,8 +503,13 @@ Result<std::unique_ptr<Service>> Service::create(wallet::KeyManager& km, Service
     ::gethostname(host, sizeof(host) - 1);
     options.owner = store::LeaseOwner{host, 0, "qtw-serve"};
   }
+  if (options.host.empty() && options.unix_socket.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "nothing to listen on: give a loopback host:port, a unix socket, or both");
+  }
   auto impl = std::make_unique<Impl>(km, std::move(options));
-  impl->install();
+  impl->install(impl->tcp_);
+  impl->install(impl->unix_);
   return std::unique_ptr<Service>(new Service(std::move(impl)));
 }
 
@@ -331,7 +517,11 @@ Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Service::~Service() { stop(); }
 Status Service::bind() { return impl_->bind(); }
 int Service::bound_port() const noexcept { return impl_->port_; }
-void Service::run() { impl_->server_.listen_after_bind(); }
-void Service::stop() { impl_->server_.stop(); }
+void Service::run() {
+  impl_->run();
+}
+void Service::stop() {
+  impl_->stop();
+}
 
 }  // namespace qtw::service

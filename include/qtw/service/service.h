@@ -25,6 +25,8 @@
 // (I2). The secret never leaves the process. A lease not returned by its
 // deadline counts as used and is recovered by the balancer.
 //
+// Listeners: loopback TCP, a Unix socket, or both (the same API on each).
+//
 // Thread safety: handlers run on httplib's worker threads; all shared state
 // is in the store (transactional) and KeyManager (thread safe).
 #include <chrono>
@@ -46,8 +48,13 @@ class WalletMetrics;
 namespace qtw::service {
 
 struct ServiceOptions {
-  std::string host = "127.0.0.1";  // bind address (loopback by default)
-  int port = 8686;                 // 0 = an ephemeral port (see bound_port)
+  // TCP bind address (loopback by default); "" = no TCP listener.
+  std::string host = "127.0.0.1";
+  int port = 8686;  // 0 = an ephemeral port (see bound_port)
+  // Unix socket path; "" = none. Created mode 0600 (only the daemon's user
+  // can connect; the bearer token is still required). A stale socket file
+  // is replaced, any other file at the path is refused. Removed on stop.
+  std::string unix_socket;
   SecureBytes token;               // bearer token; required, non-empty
   // Lease holder in the store; keep it stable across restarts so leases
   // survive them. Default: {hostname, 0, "qtw-serve"}.
@@ -67,18 +74,24 @@ struct ServiceOptions {
 
 class Service {
  public:
-  // `km` must outlive the service. kInvalidArgument without a token.
+  // `km` must outlive the service. kInvalidArgument without a token, or with
+  // neither a TCP host nor a Unix socket.
   [[nodiscard]] static Result<std::unique_ptr<Service>> create(wallet::KeyManager& km,
                                                                 ServiceOptions options);
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
 
-  // Binds the listening socket. kUnavailable if the address is taken.
+  // Binds the listening sockets. kUnavailable if an address is taken (or a
+  // live daemon answers on the Unix socket), kAlreadyExists if the socket
+  // path is a file that is not a socket, kInvalidArgument if it is too long.
   [[nodiscard]] Status bind();
+  // The bound TCP port; -1 when there is no TCP listener.
   [[nodiscard]] int bound_port() const noexcept;
-  // Serves until stop() (from any thread or a signal-handling thread).
+  // Serves on every bound listener until stop(). Requests in progress
+  // finish before it returns; the Unix socket file is removed.
   void run();
+  // Makes run() return. Safe from any thread, before or during run().
   void stop();
 
  private:

@@ -1,13 +1,17 @@
 // qtw serve end to end (issue #6): the built binary against the real local
-// node. Every status code of the API, concurrent leases never share a key,
-// sign-once (409) with a signature that verifies, a restart keeps leases and
-// single use, /metrics counts exactly what this test did and passes
-// promtool, and the lander-ts example runs through the daemon.
+// node. Every status code of the API, 8 concurrent Landers x 25 leases never
+// share a key, sign-once (409) with a signature that verifies, a restart
+// (SIGTERM, and kill -9) keeps leases and single use, /metrics counts exactly
+// what this test and the balancer did and passes promtool, the API on a Unix
+// socket (alone or beside TCP), expired leases never sign, JSON logs parse and
+// no log holds the token or passphrase, and the lander-ts example runs
+// through the daemon.
 // Usage: QTW=path/to/qtw node --test serve.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync, readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +25,8 @@ const env = { ...process.env, QTW_PASSPHRASE: 'serve test' };
 const TOKEN = 'a'.repeat(20) + '0123456789abcdef';
 let node, nodeUrl, daemon, daemonUrl;
 const counts = { leased: 0, retired: 0 };  // since the current daemon started
+const ASOCK = join(work, 'a.sock');  // the main daemon's Unix socket
+const POOL = 200;  // Explorers the daemon creates at start; 8 Landers x 25 leases take them all
 
 function startProcess(cmd, args) {
   const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -43,8 +49,9 @@ function qtw(...args) {
   return r.stdout;
 }
 async function startDaemon() {
+  // Loopback TCP and a Unix socket at once (the same API on both).
   daemon = startProcess(QTW, ['--config', join(work, 'qtw.toml'), 'serve', '--listen', '127.0.0.1:0',
-    '--token-file', join(work, 'token'), '--instance', 'test-daemon']);
+    '--unix-socket', ASOCK, '--token-file', join(work, 'token'), '--instance', 'test-daemon']);
   daemonUrl = await daemon.ready;
   counts.leased = 0;
   counts.retired = 0;
@@ -101,17 +108,21 @@ before(async () => {
   const hodl = spawnSync(QTW, ['keygen', '-o', join(work, 'hodl.json')], { env, encoding: 'utf8' }).stdout.trim();
   qtw('airdrop', hodl, '20000000000');
   qtw('init', '--banks', '2', '--hodl-keypair', join(work, 'hodl.json'), '--kdf-opslimit', '1', '--kdf-memlimit-kib', '8');
-  // The pool: 40 Explorers made by a one-shot `qtw balance`; the daemon's own
-  // balancer keeps a minimum of 0, so the test can empty the pool (503).
+  // The pool: 200 Explorers made by a one-shot `qtw balance`; the daemon's
+  // own balancer keeps a minimum of 0, so the test can empty the pool (503).
   const toml = (min) => `[rpc]\nurl = "${nodeUrl}"\n[store]\npath = "${join(work, 'w.db')}"\n` +
-    `[balancer]\nmin_explorer_keys = ${min}\nexplorer_keys_to_create = ${min}\nlamports_per_bank = 1000000000\nleader_ttl_ms = 1000\n`;
-  writeFileSync(join(work, 'fill.toml'), toml(40));
+    `[balancer]\nmin_explorer_keys = ${min}\nexplorer_keys_to_create = ${min}\nlamports_per_explorer = 2000000\n` +
+    `lamports_per_bank = 1000000000\nleader_ttl_ms = 1000\n`;
+  writeFileSync(join(work, 'fill.toml'), toml(POOL));
   writeFileSync(join(work, 'qtw.toml'), toml(0));
-  spawnSync(QTW, ['--config', join(work, 'fill.toml'), 'balance'], { env, encoding: 'utf8' });
+  const fill = spawnSync(QTW, ['--config', join(work, 'fill.toml'), 'balance'], { env, encoding: 'utf8' });
+  assert.equal(fill.status, 0, fill.stderr);
   await startDaemon();
-  await waitAvailable(40);
+  await waitAvailable(POOL);
 });
+const extra = [];  // other daemons a test started
 after(() => {
+  for (const x of extra) x.p.kill('SIGKILL');
   daemon?.p.kill('SIGKILL');
   node?.p.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
@@ -128,16 +139,17 @@ test('authentication: healthz open, /v1 needs the token (401 none, 403 wrong)', 
   assert.equal((await call('GET', '/v1/nothing')).status, 404);
 });
 
-test('8 concurrent Landers x 5 leases: 40 distinct Explorers, then 503 with Retry-After', async () => {
+test('8 concurrent Landers x 25 leases: 200 distinct Explorers, then 503 with Retry-After', async () => {
   const got = [];
   await Promise.all(Array.from({ length: 8 }, async () => {
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < POOL / 8; i++) {
       const r = await lease();
       assert.equal(r.status, 200, r.text);
       got.push(r.json.pubkey);
     }
   }));
-  assert.equal(new Set(got).size, 40);
+  assert.equal(got.length, POOL);
+  assert.equal(new Set(got).size, POOL);
   const empty = await lease();
   assert.equal(empty.status, 503);
   assert.equal(empty.headers.get('retry-after'), '1');
@@ -181,8 +193,12 @@ test('/metrics counts exactly what happened and passes promtool', async () => {
   assert.equal(value('qtrade_wallets_explorer_keys_acquired_total'), counts.leased);
   assert.equal(value('qtrade_wallets_explorer_keys_retired_total'), counts.retired);
   // This daemon's balancer (minimum 0) created nothing; the pool was made by
-  // `qtw balance` before it started.
+  // `qtw balance` before it started. Its counters equal its own totals.
+  const status = (await call('GET', '/v1/status')).json;
   assert.equal(value('qtrade_wallets_explorer_keys_created_total'), 0);
+  assert.equal(status.balancer.explorers_created, 0);
+  assert.equal(value('qtrade_wallets_bank_keys_funded_total'), status.balancer.banks_funded);
+  assert.equal(value('qtrade_wallets_fees_paid_lamports_total'), status.balancer.fees_lamports);
   assert.ok(value('qtrade_wallets_balancer_cycle_duration_seconds_count') >= 1);
   assert.match(m.text, /^qtrade_wallets_keys\{[^}]*state="available"[^}]*\} \d+$/m);
   const promtool = spawnSync('promtool', ['check', 'metrics'], { input: m.text, encoding: 'utf8' });
@@ -197,6 +213,7 @@ test('a restart (SIGTERM, start again) keeps leases and single use', async () =>
   const exited = new Promise((r) => daemon.p.on('exit', (code, sig) => r({ code, sig })));
   daemon.p.kill('SIGTERM');
   assert.deepEqual(await exited, { code: 0, sig: null }, daemon.log());
+  assert.ok(!existsSync(ASOCK), 'a clean stop removes the socket file');
   await startDaemon();
   // The lease taken before the restart is still this daemon's: it signs once.
   const km = await transferMessage(kept.pubkey);
@@ -210,6 +227,55 @@ test('a restart (SIGTERM, start again) keeps leases and single use', async () =>
   assert.equal((await giveBack(used.pubkey, true)).status, 200);
 });
 
+test('kill -9 and start again: leases and single use survive, the stale socket is replaced', async () => {
+  const kept = (await lease()).json;
+  const used = (await lease()).json;
+  const message = await transferMessage(used.pubkey);
+  assert.equal((await call('POST', `/v1/explorers/${used.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }))).status, 200);
+  const exited = new Promise((r) => daemon.p.on('exit', (code, sig) => r({ code, sig })));
+  daemon.p.kill('SIGKILL');
+  assert.deepEqual(await exited, { code: null, sig: 'SIGKILL' });
+  assert.ok(statSync(ASOCK).isSocket(), 'a crash leaves the socket file behind');
+  await startDaemon();
+  const km = await transferMessage(kept.pubkey);
+  const s1 = await unixCall(ASOCK, 'POST', `/v1/explorers/${kept.pubkey}/sign`, JSON.stringify({ message: km.toString('base64') }));
+  assert.equal(s1.status, 200, s1.text);
+  assert.ok(await verify(kept.pubkey, km, s1.json.signature));
+  assert.equal((await unixCall(ASOCK, 'POST', `/v1/explorers/${kept.pubkey}/sign`, JSON.stringify({ message: km.toString('base64') }))).status, 409);
+  assert.equal((await unixCall(ASOCK, 'POST', `/v1/explorers/${used.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }))).status, 409);
+  assert.equal((await giveBack(kept.pubkey, true)).status, 200);
+  assert.equal((await giveBack(used.pubkey, true)).status, 200);
+});
+
+test('SIGTERM under load: answered leases stay leased across the restart, no key is handed out twice', async () => {
+  const got = [];
+  let stop = false;
+  const loops = Array.from({ length: 4 }, async () => {
+    while (!stop) {
+      let r;
+      try { r = await call('POST', '/v1/explorers/lease'); } catch { return; }  // the daemon is gone
+      if (r.status !== 200) return;
+      got.push(r.json.pubkey);
+    }
+  });
+  await new Promise((r) => setTimeout(r, 150));
+  const exited = new Promise((r) => daemon.p.on('exit', (code, sig) => r({ code, sig })));
+  daemon.p.kill('SIGTERM');
+  assert.deepEqual(await exited, { code: 0, sig: null }, daemon.log());
+  stop = true;
+  await Promise.all(loops);
+  assert.ok(got.length > 0, 'some leases were answered before the stop');
+  assert.equal(new Set(got).size, got.length, 'no key leased twice');
+  await startDaemon();
+  const keys = new Map(JSON.parse(qtw('--json', 'keys', 'list', '--tier', 'explorer')).map((k) => [k.pubkey, k.state]));
+  for (const pk of got) assert.equal(keys.get(pk), 'leased', `${pk} kept its lease across the stop`);
+  const after = [];
+  for (let i = 0; i < 10; i++) after.push((await lease()).json.pubkey);
+  assert.ok(after.every((pk) => !got.includes(pk)), 'the restarted daemon hands out other keys');
+  // The restarted daemon honours every lease of the first run: they signed nothing, so they go back.
+  for (const pk of [...got, ...after]) assert.equal((await giveBack(pk, false)).status, 200);
+});
+
 test('examples/lander-ts leases, has the daemon sign, sends, confirms and returns', async () => {
   const market = spawnSync(QTW, ['keygen', '-o', join(work, 'market.json')], { env, encoding: 'utf8' }).stdout.trim();
   const r = spawnSync('node', [join(SRC, 'examples/lander-ts/lander.mjs'), '--daemon', daemonUrl, '--token-file', join(work, 'token'),
@@ -221,6 +287,142 @@ test('examples/lander-ts leases, has the daemon sign, sends, confirms and return
   assert.equal(new Set(rounds.map((x) => x.explorer)).size, 3);
   counts.leased += 3;
   counts.retired += 3;
+  // The same Lander over the daemon's Unix socket.
+  const u = spawnSync('node', [join(SRC, 'examples/lander-ts/lander.mjs'), '--daemon', `unix:${ASOCK}`, '--token-file', join(work, 'token'),
+    '--rpc', nodeUrl, '--to', market, '--rounds', '1'], { env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(u.status, 0, u.stdout + u.stderr);
+  const ur = JSON.parse(u.stdout.trim());
+  assert.ok(ur.confirmed);
+  assert.ok(!rounds.some((x) => x.explorer === ur.explorer));
+  counts.leased += 1;
+  counts.retired += 1;
   const acct = JSON.parse(qtw('--json', 'account', market));
-  assert.equal(acct.lamports, 3 * 1000000);
+  assert.equal(acct.lamports, 4 * 1000000);
+});
+
+// An HTTP request over a Unix socket (fetch cannot).
+function unixCall(socketPath, method, path, body, { token = TOKEN, type = 'application/json' } = {}) {
+  return new Promise((resolve, reject) => {
+    const headers = { 'content-type': type };
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    const data = method === 'GET' ? undefined : Buffer.from(body === undefined ? '{}' : body);
+    if (data !== undefined) headers['content-length'] = data.length;
+    const req = http.request({ socketPath, method, path, headers }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* healthz */ }
+        resolve({ status: res.statusCode, json, text, headers: res.headers });
+      });
+    });
+    req.on('error', reject);
+    if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
+test('a second daemon on a Unix socket only: mode 0600, JSON logs, OTLP push, raw-bytes sign, leases are per daemon, expired leases never sign', async () => {
+  const sock = join(work, 'qtw.sock');
+  // B pushes its metrics to an OTLP/HTTP receiver (the test one, decoding with the official .proto).
+  const otlpDir = join(work, 'otlp');
+  mkdirSync(otlpDir);
+  const receiver = startProcess('node', [join(SRC, 'tests/unit/metrics/otlp_receiver.mjs'), '--out-dir', otlpDir]);
+  extra.push(receiver);
+  const otlpUrl = await receiver.ready;
+  writeFileSync(join(work, 'qtw-b.toml'), readFileSync(join(work, 'qtw.toml'), 'utf8') +
+    `[service]\nlease_timeout_ms = 1500\n[log]\nformat = "json"\n` +
+    `[metrics]\notlp_endpoint = "${otlpUrl}"\notlp_interval_ms = 500\n`);
+  const b = startProcess(QTW, ['--config', join(work, 'qtw-b.toml'), 'serve', '--listen', '', '--unix-socket', sock,
+    '--token-file', join(work, 'token'), '--instance', 'unix-daemon']);
+  extra.push(b);
+  assert.equal(await b.ready, `unix:${sock}`);
+  assert.ok(statSync(sock).isSocket());
+  assert.equal(statSync(sock).mode & 0o777, 0o600, 'only the daemon user may connect');
+
+  assert.equal((await unixCall(sock, 'GET', '/healthz', undefined, { token: null })).status, 200);
+  assert.equal((await unixCall(sock, 'GET', '/v1/status', undefined, { token: null })).status, 401);
+  assert.equal((await unixCall(sock, 'GET', '/v1/status', undefined, { token: 'x'.repeat(36) })).status, 403);
+
+  // A second daemon on the same live socket is refused, and leaves it alone.
+  const clash = spawnSync(QTW, ['--config', join(work, 'qtw-b.toml'), 'serve', '--listen', '', '--unix-socket', sock,
+    '--token-file', join(work, 'token'), '--instance', 'clash'], { env, encoding: 'utf8', timeout: 30_000 });
+  assert.notEqual(clash.status, 0);
+  assert.match(clash.stderr, /another process is serving/);
+  assert.ok(statSync(sock).isSocket());
+
+  // A lease of daemon B is unknown to daemon A (404), and the reverse.
+  const pb = (await unixCall(sock, 'POST', '/v1/explorers/lease')).json;
+  assert.ok(pb?.pubkey, 'B leased');
+  const message = await transferMessage(pb.pubkey);
+  assert.equal((await call('POST', `/v1/explorers/${pb.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }))).status, 404);
+  assert.equal((await giveBack(pb.pubkey, true)).status, 404);
+  const pa = (await lease()).json;
+  const ma = await transferMessage(pa.pubkey);
+  assert.equal((await unixCall(sock, 'POST', `/v1/explorers/${pa.pubkey}/sign`, JSON.stringify({ message: ma.toString('base64') }))).status, 404);
+  assert.equal((await giveBack(pa.pubkey, false)).status, 200);
+
+  // The message as raw bytes (application/octet-stream); the signature verifies.
+  const raw = await unixCall(sock, 'POST', `/v1/explorers/${pb.pubkey}/sign`, message, { type: 'application/octet-stream' });
+  assert.equal(raw.status, 200, raw.text);
+  assert.ok(await verify(pb.pubkey, message, raw.json.signature));
+  assert.equal((await unixCall(sock, 'POST', `/v1/explorers/${pb.pubkey}/sign`, message, { type: 'application/octet-stream' })).status, 409);
+  assert.equal((await unixCall(sock, 'POST', `/v1/explorers/${pb.pubkey}/return`, '{"retire": true}')).status, 200);
+
+  // Past its deadline (1.5 s here) a lease signs nothing and cannot go back.
+  const late = (await unixCall(sock, 'POST', '/v1/explorers/lease')).json;
+  await new Promise((r) => setTimeout(r, 1700));
+  const lm = await transferMessage(late.pubkey);
+  const lateSign = await unixCall(sock, 'POST', `/v1/explorers/${late.pubkey}/sign`, JSON.stringify({ message: lm.toString('base64') }));
+  assert.equal(lateSign.status, 409, lateSign.text);
+  assert.equal(lateSign.json.signature, undefined);
+  assert.equal((await unixCall(sock, 'POST', `/v1/explorers/${late.pubkey}/return`, '{"retire": false}')).status, 409);
+  const rec = JSON.parse(qtw('--json', 'keys', 'list', '--tier', 'explorer')).find((k) => k.pubkey === late.pubkey);
+  assert.notEqual(rec.state, 'available', 'an expired lease never goes back to the pool');
+  assert.notEqual(rec.state, 'leased');
+
+  const exited = new Promise((r) => b.p.on('exit', (code, sig) => r({ code, sig })));
+  b.p.kill('SIGTERM');
+  assert.deepEqual(await exited, { code: 0, sig: null }, b.log());
+  assert.ok(!existsSync(sock), 'the socket file is removed on stop');
+
+  // The final OTLP push (on stop) carries B's exact counts: 2 leases, 1 retired.
+  const pushes = readdirSync(otlpDir).filter((f) => f.startsWith('request-'))
+    .sort((x, y) => Number(x.match(/\d+/)[0]) - Number(y.match(/\d+/)[0]));
+  assert.ok(pushes.length >= 1, 'the daemon pushed OTLP metrics');
+  const last = JSON.parse(readFileSync(join(otlpDir, pushes.at(-1)), 'utf8'));
+  const sum = (name) => {
+    for (const rm of last.resource_metrics) for (const sm of rm.scope_metrics) for (const m of sm.metrics) {
+      if (m.name === name) return Number(m.sum.data_points[0].as_int);
+    }
+    return undefined;
+  };
+  assert.equal(sum('qtrade.wallets.explorer_keys_acquired'), 2);
+  assert.equal(sum('qtrade.wallets.explorer_keys_retired'), 1);
+
+  // JSON logs: every line one object; no secret in any log.
+  const lines = b.log().trim().split('\n');
+  assert.ok(lines.length >= 5, b.log());
+  for (const line of lines) {
+    const o = JSON.parse(line);
+    assert.ok(o.time && o.level && typeof o.msg === 'string', line);
+  }
+  assert.ok(lines.some((l) => JSON.parse(l).msg.includes('signed one message')));
+  for (const log of [b.log(), daemon.log()]) {
+    assert.ok(!log.includes(TOKEN), 'the bearer token is never logged');
+    assert.ok(!log.includes(env.QTW_PASSPHRASE), 'the passphrase is never logged');
+  }
+});
+
+test('a token file readable by others is refused', () => {
+  const loose = join(work, 'token-loose');
+  writeFileSync(loose, TOKEN + '\n');
+  chmodSync(loose, 0o640);
+  const r = spawnSync(QTW, ['--config', join(work, 'qtw.toml'), 'serve', '--listen', '127.0.0.1:0', '--token-file', loose],
+    { env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /chmod 600/);
+  const none = spawnSync(QTW, ['--config', join(work, 'qtw.toml'), 'serve', '--listen', '', '--token-file', join(work, 'token')],
+    { env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(none.status, 2, none.stderr);
 });
