@@ -637,10 +637,19 @@ Status Balancer::create_explorers(const BalanceParams& params, const std::vector
     }
     n = std::min<std::size_t>(n, static_cast<std::size_t>(spendable) / params.lamports_per_explorer);
     QTW_ASSIGN_OR_RETURN(auto hour, outflow_last_hour(bank->pubkey, IntentKind::kFundExplorers));
-    if (hour + n * params.lamports_per_explorer > options_.max_bank_outflow_lamports_per_hour) {
+    // I7: fund as many as the Bank's hourly cap still allows, then stop.
+    const std::uint64_t cap = options_.max_bank_outflow_lamports_per_hour;
+    const std::size_t allowed =
+        hour >= cap ? 0 : static_cast<std::size_t>((cap - hour) / params.lamports_per_explorer);
+    if (allowed < n) {
       report.warnings.push_back("Bank outflow cap reached for " + bank->pubkey.to_base58() +
-                                " (" + std::to_string(hour) + " lamports in the last hour, I7)");
-      break;
+                                " (" + std::to_string(hour) + " lamports in the last hour, I7)" +
+                                (allowed > 0 ? ": funding " + std::to_string(allowed) + " of " +
+                                                   std::to_string(n)
+                                             : std::string()));
+      if (allowed == 0) break;
+      n = allowed;
+      to_create = n;  // nothing more this cycle: the cap is reached
     }
     QTW_ASSIGN_OR_RETURN(auto bank_kp, signer_.bank_keypair(*bank->bank_index));
     // I1: the new Explorers are durably recorded (pending) before anything

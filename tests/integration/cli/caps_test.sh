@@ -23,7 +23,7 @@ HODL=$("$QTW" keygen -o hodl.json)
 "$QTW" --rpc-url "$URL" airdrop "$HODL" 10000000000 >/dev/null || exit 1
 "$QTW" --store w.db init --banks 2 --hodl-keypair hodl.json --kdf-opslimit 1 --kdf-memlimit-kib 8 >/dev/null || exit 1
 # Two Banks want 0.1 SOL each; HODL may give 0.15 SOL an hour. Explorers: 0.01
-# SOL each, 5 wanted, Banks may give 0.03 SOL an hour.
+# SOL each, 5 wanted, a Bank may give 0.03 SOL an hour: 3 are funded.
 cat > qtw.toml <<TOML
 [rpc]
 url = "$URL"
@@ -41,15 +41,17 @@ max_hodl_outflow_lamports_per_hour = 150000000
 TOML
 "$QTW" --config qtw.toml --json balance >b1.json
 check "one Bank topped up (the second would pass the HODL cap)" "$(jget banks_funded <b1.json)" 1
-check "no Explorer funded (5 x 0.01 SOL would pass the Bank cap)" "$(jget explorers_created <b1.json)" 0
+check "3 of 5 Explorers funded (0.03 SOL an hour per Bank)" "$(jget explorers_created <b1.json)" 3
 grep -q "HODL outflow cap reached" b1.json && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL no HODL cap warning: $(cat b1.json)"; }
 grep -q "Bank outflow cap reached" b1.json && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL no Bank cap warning: $(cat b1.json)"; }
 "$QTW" --config qtw.toml --json status >s.json
-check "HODL gave exactly one top-up" "$(jget balances_lamports.bank <s.json)" 100000000
-check "nothing reached Explorers" "$(jget balances_lamports.explorer <s.json)" 0
+# Banks + Explorers hold one 0.1 SOL top-up less one 5,000-lamport funding fee.
+check "HODL gave exactly one top-up" "$(( $(jget balances_lamports.bank <s.json) + $(jget balances_lamports.explorer <s.json) ))" 99995000
+check "Explorers got exactly the cap" "$(jget balances_lamports.explorer <s.json)" 30000000
 # A later cycle within the hour still refuses.
 "$QTW" --config qtw.toml --json balance >b2.json
-check "still capped" "$(jget banks_funded <b2.json)" 0
+check "still capped (HODL)" "$(jget banks_funded <b2.json)" 0
+check "still capped (Bank)" "$(jget explorers_created <b2.json)" 0
 # Asking for more per Explorer than its cap is refused before anything is sent.
 sed -i 's/^lamports_per_explorer = 10000000/lamports_per_explorer = 20000000/' qtw.toml
 "$QTW" --config qtw.toml balance >out 2>err; rc=$?
