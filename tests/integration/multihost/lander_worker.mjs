@@ -54,14 +54,18 @@ async function lease() {
   throw new Error('no daemon leased an Explorer for a minute');
 }
 
+// One trade. Returns true when it is done (confirmed, or lease-only); a
+// trade whose transaction did not land is retried with a fresh Explorer, as
+// a real Lander would (the one that signed is never used again).
 async function round() {
   const { daemon, lease: l } = await lease();
   stats.leased.push(l.pubkey);
   if (o.leaseOnly) {
     const r = await call(daemon, 'POST', `/v1/explorers/${l.pubkey}/return`, { retire: true });
     if (r.status !== 200) stats.abandoned++;
-    return;
+    return true;
   }
+  const confirmedBefore = stats.confirmed;
   try {
     const { value: bh } = await rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
     const signer = { address: kit.address(l.pubkey), signTransactions: async (txs) => {
@@ -81,11 +85,16 @@ async function round() {
     );
     const signed = await kit.signTransactionMessageWithSigners(msg);
     const sig = await rpc.sendTransaction(kit.getBase64EncodedWireTransaction(signed), { encoding: 'base64' }).send();
-    stats.signed.push([l.pubkey, sig]);
+    const entry = [l.pubkey, sig, false];
+    stats.signed.push(entry);
     for (let i = 0; i < 300; i++) {
       const { value } = await rpc.getSignatureStatuses([sig]).send();
       if (value[0]?.err) { stats.failed++; break; }
-      if (value[0]?.confirmationStatus === 'confirmed' || value[0]?.confirmationStatus === 'finalized') { stats.confirmed++; break; }
+      if (value[0]?.confirmationStatus === 'confirmed' || value[0]?.confirmationStatus === 'finalized') {
+        stats.confirmed++;
+        entry[2] = true;
+        break;
+      }
       await sleep(100);
     }
   } catch (e) {
@@ -93,20 +102,30 @@ async function round() {
     // lease ends by its deadline and the key counts as used (I2).
     stats.abandoned++;
     process.stderr.write(`worker ${o.worker}: ${e.message}\n`);
-    return;
+    return false;
   }
   for (let i = 0; i < 100; i++) {
     try {
       const r = await call(daemon, 'POST', `/v1/explorers/${l.pubkey}/return`, { retire: true });
-      if (r.status === 200 || r.status === 409 || r.status === 404) return;
+      if (r.status === 200 || r.status === 409 || r.status === 404) break;
     } catch { /* daemon restarting */ }
     await sleep(100);
   }
+  return stats.confirmed > confirmedBefore;
 }
 
 const started = Date.now();
+let done = 0;
+let attempts = 0;
 await Promise.all(Array.from({ length: o.concurrency }, async () => {
-  while (next < o.leases) { next++; await round(); }
+  while (next < o.leases) {
+    next++;
+    // A trade that did not land is retried (at most 3 times as many tries).
+    let ok = false;
+    while (!ok && attempts < 3 * o.leases) { attempts++; ok = await round(); }
+    if (ok) done++;
+  }
 }));
+stats.done = done;
 const seconds = (Date.now() - started) / 1000;
 process.stdout.write(JSON.stringify({ worker: o.worker, seconds, leases_per_second: stats.leased.length / seconds, ...stats }) + '\n');

@@ -145,18 +145,21 @@ test('2 daemons x 4 Landers, 2,000 leases: none leased or signed twice; balanced
   const results = await runWorkers(4, 500, [daemons['host-a'], daemons['host-b']]);
   const leased = results.flatMap((r) => r.leased);
   const signed = results.flatMap((r) => r.signed);
-  assert.equal(leased.length, 2000);
-  assert.equal(new Set(leased).size, 2000, 'no Explorer leased twice');
+  // 2,000 trades confirmed; a trade whose transaction did not land (rare,
+  // under load) was retried with a fresh Explorer, so there may be more leases.
   assert.equal(results.reduce((a, r) => a + r.confirmed, 0), 2000);
-  assert.equal(new Set(signed.map(([pk]) => pk)).size, signed.length);
+  assert.ok(leased.length >= 2000);
+  assert.equal(new Set(leased).size, leased.length, 'no Explorer leased twice');
+  assert.equal(new Set(signed.map(([pk]) => pk)).size, signed.length, 'no Explorer signed twice');
   await checkConservation();
   // On chain: each Explorer's whole history is funding, its one Lander
-  // transaction and its recovery.
+  // transaction and its recovery (one whose transaction never landed: no more
+  // than funding and recovery, and never a second Lander transaction).
   const bad = [];
   for (let i = 0; i < signed.length; i += 50) {
-    await Promise.all(signed.slice(i, i + 50).map(async ([pk, sig]) => {
+    await Promise.all(signed.slice(i, i + 50).map(async ([pk, sig, confirmed]) => {
       const h = await rpc.getSignaturesForAddress(kit.address(pk)).send();
-      if (h.length !== 3 || !h.some((x) => x.signature === sig)) bad.push(pk);
+      if (confirmed ? (h.length !== 3 || !h.some((x) => x.signature === sig)) : h.length > 3) bad.push(pk);
     }));
   }
   assert.deepEqual(bad, [], 'Explorers whose on-chain history is not fund + one Lander tx + recovery');
@@ -192,8 +195,9 @@ test('restart PostgreSQL mid-run: the daemons reconnect and carry on', { timeout
   execFileSync(join(SRC, 'scripts/pg-test-cluster'), ['restart', '--state', pgState]);
   const results = await run;
   const leased = results.flatMap((r) => r.leased);
-  assert.equal(leased.length, 400);
-  assert.equal(new Set(leased).size, 400);
+  assert.equal(results.reduce((a, r) => a + r.done, 0), 400);
+  assert.ok(leased.length >= 400);
+  assert.equal(new Set(leased).size, leased.length);
   for (const d of Object.values(daemons)) assert.equal((await fetch(d.url + '/healthz')).status, 200);
   await checkConservation();
   await checkNoDoubleFunding();
