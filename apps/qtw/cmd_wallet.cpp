@@ -6,7 +6,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include <sys/stat.h>
 
 #include "cli_util.h"
 #include "qtw/rpc/rpc_client.h"
@@ -24,21 +23,10 @@ constexpr const char* kExportConfirmation = "export my seed";
 // Reads export-seed's output (64 hex characters, optional trailing newline)
 // into secure memory. The file must not be readable by group or others.
 Result<SecureBytes> read_seed_file(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return make_error(ErrorCode::kNotFound, "cannot open seed file " + path);
-  }
-  if ((st.st_mode & 077) != 0) {
-    return make_error(ErrorCode::kPermission,
-                      "seed file " + path + " is readable by others; chmod 600 " + path);
-  }
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return make_error(ErrorCode::kIo, "cannot read seed file " + path);
-  SecureBytes text(130);
-  const std::size_t n = std::fread(text.data(), 1, text.size(), f);
-  std::fclose(f);
-  std::size_t len = n;
-  while (len > 0 && (text.data()[len - 1] == '\n' || text.data()[len - 1] == '\r')) --len;
+  auto text = vault::read_secret_file(path, 130);
+  if (!text) return tl::unexpected(with_context(text.error(), "seed file"));
+  std::size_t len = text->size();
+  while (len > 0 && (text->data()[len - 1] == '\n' || text->data()[len - 1] == '\r')) --len;
   if (len != 64) {
     return make_error(ErrorCode::kInvalidArgument,
                       "seed file " + path + " must hold the 64 hex characters `qtw export-seed` "
@@ -52,8 +40,8 @@ Result<SecureBytes> read_seed_file(const std::string& path) {
     return -1;
   };
   for (std::size_t i = 0; i < 32; ++i) {
-    const int hi = nibble(text.data()[2 * i]);
-    const int lo = nibble(text.data()[2 * i + 1]);
+    const int hi = nibble(text->data()[2 * i]);
+    const int lo = nibble(text->data()[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       return make_error(ErrorCode::kInvalidArgument, "seed file " + path + " is not hex");
     }

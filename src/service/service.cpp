@@ -25,6 +25,7 @@
 #include "qtw/metrics/wallet_metrics.h"
 #include "qtw/solana/encoding.h"
 #include "qtw/solana/message.h"
+#include "qtw/vault/vault.h"
 #include "qtw/wallet/key_manager.h"
 
 namespace qtw::service {
@@ -133,46 +134,18 @@ class UnixServer final : public httplib::Server {
 }  // namespace
 
 Result<SecureBytes> read_token_file(const std::string& path) {
-  // open + fstat (not stat, then open) so the mode checked is the mode of
-  // the file read; read(2) straight into secure memory, no stdio buffer
-  // holding a copy of the token.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return make_error(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
-                      "cannot open token file " + path + ": " + std::strerror(errno));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return make_error(ErrorCode::kInvalidArgument, "token file " + path + " is not a regular file");
-  }
-  if ((st.st_mode & 077) != 0) {
-    ::close(fd);
-    return make_error(ErrorCode::kPermission, "token file " + path +
-                                                  " is readable by others; chmod 600 " + path);
-  }
-  SecureBytes buf(4098);
-  std::size_t n = 0;
-  while (n < buf.size()) {
-    const ssize_t got = ::read(fd, buf.data() + n, buf.size() - n);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      ::close(fd);
-      return make_error(ErrorCode::kIo, "cannot read token file " + path);
-    }
-    if (got == 0) break;
-    n += static_cast<std::size_t>(got);
-  }
-  ::close(fd);
-  std::size_t len = n;
-  if (len > 0 && buf.data()[len - 1] == '\n') --len;
-  if (len > 0 && buf.data()[len - 1] == '\r') --len;
+  // Mode, file type and the read into secure memory: vault::read_secret_file.
+  auto raw = vault::read_secret_file(path, 4098);
+  if (!raw) return tl::unexpected(with_context(raw.error(), "token file"));
+  std::size_t len = raw->size();
+  if (len > 0 && raw->data()[len - 1] == '\n') --len;
+  if (len > 0 && raw->data()[len - 1] == '\r') --len;
   if (len < 16 || len > 4096) {
     return make_error(ErrorCode::kInvalidArgument,
                       "token file " + path + " must hold 16 to 4096 bytes (e.g. `openssl rand "
                       "-hex 32`)");
   }
-  return SecureBytes::copy_of(std::span<const std::uint8_t>(buf.data(), len));
+  return SecureBytes::copy_of(raw->span().first(len));
 }
 
 class Service::Impl {

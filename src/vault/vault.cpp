@@ -211,6 +211,11 @@ Result<SecureBytes> read_secret_file(const std::filesystem::path& path, std::siz
     return make_error(ErrorCode::kIo, "cannot stat " + path.string() + ": " + std::strerror(err),
                       err);
   }
+  if (!S_ISREG(st.st_mode)) {
+    // A FIFO or device would block or never end; a secret is a plain file.
+    ::close(fd);
+    return make_error(ErrorCode::kInvalidArgument, path.string() + " is not a regular file");
+  }
   if ((st.st_mode & 077) != 0) {
     ::close(fd);
     char mode[8];

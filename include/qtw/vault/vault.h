@@ -116,8 +116,9 @@ struct PassphraseSource {
 // 4096 bytes), kNotFound, kPermission (group/world-accessible file), kIo.
 [[nodiscard]] Result<SecureBytes> load_passphrase(const PassphraseSource& source);
 
-// Reads a secret file (0600 or stricter) into secure memory, at most
-// `max_size` bytes. Used for passphrase files; exposed for tests.
+// Reads a secret file (a regular file, 0600 or stricter, not a symlink) into
+// secure memory, at most `max_size` bytes. Used for passphrase, seed and
+// token files.
 [[nodiscard]] Result<SecureBytes> read_secret_file(const std::filesystem::path& path,
                                                    std::size_t max_size);
 
