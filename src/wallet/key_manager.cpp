@@ -388,6 +388,9 @@ Status KeyManager::stop() {
   if (balancer_thread_.joinable()) balancer_thread_.join();
   is_leader_ = false;
   if (maintenance_.joinable()) maintenance_.join();
+  // open() may have failed before the pool existed (a wrong passphrase): then
+  // nothing was claimed and no leader slot taken.
+  if (pool_ == nullptr) return {};
   QTW_TRY(pool_->shutdown());
   return store_->release_leader(owner_);
 }

@@ -122,6 +122,35 @@ TEST_F(CliWalletTest, InitListExport) {
   }
 }
 
+// A wrong passphrase is bad input on every command that unseals the wallet:
+// exit 2 and the reason, never a crash (KeyManager's destructor once stopped
+// a pool that open() never created: SIGSEGV, exit 139). A passphrase file
+// with one newline too many is a wrong passphrase too.
+TEST_F(CliWalletTest, WrongPassphraseOnEveryCommand) {
+  ASSERT_EQ(init("--banks 1").exit_code, 0);
+  std::ofstream(dir_ / "pass2") << "test pass\n\n";
+  std::filesystem::permissions(dir_ / "pass2", std::filesystem::perms(0600));
+  const std::string rpc = " --rpc-url http://127.0.0.1:9 ";
+  const std::vector<std::string> commands = {
+      "balance",
+      "--json balance",
+      "sweep --to-hodl --yes",
+      "serve --listen 127.0.0.1:0",
+      "acquire",
+      "release 11111111111111111111111111111111 --retire",
+      "export-seed --yes-i-understand",
+  };
+  for (const auto& c : commands) {
+    SCOPED_TRACE(c);
+    auto r = qtw(rpc + c, "", "not the passphrase");
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("wrong passphrase"), std::string::npos) << r.err;
+    auto f = qtw(rpc + c + " --passphrase-file " + (dir_ / "pass2").string(), "", "");
+    EXPECT_EQ(f.exit_code, 2) << f.err;
+    EXPECT_NE(f.err.find("wrong passphrase"), std::string::npos) << f.err;
+  }
+}
+
 TEST_F(CliWalletTest, InputErrorsCreateNothing) {
   std::ofstream(dir_ / "loose.json") << "[1,2,3]";
   auto r = init("--hodl-keypair " + (dir_ / "missing.json").string());
