@@ -19,7 +19,7 @@ ExplorerLease ExplorerPool::hand_out_locked(std::chrono::steady_clock::time_poin
   available_.pop_back();
   Slot& slot = slots_[idx];
   slot.state = SlotState::kLeased;
-  slot.lease_id = next_lease_id_++;
+  slot.lease_id = slot.store_lease_id;
   slot.deadline = now + options_.lease_timeout;
   ++leased_count_;
   ++acquired_total_;
@@ -68,21 +68,7 @@ Result<std::size_t> ExplorerPool::claim_more(std::size_t max) {
       continue;
     }
     ++added;
-    std::size_t idx;
-    if (!free_slots_.empty()) {
-      idx = free_slots_.back();
-      free_slots_.pop_back();
-    } else {
-      idx = slots_.size();
-      slots_.emplace_back();
-    }
-    Slot& slot = slots_[idx];
-    slot.pubkey = c.keypair.pubkey();
-    slot.keypair = std::make_shared<const solana::Keypair>(std::move(c.keypair));
-    slot.state = SlotState::kAvailable;
-    slot.lease_id = 0;
-    by_pubkey_[slot.pubkey] = idx;
-    available_.push_back(idx);
+    available_.push_back(add_slot_locked(std::move(c)));
   }
   // Keep the hot path allocation-free: room for every slot in each list.
   available_.reserve(slots_.size());
@@ -93,6 +79,79 @@ Result<std::size_t> ExplorerPool::claim_more(std::size_t max) {
                                                 ", which this pool already holds; skipped it");
   }
   return added;
+}
+
+std::size_t ExplorerPool::add_slot_locked(ClaimedExplorer&& c) {
+  std::size_t idx;
+  if (!free_slots_.empty()) {
+    idx = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    idx = slots_.size();
+    slots_.emplace_back();
+  }
+  Slot& slot = slots_[idx];
+  slot.pubkey = c.keypair.pubkey();
+  slot.keypair = std::make_shared<const solana::Keypair>(std::move(c.keypair));
+  slot.state = SlotState::kAvailable;
+  slot.lease_id = 0;
+  slot.store_lease_id = c.store_lease_id;
+  slot.signed_ = c.already_signed;
+  slot.signing = false;
+  by_pubkey_[slot.pubkey] = idx;
+  return idx;
+}
+
+void ExplorerPool::adopt(std::vector<ClaimedExplorer> leased) {
+  std::lock_guard lock(mu_);
+  const auto now = clock_();
+  for (auto& c : leased) {
+    if (by_pubkey_.contains(c.keypair.pubkey())) continue;
+    const std::size_t idx = add_slot_locked(std::move(c));
+    Slot& slot = slots_[idx];
+    slot.state = SlotState::kLeased;
+    slot.lease_id = slot.store_lease_id;
+    slot.deadline = now + options_.lease_timeout;
+    ++leased_count_;
+  }
+  available_.reserve(slots_.size());
+  retiring_.reserve(slots_.size());
+  free_slots_.reserve(slots_.size());
+}
+
+Result<ExplorerPool::SignTicket> ExplorerPool::begin_sign(const solana::Pubkey& pubkey) {
+  std::lock_guard lock(mu_);
+  const auto it = by_pubkey_.find(pubkey);
+  if (it == by_pubkey_.end() || slots_[it->second].state == SlotState::kAvailable) {
+    return make_error(ErrorCode::kNotFound,
+                      "Explorer " + pubkey.to_base58() + " is not leased from this pool");
+  }
+  Slot& slot = slots_[it->second];
+  if (slot.state != SlotState::kLeased) {
+    return make_error(ErrorCode::kConflict, "Explorer " + pubkey.to_base58() +
+                                                " was returned or its lease expired: it counts as used");
+  }
+  if (slot.signed_ || slot.signing) {
+    return make_error(ErrorCode::kConflict,
+                      "Explorer " + pubkey.to_base58() + " already signed its one message");
+  }
+  // Past its deadline a lease counts as used (I2), even before the next
+  // flush() writes that down: no signature then.
+  if (clock_() > slot.deadline) {
+    return make_error(ErrorCode::kConflict, "the lease of Explorer " + pubkey.to_base58() +
+                                                " expired; it counts as used");
+  }
+  slot.signing = true;
+  return SignTicket{slot.keypair, slot.store_lease_id};
+}
+
+void ExplorerPool::end_sign(const solana::Pubkey& pubkey, bool signed_now) {
+  std::lock_guard lock(mu_);
+  const auto it = by_pubkey_.find(pubkey);
+  if (it == by_pubkey_.end()) return;
+  Slot& slot = slots_[it->second];
+  slot.signing = false;
+  slot.signed_ = slot.signed_ || signed_now;
 }
 
 Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
@@ -108,6 +167,10 @@ Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
                                                 " was already returned or its lease expired");
   }
   const auto now = clock_();
+  if (!retire && (slot.signed_ || slot.signing)) {
+    return make_error(ErrorCode::kConflict,
+                      "Explorer " + pubkey.to_base58() + " signed: it can only be retired (I2)");
+  }
   --leased_count_;
   if (retire || now > slot.deadline) {
     // A late return counts as used even if the caller says keep (I2).
@@ -189,8 +252,10 @@ Status ExplorerPool::shutdown() {
     std::lock_guard claim_lock(claim_mu_);
     std::lock_guard lock(mu_);
     shut_down_ = true;
-    // Anything still leased at shutdown may have signed: it counts as used.
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
+    // Anything still leased at shutdown may have signed: it counts as used
+    // (unless the owner keeps its leases across a restart: then they stay
+    // `leased` in the store and the next start adopts them).
+    for (std::size_t i = 0; i < slots_.size() && !options_.keep_leases_on_shutdown; ++i) {
       if (slots_[i].state == SlotState::kLeased) {
         slots_[i].state = SlotState::kRetiring;
         retiring_.push_back(i);
