@@ -157,7 +157,8 @@ void ExplorerPool::end_sign(const solana::Pubkey& pubkey, bool signed_now) {
 Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
   std::lock_guard lock(mu_);
   const auto it = by_pubkey_.find(pubkey);
-  if (it == by_pubkey_.end()) {
+  // A key back in the pool (returned unused) is leased by no one.
+  if (it == by_pubkey_.end() || slots_[it->second].state == SlotState::kAvailable) {
     return make_error(ErrorCode::kNotFound,
                       "Explorer " + pubkey.to_base58() + " is not leased from this pool");
   }

@@ -64,7 +64,7 @@ const u64 = (v) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); r
 const key = (a) => Buffer.from(kit.getAddressEncoder().encode(a));
 const ix = (programAddress, accounts, data) => ({ programAddress, accounts: accounts.map(([address, role]) => ({ address, role })), data: Buffer.concat(data) });
 const rent = async (space) => rpc.getMinimumBalanceForRentExemption(BigInt(space)).send();
-const transfer = (E, lamports = 1000n) => ix(SYSTEM, [[E, R.WRITABLE_SIGNER], [stranger, R.WRITABLE]], [u32(2), u64(lamports)]);
+const transfer = (E, lamports = rent0) => ix(SYSTEM, [[E, R.WRITABLE_SIGNER], [stranger, R.WRITABLE]], [u32(2), u64(lamports)]);
 const createAccount = (E, n, lamports, space, owner) => ix(SYSTEM, [[E, R.WRITABLE_SIGNER], [n, R.WRITABLE_SIGNER]], [u32(0), u64(lamports), u64(space), key(owner)]);
 
 // Compiles a message with the Explorer as fee payer; returns kit's
