@@ -4,12 +4,19 @@
 // Prints p50/p90/p99 latency of one lifecycle (3 requests) and lifecycles/s.
 // Timings are printed, never asserted (bench/RESULTS.md keeps the figures).
 //
-//   QTW=build/apps/qtw/qtw node bench/serve_latency.mjs [--n 1000] [--clients 8]
+//   QTW=build/apps/qtw/qtw node bench/serve_latency.mjs [--n 1000] [--clients 8] [--strace]
+//
+// Also printed, because they do not depend on how busy the machine is: the
+// daemon's CPU time per lifecycle (/proc/PID/stat), and with --strace the
+// syscalls per lifecycle that cost most on the hot path (fdatasync/fsync: a
+// durable commit each; mlock/mprotect: a guarded secret allocation) counted
+// over the 1-client run (the daemon runs under strace -f then, so its
+// latency figures are not comparable).
 //
 // The message signed is a legacy System transfer from the Explorer (built
 // here byte by byte, so the client costs little); it is never sent.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +28,7 @@ const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : dflt; };
 const N = opt('--n', 1000);
 const CLIENTS = opt('--clients', 8);
+const STRACE = args.includes('--strace');
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = mkdtempSync(join(tmpdir(), 'qtw-bench-serve-'));
 const env = { ...process.env, QTW_PASSPHRASE: 'bench' };
@@ -68,7 +76,11 @@ try {
   writeFileSync(join(work, 'qtw.toml'), toml(0));
   const fill = spawnSync(QTW, ['--config', join(work, 'fill.toml'), 'balance'], { env, encoding: 'utf8' });
   if (fill.status !== 0) throw new Error(fill.stderr);
-  daemon = start(QTW, ['--config', join(work, 'qtw.toml'), 'serve', '--listen', '127.0.0.1:0', '--token-file', join(work, 'token')]);
+  const serve = [QTW, '--config', join(work, 'qtw.toml'), 'serve', '--listen', '127.0.0.1:0', '--token-file', join(work, 'token')];
+  const traceFile = join(work, 'strace.txt');
+  daemon = STRACE
+    ? start('strace', ['-f', '-ttt', '-e', 'trace=fdatasync,fsync,mlock,mprotect', '-o', traceFile, ...serve])
+    : start(serve[0], serve.slice(1));
   const url = await daemon.ready;
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
   const post = async (path, body) => {
@@ -98,7 +110,24 @@ try {
       p50_ms: +pct(lat, 0.5).toFixed(2), p90_ms: +pct(lat, 0.9).toFixed(2), p99_ms: +pct(lat, 0.99).toFixed(2) };
   }
   for (let i = 0; i < 20; i++) await lifecycle();  // warm up (connections, first claims)
-  console.log(JSON.stringify(await run(1, N)));
+  const cpuMs = () => {
+    const f = readFileSync(`/proc/${daemon.p.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;  // utime + stime, 100 ticks/s
+  };
+  const cpu0 = cpuMs();
+  const t0 = Date.now() / 1000;
+  const one = await run(1, N);
+  const t1 = Date.now() / 1000;
+  if (!STRACE) one.daemon_cpu_ms_per_lifecycle = +((cpuMs() - cpu0) / one.lifecycles).toFixed(3);
+  if (STRACE) {
+    const counts = {};
+    for (const line of readFileSync(traceFile, 'utf8').split('\n')) {
+      const m = line.match(/^\d+\s+(\d+\.\d+) (\w+)\(/);
+      if (m && Number(m[1]) >= t0 && Number(m[1]) <= t1) counts[m[2]] = (counts[m[2]] ?? 0) + 1;
+    }
+    for (const [k, v] of Object.entries(counts)) one[`${k}_per_lifecycle`] = +(v / one.lifecycles).toFixed(2);
+  }
+  console.log(JSON.stringify(one));
   console.log(JSON.stringify(await run(CLIENTS, N)));
 } finally {
   daemon?.p.kill('SIGKILL');
