@@ -216,22 +216,12 @@ VersionedMessage VersionedMessage::from_legacy(Message message) {
 }
 
 std::vector<std::uint8_t> VersionedMessage::serialize() const {
+  // v0/mod.rs: after the prefix, the body is encoded as a legacy message is.
+  const Message body{header, static_keys, recent_blockhash, instructions};
   std::vector<std::uint8_t> out;
   if (version == Version::kV0) out.push_back(kMessageVersionPrefix);
-  out.push_back(header.num_required_signatures);
-  out.push_back(header.num_readonly_signed_accounts);
-  out.push_back(header.num_readonly_unsigned_accounts);
-  short_vec_encode(static_cast<std::uint16_t>(static_keys.size()), out);
-  for (const auto& k : static_keys) out.insert(out.end(), k.bytes.begin(), k.bytes.end());
-  out.insert(out.end(), recent_blockhash.bytes.begin(), recent_blockhash.bytes.end());
-  short_vec_encode(static_cast<std::uint16_t>(instructions.size()), out);
-  for (const auto& ix : instructions) {
-    out.push_back(ix.program_id_index);
-    short_vec_encode(static_cast<std::uint16_t>(ix.accounts.size()), out);
-    out.insert(out.end(), ix.accounts.begin(), ix.accounts.end());
-    short_vec_encode(static_cast<std::uint16_t>(ix.data.size()), out);
-    out.insert(out.end(), ix.data.begin(), ix.data.end());
-  }
+  const auto legacy = body.serialize();
+  out.insert(out.end(), legacy.begin(), legacy.end());
   if (version == Version::kV0) {
     short_vec_encode(static_cast<std::uint16_t>(lookups.size()), out);
     for (const auto& l : lookups) {

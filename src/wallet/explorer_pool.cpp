@@ -119,18 +119,25 @@ void ExplorerPool::adopt(std::vector<ClaimedExplorer> leased) {
   free_slots_.reserve(slots_.size());
 }
 
-Result<ExplorerPool::SignTicket> ExplorerPool::begin_sign(const solana::Pubkey& pubkey) {
-  std::lock_guard lock(mu_);
+Result<std::size_t> ExplorerPool::leased_slot_locked(const solana::Pubkey& pubkey) const {
   const auto it = by_pubkey_.find(pubkey);
+  // A key back in the pool (returned unused) is leased by no one.
   if (it == by_pubkey_.end() || slots_[it->second].state == SlotState::kAvailable) {
     return make_error(ErrorCode::kNotFound,
                       "Explorer " + pubkey.to_base58() + " is not leased from this pool");
   }
-  Slot& slot = slots_[it->second];
-  if (slot.state != SlotState::kLeased) {
+  if (slots_[it->second].state != SlotState::kLeased) {
     return make_error(ErrorCode::kConflict, "Explorer " + pubkey.to_base58() +
-                                                " was returned or its lease expired: it counts as used");
+                                                " was already returned or its lease expired: "
+                                                "it counts as used");
   }
+  return it->second;
+}
+
+Result<ExplorerPool::SignTicket> ExplorerPool::begin_sign(const solana::Pubkey& pubkey) {
+  std::lock_guard lock(mu_);
+  QTW_ASSIGN_OR_RETURN(std::size_t idx, leased_slot_locked(pubkey));
+  Slot& slot = slots_[idx];
   if (slot.signed_ || slot.signing) {
     return make_error(ErrorCode::kConflict,
                       "Explorer " + pubkey.to_base58() + " already signed its one message");
@@ -156,17 +163,8 @@ void ExplorerPool::end_sign(const solana::Pubkey& pubkey, bool signed_now) {
 
 Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
   std::lock_guard lock(mu_);
-  const auto it = by_pubkey_.find(pubkey);
-  // A key back in the pool (returned unused) is leased by no one.
-  if (it == by_pubkey_.end() || slots_[it->second].state == SlotState::kAvailable) {
-    return make_error(ErrorCode::kNotFound,
-                      "Explorer " + pubkey.to_base58() + " is not leased from this pool");
-  }
-  Slot& slot = slots_[it->second];
-  if (slot.state != SlotState::kLeased) {
-    return make_error(ErrorCode::kConflict, "Explorer " + pubkey.to_base58() +
-                                                " was already returned or its lease expired");
-  }
+  QTW_ASSIGN_OR_RETURN(std::size_t idx, leased_slot_locked(pubkey));
+  Slot& slot = slots_[idx];
   const auto now = clock_();
   if (!retire && (slot.signed_ || slot.signing)) {
     return make_error(ErrorCode::kConflict,
@@ -177,7 +175,7 @@ Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
     // A late return counts as used even if the caller says keep (I2).
     const bool late = !retire;
     slot.state = SlotState::kRetiring;
-    retiring_.push_back(it->second);
+    retiring_.push_back(idx);
     if (late) {
       ++expired_total_;
       return make_error(ErrorCode::kConflict,
@@ -187,7 +185,7 @@ Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
     return {};
   }
   slot.state = SlotState::kAvailable;
-  available_.push_back(it->second);
+  available_.push_back(idx);
   return {};
 }
 
@@ -239,6 +237,37 @@ Status ExplorerPool::flush() {
     }
   }
   return {};
+}
+
+Result<std::size_t> ExplorerPool::release_unused() {
+  // claim_mu_ for the whole call: no claim or shutdown interleaves. The keys
+  // leave available_ before the store makes them claimable elsewhere, so an
+  // acquire in between cannot hand one out (I2).
+  std::lock_guard claim_lock(claim_mu_);
+  std::vector<std::size_t> idle;
+  std::vector<solana::Pubkey> keys;
+  {
+    std::lock_guard lock(mu_);
+    if (shut_down_ || available_.empty()) return std::size_t{0};
+    idle.swap(available_);
+    available_.reserve(slots_.size());
+    for (auto idx : idle) keys.push_back(slots_[idx].pubkey);
+  }
+  const Status written = source_.unclaim(keys);
+  std::vector<std::shared_ptr<const solana::Keypair>> wipe;  // freed after mu_ (see flush)
+  std::lock_guard lock(mu_);
+  if (!written) {
+    available_.insert(available_.end(), idle.begin(), idle.end());
+    return tl::unexpected(written.error());
+  }
+  for (auto idx : idle) {
+    by_pubkey_.erase(slots_[idx].pubkey);
+    wipe.push_back(std::move(slots_[idx].keypair));
+    slots_[idx].keypair.reset();
+    slots_[idx].state = SlotState::kFree;
+    free_slots_.push_back(idx);
+  }
+  return idle.size();
 }
 
 Status ExplorerPool::prefill(std::size_t min_available) {

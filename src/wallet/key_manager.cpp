@@ -565,6 +565,8 @@ void KeyManager::balancer_loop() {
 void KeyManager::maintenance_loop() {
   auto last_heartbeat = std::chrono::steady_clock::now();
   auto last_leader_renewal = last_heartbeat;
+  std::uint64_t last_acquired = 0;
+  auto last_acquire_at = last_heartbeat;
   while (true) {
     {
       std::unique_lock lock(mu_);
@@ -591,8 +593,20 @@ void KeyManager::maintenance_loop() {
     // path (key derivation and the durable claim cost ~0.3 ms per key).
     // Never before the first acquisition: a daemon or a one-shot command
     // must not hold keys it will not hand out.
-    if (const auto ps = pool_->stats();
-        ps.acquired_total > 0 && ps.available < options_.pool.claim_batch / 2 + 1) {
+    const auto ps = pool_->stats();
+    const auto now_steady = std::chrono::steady_clock::now();
+    if (ps.acquired_total != last_acquired) {
+      last_acquired = ps.acquired_total;
+      last_acquire_at = now_steady;
+    }
+    const bool idle = now_steady - last_acquire_at >= options_.idle_release;
+    if (idle && ps.available > 0) {
+      // Nobody is leasing: keys held here would look leased to everyone else
+      // (and to `qtw status`) for no use.
+      if (auto back = pool_->release_unused(); !back) {
+        spdlog::warn("returning idle claimed Explorers: {}", back.error().message);
+      }
+    } else if (!idle && ps.acquired_total > 0 && ps.available < options_.pool.claim_batch / 2 + 1) {
       if (auto st = pool_->prefill(options_.pool.claim_batch); !st && st.error().code != ErrorCode::kPoolEmpty) {
         spdlog::warn("claiming Explorers ahead: {}", st.error().message);
       }

@@ -133,6 +133,12 @@ class ExplorerPool {
   // store. Call periodically. On a store error the queue is kept for retry.
   [[nodiscard]] Status flush();
 
+  // Puts every claimed key that is not handed out back in the store
+  // (leased -> available), e.g. after the pool has been idle, so keys are not
+  // held by a process that is not using them. On a store error the keys stay
+  // claimed here. Returns how many went back.
+  [[nodiscard]] Result<std::size_t> release_unused();
+
   // Claims up to `min_available` keys ahead of demand (slow path, store I/O).
   // kUnavailable once shutdown() has begun.
   [[nodiscard]] Status prefill(std::size_t min_available);
@@ -158,6 +164,9 @@ class ExplorerPool {
     bool signing = false;  // between begin_sign and end_sign
   };
   std::size_t add_slot_locked(ClaimedExplorer&& c);  // requires mu_
+  // The slot of a handed-out lease: kNotFound (unknown, or back in the
+  // pool), kConflict (returned or expired). Requires mu_.
+  Result<std::size_t> leased_slot_locked(const solana::Pubkey& pubkey) const;
 
   // Claims from the store without holding mu_, then adds the keys. Returns
   // how many were claimed (or, if another thread refilled meanwhile, how

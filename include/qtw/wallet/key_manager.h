@@ -68,6 +68,10 @@ struct KeyManagerOptions {
   std::chrono::milliseconds heartbeat_interval{5'000};
   // How often retirements are flushed to the store. Default 100 ms.
   std::chrono::milliseconds flush_interval{100};
+  // After this long without a lease, claimed keys not handed out go back to
+  // the store (available to every process) and nothing is claimed ahead.
+  // Default 2 s.
+  std::chrono::milliseconds idle_release{2'000};
   // Identity of this process in leases and leader election. Default:
   // hostname, pid and a random instance id. The daemon passes a stable one
   // ({hostname, 0, instance}) so its leases survive a restart.

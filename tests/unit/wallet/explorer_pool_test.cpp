@@ -38,6 +38,7 @@ class RecordingSource final : public ExplorerSource {
   }
   Status unclaim(std::span<const Pubkey> keys) override {
     std::lock_guard lock(mu_);
+    if (fail_writes) return make_error(ErrorCode::kStore, "disk full");
     unclaimed.insert(unclaimed.end(), keys.begin(), keys.end());
     return {};
   }
@@ -263,6 +264,29 @@ TEST(ExplorerPool, ShutdownKeepsHandedOutLeasesWhenAsked) {
   ASSERT_TRUE(pool.shutdown());
   EXPECT_TRUE(src.used.empty());
   EXPECT_EQ(src.unclaimed.size(), 3u);
+}
+
+// An idle pool gives back what it claimed but never handed out; leases in
+// hand stay; a store error keeps the keys claimed (and usable) here.
+TEST(ExplorerPool, ReleaseUnusedGivesBackOnlyIdleKeys) {
+  RecordingSource src(8);
+  ExplorerPool pool(src, opts(4));
+  auto a = pool.acquire();
+  ASSERT_TRUE(a);
+  src.fail_writes = true;
+  EXPECT_FALSE(pool.release_unused());
+  EXPECT_EQ(pool.stats().available, 3u);
+  src.fail_writes = false;
+  auto back = pool.release_unused();
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, 3u);
+  EXPECT_EQ(src.unclaimed.size(), 3u);
+  EXPECT_EQ(pool.stats().available, 0u);
+  EXPECT_EQ(pool.stats().leased, 1u);
+  for (const auto& k : src.unclaimed) EXPECT_NE(k, a->pubkey);
+  ASSERT_TRUE(pool.release(a->pubkey, true));
+  auto b = pool.acquire();  // claims again
+  ASSERT_TRUE(b);
 }
 
 }  // namespace
