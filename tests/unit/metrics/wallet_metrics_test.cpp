@@ -39,6 +39,7 @@ TEST(WalletMetrics, SeedNamesAreRegisteredWithTheRightKinds) {
       {"qtrade.wallets.balancer_cycle_duration_seconds", MetricKind::kHistogram, {}, "s"},
       {"qtrade.wallets.rpc_requests", MetricKind::kCounter, {"method"}, "{request}"},
       {"qtrade.wallets.rpc_errors", MetricKind::kCounter, {"method", "error"}, "{error}"},
+      {"qtrade.wallets.sign_refused", MetricKind::kCounter, {"rule"}, "{request}"},
   };
   EXPECT_EQ(families.size(), std::size(wants));
   for (const auto& w : wants) {
