@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "qtw/metrics/otlp.h"
 #include "qtw/metrics/wallet_metrics.h"
+#include "qtw/phase_marker.h"
 #include "qtw/service/service.h"
 
 namespace qtw::cli {
@@ -83,6 +84,7 @@ Status setup_logging(const std::string& format, const std::string& level) {
 }
 
 int run_serve(const ServeArgs& args, const GlobalOptions& global) {
+  mark_phase("startup");
   auto config = load_effective_config(global);
   if (!config) return report_error(config.error());
   if (auto st = setup_logging(args.log_format.empty() ? config->log.format : args.log_format,
@@ -131,8 +133,19 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   if (!passphrase) return report_error(passphrase.error());
   auto st = open_wallet_store(*config, /*create=*/false);
   if (!st) return report_error(st.error());
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  const std::string instance = args.instance.empty() ? config->service.instance : args.instance;
+  if (instance.empty()) return usage_error("--instance must not be empty");
+  // One live daemon per instance and store: the lock is what lets a
+  // restarted daemon take its balancer-leader slot back at once (the slot
+  // belongs to host + instance), and it keeps two daemons from sharing the
+  // same API leases. The OS or the server frees it when this process dies.
+  const store::LeaseOwner me{host, ::getpid(), instance};
+  if (auto locked = (*st)->lock_instance(me); !locked) return report_error(locked.error());
   auto options = wallet::key_manager_options(*config);
   options.metrics = &wallet_metrics;
+  options.owner = me;
   auto km = wallet::KeyManager::open(std::move(*st), *passphrase, std::move(options));
   if (!km) return report_error(km.error());
 
@@ -141,9 +154,6 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   so.port = port;
   so.unix_socket = unix_socket;
   so.token = std::move(*token);
-  char host[256] = {};
-  ::gethostname(host, sizeof(host) - 1);
-  const std::string instance = args.instance.empty() ? config->service.instance : args.instance;
   so.owner = store::LeaseOwner{host, 0, instance};
   so.lease_timeout = std::chrono::milliseconds(config->service.lease_timeout_ms);
   so.metrics = &wallet_metrics;
@@ -178,6 +188,7 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   spdlog::info("qtw serve: {} on {} as {}, store {}", where, config->rpc.url, instance,
                (*km)->store().describe());
   std::cout << "READY " << where << std::endl;
+  mark_phase("ready");
   (*svc)->run();
 
   // run() returned: stopped by a signal (or the listener failed).
@@ -211,8 +222,10 @@ void register_service_commands(CLI::App& app, GlobalOptions& global) {
   serve->add_option("--token-file", args->token_file,
                     "Bearer token file, mode 0600 (default [service] token_file)");
   serve->add_option("--instance", args->instance,
-                    "Lease-holder name in the store; stable across restarts, unique per daemon "
-                    "(default [service] instance, \"qtw-serve\")");
+                    "Lease-holder name in the store; stable across restarts, unique per daemon: "
+                    "a second live `qtw serve` with the same instance on the same store is "
+                    "refused, a restarted one takes its leases and balancer-leader slot back at "
+                    "once (default [service] instance, \"qtw-serve\")");
   add_passphrase_option(serve, args->passphrase_file);
   serve->add_option("--log-format", args->log_format, "text or json (default [log] format)");
   serve->add_option("--log-level", args->log_level,

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "qtw/phase_marker.h"
+
 namespace qtw::rpc {
 namespace {
 
@@ -73,6 +75,7 @@ Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTra
     so.skip_preflight = first ? options_.skip_preflight : true;
     so.preflight_commitment = options_.commitment;
     so.max_retries = 0;  // we rebroadcast ourselves, at a known pace
+    mark_phase("send");
     auto r = client_.send_transaction(txs[i].wire, so);
     ++out[i].broadcasts;
     if (r) {
@@ -109,6 +112,13 @@ Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTra
   const std::int64_t start_ms = clk.now_ms();
   if (initial_send) {
     for (std::size_t i = 0; i < n; ++i) broadcast(i, true);
+  } else if (rebroadcast) {
+    // Resumed after a restart: the last send may have been lost with the
+    // crashed process, and every second of waiting eats into the
+    // blockhash's life. The same bytes at once (I4), then on the schedule.
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!txs[i].wire.empty()) broadcast(i, false);
+    }
   }
   std::int64_t last_broadcast_ms = clk.now_ms();
 

@@ -23,6 +23,7 @@
 
 #include "qtw/metrics/prometheus_text.h"
 #include "qtw/metrics/wallet_metrics.h"
+#include "qtw/phase_marker.h"
 #include "qtw/solana/encoding.h"
 #include "qtw/solana/message.h"
 #include "qtw/vault/vault.h"
@@ -284,6 +285,7 @@ class Service::Impl {
 
   void lease(httplib::Response& res) {
     const std::int64_t deadline = unix_ms() + o_.lease_timeout.count();
+    mark_phase("claim");
     auto claimed = km_.store().claim_explorers(o_.owner, 1, deadline);
     if (!claimed) return fail(res, status_for(claimed.error().code), claimed.error().message);
     if (claimed->empty()) {
@@ -382,6 +384,7 @@ class Service::Impl {
       return fail(res, 409, "the lease of Explorer " + pubkey_text + " expired; it counts as used");
     }
     // I2: the guard is durable before any signature exists.
+    mark_phase("sign");
     if (auto guard = km_.store().mark_signed(key->pubkey, key->lease->lease_id); !guard) {
       return fail(res, status_for(guard.error().code),
                   guard.error().code == ErrorCode::kConflict
@@ -415,6 +418,7 @@ class Service::Impl {
           res, 409,
           "the lease of Explorer " + pubkey_text + " expired; it counts as used and was retired");
     }
+    mark_phase("return");
     auto st = km_.store().release_explorer(key->pubkey, key->lease->lease_id, retire);
     if (!st) {
       return fail(res, status_for(st.error().code),

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "qtw/metrics/wallet_metrics.h"
+#include "qtw/phase_marker.h"
 #include "qtw/solana/encoding.h"
 #include "qtw/solana/transaction.h"
 
@@ -380,6 +381,7 @@ Status Balancer::persist_and_queue(IntentKind kind, const solana::Transaction& t
   std::int64_t id = 0;
   // The intent (and the state changes it implies) are durable before a
   // single byte goes to the node (I1, I4).
+  mark_phase("persist");
   QTW_TRY(store_.transact([&]() -> Status {
     QTW_ASSIGN_OR_RETURN(id, store_.insert_intent(intent));
     if (with_intent) QTW_TRY(with_intent());
@@ -700,6 +702,7 @@ Status Balancer::confirm(BalanceReport& report) {
 Status Balancer::apply_outcome(const InFlight& flight, const rpc::TxOutcome& outcome,
                                BalanceReport& report) {
   using rpc::TxOutcomeKind;
+  mark_phase("confirm");
   if (outcome.kind == TxOutcomeKind::kUnknown) {
     // Not safe to re-sign or to revert: resolved at the start of a later cycle.
     ++report.transactions_unknown;

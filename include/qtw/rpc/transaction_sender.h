@@ -95,8 +95,10 @@ class TransactionSender {
       std::span<const PendingTransaction> txs);
 
   // Tracks transactions already sent (e.g. from the intent log after a
-  // restart) without an initial send; still rebroadcasts them if
-  // `rebroadcast` is true and their wire bytes are present.
+  // restart). With `rebroadcast` (and their wire bytes present) it sends the
+  // same bytes once at once, as a rebroadcast (no preflight; an error does
+  // not settle anything), then every rebroadcast_interval_ms; without it,
+  // it only polls.
   [[nodiscard]] Result<std::vector<TxOutcome>> confirm_all(std::span<const PendingTransaction> txs,
                                                            bool rebroadcast = true);
 

@@ -34,6 +34,7 @@
 //   kStore              the database failed (native_code = SQLite/libpq code)
 //   kCorrupt            integrity check failed on open
 //   kSchemaTooNew       written by a newer qtw; nothing was changed
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -88,12 +89,19 @@ enum class KeyState : std::uint8_t {
 [[nodiscard]] Status check_transition(KeyState from, KeyState to);
 
 // Who holds a lease. A process makes one at start-up; `instance` is random
-// per start so a reused pid is not mistaken for the old owner.
+// per start so a reused pid is not mistaken for the old owner, except for a
+// daemon (`qtw serve --instance NAME`), whose instance is stable across
+// restarts and unique among live processes (lock_instance).
 struct LeaseOwner {
   std::string host;      // gethostname()
   std::int64_t pid = 0;  // getpid()
-  std::string instance;  // random per process start (e.g. 16 hex chars)
+  std::string instance;  // random per process start (16 hex chars), or a daemon's stable name
   bool operator==(const LeaseOwner&) const = default;
+  // Same host and instance (the leader slot's identity; the pid may differ
+  // after a restart).
+  [[nodiscard]] bool same_instance(const LeaseOwner& o) const {
+    return host == o.host && instance == o.instance;
+  }
 };
 
 struct Lease {
@@ -230,6 +238,17 @@ struct AuditRecord {
   std::string detail;         // free text; never a secret
 };
 
+// A stored audit row with its hash chain (qtw/store/audit_chain.h).
+// `chained` is false for a row without hashes (written behind the store's
+// back, never by qtw).
+using AuditHash = std::array<std::uint8_t, 32>;
+struct AuditEntry {
+  AuditRecord record;
+  AuditHash prev_hash{};
+  AuditHash hash{};
+  bool chained = false;
+};
+
 class KeyStore {
  public:
   virtual ~KeyStore() = default;
@@ -329,13 +348,29 @@ class KeyStore {
   [[nodiscard]] virtual Status mark_signed(const solana::Pubkey& explorer,
                                            std::uint64_t lease_id) = 0;
 
+  // ---- instance lock (one live process per stable instance name) ----
+  // Takes the lock named by `owner.host` + `owner.instance` on this store and
+  // holds it as long as this KeyStore object lives. The operating system
+  // (SQLite: flock on a file beside the store, "<store>.instance-<name>.lock")
+  // or the server (PostgreSQL: a session-level advisory lock on a connection
+  // of its own) frees it when the process dies, so a restarted daemon gets
+  // it back at once and a second live one is refused. This is what makes it
+  // safe for a restart with the same instance to take its balancer-leader
+  // slot back without waiting (see try_acquire_leader). kConflict, naming
+  // the holder, when another live process (or another KeyStore object in
+  // this process) holds it; idempotent on the same object.
+  [[nodiscard]] virtual Status lock_instance(const LeaseOwner& owner) = 0;
+
   // ---- balancer leader (one at a time, DESIGN §6) ----
   // True if `owner` is (now) the leader until `deadline_ms`: the slot was
-  // free, expired (deadline < now), or already ours (renewal). PostgreSQL
-  // may implement this with an advisory lock and ignore the deadline.
+  // free, expired (deadline < now), or already ours (renewal). The slot
+  // belongs to host + instance (the pid is recorded, not compared): a process
+  // restarted with the same stable instance takes its own slot back at once;
+  // callers with such an instance hold lock_instance() first. PostgreSQL
+  // adds an advisory lock held by the leading process.
   [[nodiscard]] virtual Result<bool> try_acquire_leader(const LeaseOwner& owner,
                                                         std::int64_t deadline_ms) = 0;
-  // No-op if `owner` is not the leader.
+  // No-op if `owner` (host + instance) is not the leader.
   [[nodiscard]] virtual Status release_leader(const LeaseOwner& owner) = 0;
 
   // ---- intents ----
@@ -357,11 +392,18 @@ class KeyStore {
   [[nodiscard]] virtual Result<std::vector<IntentRecord>> list_intents_for_key(
       const solana::Pubkey& pubkey) = 0;
 
-  // ---- audit ----
+  // ---- audit (hash-chained: qtw/store/audit_chain.h) ----
+  // Appends one row, chained to the current tail. `record.id` and `at_ms`
+  // are assigned by the store.
   [[nodiscard]] virtual Result<std::int64_t> append_audit(const AuditRecord& record) = 0;
   // Rows with id > after_id, oldest first, at most `limit` (0 = all).
   [[nodiscard]] virtual Result<std::vector<AuditRecord>> list_audit(std::int64_t after_id,
                                                                     std::size_t limit) = 0;
+  // The same rows with their chain fields.
+  [[nodiscard]] virtual Result<std::vector<AuditEntry>> list_audit_entries(std::int64_t after_id,
+                                                                           std::size_t limit) = 0;
+  // The last `count` rows, oldest first.
+  [[nodiscard]] virtual Result<std::vector<AuditEntry>> list_audit_tail(std::size_t count) = 0;
 };
 
 }  // namespace qtw::store

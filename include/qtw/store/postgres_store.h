@@ -61,9 +61,12 @@
 namespace qtw::store {
 
 // Schema version the PostgreSQL backend writes (rows in schema_version).
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 2;
 // First key of the leader advisory lock: "QTW1".
 inline constexpr std::int32_t kPostgresLeaderLockClass = 0x51545731;
+// First key of the instance locks (KeyStore::lock_instance); the second is
+// hashtext(schema/host/instance). (+1 is the migration lock.)
+inline constexpr std::int32_t kPostgresInstanceLockClass = kPostgresLeaderLockClass + 2;
 
 struct PostgresStoreOptions {
   // Create the schema when the database holds no qtw tables yet. Default

@@ -17,6 +17,8 @@
 #include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
+
+#include "qtw/store/audit_chain.h"
 #include <thread>
 #include <utility>
 #include <vector>
@@ -29,6 +31,8 @@ constexpr std::int64_t kTierBank = static_cast<std::int64_t>(KeyTier::Bank);
 constexpr std::int64_t kTierExplorer = static_cast<std::int64_t>(KeyTier::Explorer);
 constexpr std::uint32_t kMaxDerivationIndex = 0x7fff'ffffu;  // hardened range, docs/KEYS.md
 constexpr std::int32_t kMigrationLockClass = kPostgresLeaderLockClass + 1;
+// +2 is kPostgresInstanceLockClass. Audit appends: one transaction at a time.
+constexpr std::int32_t kAuditLockClass = kPostgresLeaderLockClass + 3;
 
 // Migration N brings the schema from version N-1 to N. Append only; never
 // edit a shipped migration. Same tables, columns and constraints as the
@@ -126,7 +130,16 @@ CREATE TABLE leader (
   deadline_ms BIGINT NOT NULL
 );
 )sql",
+    // v2: the audit log is hash-chained (qtw/store/audit_chain.h), as the
+    // SQLite backend's v2. The rows already there are chained by
+    // chain_unchained_audit_rows() in the same transaction.
+    R"sql(
+ALTER TABLE audit ADD COLUMN prev_hash BYTEA CHECK (prev_hash IS NULL OR length(prev_hash) = 32);
+ALTER TABLE audit ADD COLUMN hash BYTEA CHECK (hash IS NULL OR length(hash) = 32);
+)sql",
 };
+// The migration that added the audit chain (see chain_unchained_audit_rows).
+constexpr int kAuditChainVersion = 2;
 static_assert(std::size(kMigrations) == kPostgresSchemaVersion);
 
 constexpr const char* kKeyColumns =
@@ -388,6 +401,7 @@ class PgStore final : public KeyStore {
     leader_cv_.notify_all();
     if (heartbeat_.joinable()) heartbeat_.join();
     leader_.drop();  // the server releases the advisory lock with the session
+    instance_.drop();  // and the instance locks with theirs
     data_.drop();
   }
 
@@ -620,18 +634,20 @@ class PgStore final : public KeyStore {
               "upd AS (UPDATE keys k SET state = $4, lease_host = $5, lease_pid = $6, "
               "lease_instance = $7, lease_id = nextval('lease_ids'), lease_deadline_ms = $8, "
               "updated_at_ms = $9 FROM picked WHERE k.id = picked.id AND k.state = $2 "
-              "RETURNING k.*), "
-              "aud AS (INSERT INTO audit (at_ms, actor, action, pubkey, detail) "
-              "SELECT $9, $10, 'explorer.transition', upd.pubkey, "
-              "'available -> leased: claimed, lease ' || upd.lease_id FROM upd ORDER BY upd.id) "
+              "RETURNING k.*) "
               "SELECT ") + kKeyColumns + " FROM upd ORDER BY id",
           {P(kTierExplorer), P(state_int(KeyState::kAvailable)),
            P(static_cast<std::int64_t>(std::min<std::size_t>(max, 1'000'000))),
            P(state_int(KeyState::kLeased)), P(owner.host), P(owner.pid), P(owner.instance),
-           P(lease_deadline_ms), P(now()), P(owner_string(owner))});
+           P(lease_deadline_ms), P(now())});
       std::vector<KeyRecord> out;
       out.reserve(r.size());
       for (const auto& row : r) out.push_back(read_key(row));
+      // Audit rows are chained one by one (audit_id), after the claim.
+      for (const auto& k : out) {
+        QTW_TRY(audit(owner_string(owner), "explorer.transition", k.pubkey, std::nullopt,
+                      "available -> leased: claimed, lease " + std::to_string(k.lease->lease_id)));
+      }
       return out;
     });
   }
@@ -761,7 +777,7 @@ class PgStore final : public KeyStore {
       bool ours = true;
       if (!cur.empty()) {
         const LeaseOwner holder{cur[0][0].c_str(), i64(cur[0][1]), cur[0][2].c_str()};
-        if (!(holder == owner) && i64(cur[0][3]) >= now()) {
+        if (!holder.same_instance(owner) && i64(cur[0][3]) >= now()) {
           ours = false;
           // The previous holder's deadline has not passed, but we got the
           // lock, so its leader session is gone. If none of its sessions is
@@ -789,7 +805,7 @@ class PgStore final : public KeyStore {
       if (ours) {
         local_leader_ = owner;
         local_deadline_ms_ = deadline_ms;
-      } else if (!local_leader_ || *local_leader_ == owner) {
+      } else if (!local_leader_ || local_leader_->same_instance(owner)) {
         // Nobody in this process leads: let the rightful process have the lock.
         local_leader_.reset();
         unlock_leader();
@@ -806,22 +822,20 @@ class PgStore final : public KeyStore {
 
   Status release_leader(const LeaseOwner& owner) override {
     std::unique_lock lock(leader_mu_);
-    if (!local_leader_ || !(*local_leader_ == owner)) {
+    if (!local_leader_ || !local_leader_->same_instance(owner)) {
       // Not the leader here; still clear a stale row of ours (e.g. after a
       // restart with the same identity) on the data connection.
       lock.unlock();
       return run("release_leader", true, [&]() -> Status {
-        s().exec("DELETE FROM leader WHERE name = 'balancer' AND host = $1 AND pid = $2 AND "
-                 "instance = $3",
-                 {P(owner.host), P(owner.pid), P(owner.instance)});
+        s().exec("DELETE FROM leader WHERE name = 'balancer' AND host = $1 AND instance = $2",
+                 {P(owner.host), P(owner.instance)});
         return {};
       });
     }
     try {
       if (leader_.open()) {
-        leader_.exec("DELETE FROM leader WHERE name = 'balancer' AND host = $1 AND pid = $2 AND "
-                     "instance = $3",
-                     {P(owner.host), P(owner.pid), P(owner.instance)});
+        leader_.exec("DELETE FROM leader WHERE name = 'balancer' AND host = $1 AND instance = $2",
+                     {P(owner.host), P(owner.instance)});
       }
       local_leader_.reset();
       unlock_leader();
@@ -830,6 +844,51 @@ class PgStore final : public KeyStore {
       leader_lost();
       return make_error(ErrorCode::kUnavailable,
                         std::string("leader session on ") + describe() + ": " + e.what());
+    }
+  }
+
+  // ---- instance lock ----
+  // A session-level advisory lock keyed by (schema, host, instance) on a
+  // connection of its own that does nothing else: the server frees it when
+  // the process dies (its socket closes) or the connection is lost (TCP
+  // keepalives), never while the process lives and the network holds.
+  Status lock_instance(const LeaseOwner& owner) override {
+    QTW_TRY(check_owner(owner));
+    std::lock_guard lock(instance_mu_);
+    for (const auto& held : instance_locks_) {
+      if (held.same_instance(owner)) return {};
+    }
+    try {
+      if (!instance_.open()) {
+        instance_.drop();
+        QTW_ASSIGN_OR_RETURN(instance_, connect(uri_, options_));
+      }
+      const std::string key = owner.host + "/" + owner.instance;
+      auto r = instance_.exec(
+          "SELECT pg_try_advisory_lock($1, hashtext(current_schema() || '/' || $2)), "
+          "hashtext(current_schema() || '/' || $2)",
+          {P(kPostgresInstanceLockClass), P(key)});
+      if (!r[0][0].as<bool>()) {
+        // Name the holder's session ("qtw host:pid") for the operator.
+        auto who = instance_.exec(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::bigint::oid AND "
+            "l.objid = ($2::bigint & 4294967295)::oid AND l.objsubid = 2 LIMIT 1",
+            {P(kPostgresInstanceLockClass), P(i64(r[0][1]))});
+        const std::string holder = who.empty() ? "" : who[0][0].c_str();
+        return make_error(ErrorCode::kConflict,
+                          "instance '" + owner.instance + "' of host " + owner.host +
+                              " is already running on " + describe() +
+                              (holder.empty() ? std::string() : " (session '" + holder + "')") +
+                              ": stop it first, or give this one another --instance");
+      }
+      instance_locks_.push_back(owner);
+      return {};
+    } catch (const std::exception& e) {
+      instance_.drop();
+      instance_locks_.clear();
+      return make_error(ErrorCode::kUnavailable,
+                        std::string("instance lock on ") + describe() + ": " + e.what());
     }
   }
 
@@ -940,6 +999,47 @@ class PgStore final : public KeyStore {
       return audit_id(record.actor.empty() ? options_.actor : record.actor, record.action,
                       record.pubkey, record.intent_id, record.detail);
     });
+  }
+
+  Result<std::vector<AuditEntry>> list_audit_entries(std::int64_t after_id,
+                                                     std::size_t limit) override {
+    return run("list_audit_entries", true, [&]() -> Result<std::vector<AuditEntry>> {
+      return read_audit_entries(s().exec(
+          "SELECT id, at_ms, actor, action, pubkey, intent_id, detail, prev_hash, hash FROM audit "
+          "WHERE id > $1 ORDER BY id LIMIT $2",
+          {P(after_id), limit == 0 ? Param{} : P(static_cast<std::int64_t>(limit))}));
+    });
+  }
+
+  Result<std::vector<AuditEntry>> list_audit_tail(std::size_t count) override {
+    return run("list_audit_tail", true, [&]() -> Result<std::vector<AuditEntry>> {
+      return read_audit_entries(s().exec(
+          "SELECT * FROM (SELECT id, at_ms, actor, action, pubkey, intent_id, detail, prev_hash, "
+          "hash FROM audit ORDER BY id DESC LIMIT $1) t ORDER BY id",
+          {P(static_cast<std::int64_t>(count))}));
+    });
+  }
+
+  static std::vector<AuditEntry> read_audit_entries(const pqxx::result& r) {
+    std::vector<AuditEntry> out;
+    out.reserve(r.size());
+    for (const auto& row : r) {
+      AuditEntry e;
+      e.record.id = i64(row[0]);
+      e.record.at_ms = i64(row[1]);
+      e.record.actor = row[2].c_str();
+      e.record.action = row[3].c_str();
+      if (!row[4].is_null()) e.record.pubkey = pubkey_of(row[4]);
+      if (!row[5].is_null()) e.record.intent_id = i64(row[5]);
+      e.record.detail = row[6].c_str();
+      e.chained = !row[7].is_null() && !row[8].is_null();
+      if (e.chained) {
+        e.prev_hash = fixed<32>(row[7]);
+        e.hash = fixed<32>(row[8]);
+      }
+      out.push_back(std::move(e));
+    }
+    return out;
   }
 
   Result<std::vector<AuditRecord>> list_audit(std::int64_t after_id, std::size_t limit) override {
@@ -1229,15 +1329,13 @@ class PgStore final : public KeyStore {
             " ORDER BY id FOR UPDATE SKIP LOCKED), "
             "upd AS (UPDATE keys k SET state = $2, lease_host = NULL, lease_pid = NULL, "
             "lease_instance = NULL, lease_id = NULL, lease_deadline_ms = NULL, updated_at_ms = $4 "
-            "FROM picked WHERE k.id = picked.id AND k.state = $1 RETURNING k.id, k.pubkey), "
-            "aud AS (INSERT INTO audit (at_ms, actor, action, pubkey, detail) "
-            "SELECT $4, $5, 'explorer.transition', upd.pubkey, $6 FROM upd ORDER BY upd.id) "
+            "FROM picked WHERE k.id = picked.id AND k.state = $1 RETURNING k.id, k.pubkey) "
             "SELECT pubkey FROM upd ORDER BY id",
-        {P(state_int(KeyState::kLeased)), P(state_int(KeyState::kUsed)), std::move(arg), P(now()),
-         P(options_.actor), P(detail)});
+        {P(state_int(KeyState::kLeased)), P(state_int(KeyState::kUsed)), std::move(arg), P(now())});
     std::vector<solana::Pubkey> out;
     out.reserve(r.size());
     for (const auto& row : r) out.push_back(pubkey_of(row[0]));
+    for (const auto& pk : out) QTW_TRY(audit(options_.actor, "explorer.transition", pk, std::nullopt, detail));
     return out;
   }
 
@@ -1250,11 +1348,27 @@ class PgStore final : public KeyStore {
   Result<std::int64_t> audit_id(const std::string& actor, std::string_view action,
                                 const std::optional<solana::Pubkey>& pubkey,
                                 std::optional<std::int64_t> intent_id, std::string_view detail) {
+    // Appends are serialised across sessions and hosts: the lock is held
+    // from the tail read to this transaction's COMMIT, and the row's id is
+    // drawn under it, so id order is chain order and the chain never forks.
+    s().exec("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+             {P(kAuditLockClass)});
+    auto tail = s().exec("SELECT hash FROM audit ORDER BY id DESC LIMIT 1");
+    AuditHash prev{};
+    if (!tail.empty() && !tail[0][0].is_null()) prev = fixed<32>(tail[0][0]);
+    AuditRecord rec;
+    rec.at_ms = now();
+    rec.actor = actor;
+    rec.action = std::string(action);
+    rec.pubkey = pubkey;
+    rec.intent_id = intent_id;
+    rec.detail = std::string(detail);
+    const AuditHash hash = audit_entry_hash(rec, prev);
     auto r = s().exec(
-        "INSERT INTO audit (at_ms, actor, action, pubkey, intent_id, detail) VALUES ($1, $2, $3, "
-        "$4, $5, $6) RETURNING id",
-        {P(now()), P(actor), P(action), pubkey ? P(pubkey->bytes) : Param{}, P(intent_id),
-         P(detail)});
+        "INSERT INTO audit (at_ms, actor, action, pubkey, intent_id, detail, prev_hash, hash) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        {P(rec.at_ms), P(actor), P(action), pubkey ? P(pubkey->bytes) : Param{}, P(intent_id),
+         P(detail), P(prev), P(hash)});
     return i64(r[0][0]);
   }
 
@@ -1355,6 +1469,10 @@ class PgStore final : public KeyStore {
   int depth_ = 0;          // open transaction levels on data_
   bool poisoned_ = false;  // the connection died under an open outer level
 
+  std::mutex instance_mu_;  // guards instance_, instance_locks_
+  Session instance_;         // holds the instance locks; does nothing else
+  std::vector<LeaseOwner> instance_locks_;
+
   std::mutex leader_mu_;  // guards everything below
   Session leader_;
   bool lock_held_ = false;
@@ -1364,6 +1482,30 @@ class PgStore final : public KeyStore {
   std::condition_variable leader_cv_;
   std::thread heartbeat_;
 };
+
+// The migration to kAuditChainVersion: chains the rows written before it, in
+// id order, inside the migration's transaction, with the append-only
+// trigger disabled for just that (and enabled again). Throws on SQL errors.
+void chain_unchained_audit_rows(Session& s) {
+  s.exec("ALTER TABLE audit DISABLE TRIGGER audit_no_update");
+  auto rows = s.exec(
+      "SELECT id, at_ms, actor, action, pubkey, intent_id, detail FROM audit ORDER BY id");
+  AuditHash prev{};
+  for (const auto& row : rows) {
+    AuditRecord a;
+    a.id = i64(row[0]);
+    a.at_ms = i64(row[1]);
+    a.actor = row[2].c_str();
+    a.action = row[3].c_str();
+    if (!row[4].is_null()) a.pubkey = pubkey_of(row[4]);
+    if (!row[5].is_null()) a.intent_id = i64(row[5]);
+    a.detail = row[6].c_str();
+    const AuditHash hash = audit_entry_hash(a, prev);
+    s.exec("UPDATE audit SET prev_hash = $1, hash = $2 WHERE id = $3", {P(prev), P(hash), P(a.id)});
+    prev = hash;
+  }
+  s.exec("ALTER TABLE audit ENABLE TRIGGER audit_no_update");
+}
 
 // Reads the schema state and migrates; nothing is written unless the schema
 // is absent (and may be created) or older than this build's.
@@ -1416,6 +1558,7 @@ Status open_schema(Session& s, const std::string& uri, const PostgresStoreOption
       }
       for (; version < kPostgresSchemaVersion; ++version) {
         s.work->exec(kMigrations[version]);
+        if (version + 1 == kAuditChainVersion) chain_unchained_audit_rows(s);
         s.exec("INSERT INTO schema_version (version, applied_at_ms) VALUES ($1, $2)",
                {P(version + 1), P(now_ms)});
       }

@@ -7,28 +7,12 @@
 set -uo pipefail
 QTW=$1
 SRC=$2
-WORK=$(mktemp -d /tmp/qtw-wallet-test.XXXXXX)
-NODE_PID=""
-cleanup() { [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-cd "$WORK"
-pass=0; fail=0
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL $*"; }
-check() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
-jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v[k];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
+. "$SRC/tests/integration/lib.sh"
+qtw_test_begin wallet-test
 
-node "$SRC/tools/localnet/server.js" --port 0 >node.out 2>node.log &
-NODE_PID=$!
-for _ in $(seq 1 100); do grep -q '^READY ' node.out && break; sleep 0.1; done
-URL=$(sed -n 's/^READY //p' node.out)
-[ -n "$URL" ] || { echo "local node did not start"; cat node.log; exit 1; }
+start_node
 export QTW_PASSPHRASE="wallet test passphrase"
 Q() { "$QTW" --store "$WORK/w.db" --rpc-url "$URL" "$@"; }
-fees_collected() {
-  curl -s -X POST -H 'Content-Type: application/json' \
-    -d '{"jsonrpc":"2.0","id":1,"method":"qtwLocalnetInfo"}' "$URL" | jget result.userFeesCollected
-}
 # I6: everything airdropped is in a managed key or was paid as a fee.
 conserved() {  # conserved NAME
   local total fees
@@ -145,5 +129,4 @@ check "explorers empty after sweep" "$(jget balances_lamports.explorer <s5.json)
 check "hodl holds all after sweep" "$(jget balances_lamports.hodl <s5.json)" "$((AIRDROP - $(fees_collected)))"
 conserved "after sweep"
 
-echo "wallet: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish wallet

@@ -230,6 +230,30 @@ TEST(TransactionSender, ManyTransactionsOneStatusRequestPerPoll) {
   EXPECT_LE(status_requests, 25);
 }
 
+TEST(TransactionSender, ResumedTransactionsAreResentAtOnceThenOnSchedule) {
+  // After a restart the intent log's transactions are resent before the
+  // first status poll (the crashed process's send may have been lost), as
+  // rebroadcasts (no preflight), then every rebroadcast_interval_ms.
+  Rig rig([](std::uint64_t, bool) { return json(nullptr); });
+  std::vector<PendingTransaction> txs(2, pending(30));
+  auto outs = TransactionSender(*rig.client, rig.options()).confirm_all(txs).value();
+  ASSERT_EQ(outs.size(), 2u);
+  const auto bodies = rig.server->bodies();
+  ASSERT_FALSE(bodies.empty());
+  EXPECT_NE(bodies.front().find("sendTransaction"), std::string::npos);
+  EXPECT_EQ(rig.node.preflight_sends.load(), 0);
+  // ~310 ms until expiry with a 200 ms period: at once, then once more.
+  for (const auto& o : outs) {
+    EXPECT_EQ(o.kind, TxOutcomeKind::kExpired);
+    EXPECT_EQ(o.broadcasts, 2);
+  }
+  // Without rebroadcast nothing is sent at all.
+  Rig quiet([](std::uint64_t, bool) { return json(nullptr); });
+  auto q = TransactionSender(*quiet.client, quiet.options()).confirm_all(txs, false).value();
+  EXPECT_EQ(quiet.node.sends.load(), 0);
+  EXPECT_EQ(q.front().broadcasts, 0);
+}
+
 TEST(TransactionSender, EmptyWireIsInvalidArgument) {
   Rig rig([](std::uint64_t, bool) { return json(nullptr); });
   PendingTransaction p = pending(10);
