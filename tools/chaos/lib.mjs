@@ -5,6 +5,7 @@
 // to the node, wait for it, return the Explorer retired), as
 // tests/integration/multihost/lander_worker.mjs does.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { createWriteStream } from 'node:fs';
 import * as kit from '@solana/kit';
@@ -12,17 +13,8 @@ import { getTransferSolInstruction } from '@solana-program/system';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// mulberry32: replayable randomness (--seed).
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Replayable randomness (--seed): the fault proxy's seeded PRNG.
+export const { prng } = createRequire(import.meta.url)('../faultproxy/proxy.js');
 
 export function freePort() {
   return new Promise((resolve, reject) => {

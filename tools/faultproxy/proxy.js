@@ -226,4 +226,4 @@ function main() {
 }
 
 if (require.main === module) main();
-module.exports = { parseArgs, MODE_RE };
+module.exports = { parseArgs, MODE_RE, prng };

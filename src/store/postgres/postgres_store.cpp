@@ -244,6 +244,20 @@ std::string owner_string(const LeaseOwner& o) {
   return o.host + ":" + std::to_string(o.pid) + ":" + o.instance;
 }
 
+// An audit row from columns id, at_ms, actor, action, pubkey, intent_id,
+// detail (in that order, from column 0).
+AuditRecord read_audit(const pqxx::row& row) {
+  AuditRecord a;
+  a.id = i64(row[0]);
+  a.at_ms = i64(row[1]);
+  a.actor = row[2].c_str();
+  a.action = row[3].c_str();
+  if (!row[4].is_null()) a.pubkey = pubkey_of(row[4]);
+  if (!row[5].is_null()) a.intent_id = i64(row[5]);
+  a.detail = row[6].c_str();
+  return a;
+}
+
 std::string explorer_name(const solana::Pubkey& pk) {
   // Hex prefix only, as the SQLite backend: no base58 dependency here.
   static constexpr char kHex[] = "0123456789abcdef";
@@ -1025,13 +1039,7 @@ class PgStore final : public KeyStore {
     out.reserve(r.size());
     for (const auto& row : r) {
       AuditEntry e;
-      e.record.id = i64(row[0]);
-      e.record.at_ms = i64(row[1]);
-      e.record.actor = row[2].c_str();
-      e.record.action = row[3].c_str();
-      if (!row[4].is_null()) e.record.pubkey = pubkey_of(row[4]);
-      if (!row[5].is_null()) e.record.intent_id = i64(row[5]);
-      e.record.detail = row[6].c_str();
+      e.record = read_audit(row);
       e.chained = !row[7].is_null() && !row[8].is_null();
       if (e.chained) {
         e.prev_hash = fixed<32>(row[7]);
@@ -1050,17 +1058,7 @@ class PgStore final : public KeyStore {
           {P(after_id), limit == 0 ? Param{} : P(static_cast<std::int64_t>(limit))});
       std::vector<AuditRecord> out;
       out.reserve(r.size());
-      for (const auto& row : r) {
-        AuditRecord a;
-        a.id = i64(row[0]);
-        a.at_ms = i64(row[1]);
-        a.actor = row[2].c_str();
-        a.action = row[3].c_str();
-        if (!row[4].is_null()) a.pubkey = pubkey_of(row[4]);
-        if (!row[5].is_null()) a.intent_id = i64(row[5]);
-        a.detail = row[6].c_str();
-        out.push_back(std::move(a));
-      }
+      for (const auto& row : r) out.push_back(read_audit(row));
       return out;
     });
   }
@@ -1492,14 +1490,7 @@ void chain_unchained_audit_rows(Session& s) {
       "SELECT id, at_ms, actor, action, pubkey, intent_id, detail FROM audit ORDER BY id");
   AuditHash prev{};
   for (const auto& row : rows) {
-    AuditRecord a;
-    a.id = i64(row[0]);
-    a.at_ms = i64(row[1]);
-    a.actor = row[2].c_str();
-    a.action = row[3].c_str();
-    if (!row[4].is_null()) a.pubkey = pubkey_of(row[4]);
-    if (!row[5].is_null()) a.intent_id = i64(row[5]);
-    a.detail = row[6].c_str();
+    const AuditRecord a = read_audit(row);
     const AuditHash hash = audit_entry_hash(a, prev);
     s.exec("UPDATE audit SET prev_hash = $1, hash = $2 WHERE id = $3", {P(prev), P(hash), P(a.id)});
     prev = hash;

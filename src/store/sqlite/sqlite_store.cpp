@@ -187,6 +187,20 @@ std::string owner_string(const LeaseOwner& o) {
   return o.host + ":" + std::to_string(o.pid) + ":" + o.instance;
 }
 
+// An audit row from columns id, at_ms, actor, action, pubkey, intent_id,
+// detail (in that order, from column 0).
+AuditRecord read_audit(const Stmt& st) {
+  AuditRecord a;
+  a.id = st.int64(0);
+  a.at_ms = st.int64(1);
+  a.actor = st.text(2);
+  a.action = st.text(3);
+  if (!st.is_null(4)) a.pubkey = pubkey_col(st, 4);
+  if (!st.is_null(5)) a.intent_id = st.int64(5);
+  a.detail = st.text(6);
+  return a;
+}
+
 Status check_i64(std::uint64_t v, std::string_view what) {
   if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     return make_error(ErrorCode::kInvalidArgument, std::string(what) + " exceeds 2^63-1");
@@ -836,15 +850,7 @@ class SqliteStore final : public KeyStore {
     while (true) {
       QTW_ASSIGN_OR_RETURN(bool row, st.step());
       if (!row) break;
-      AuditRecord a;
-      a.id = st.int64(0);
-      a.at_ms = st.int64(1);
-      a.actor = st.text(2);
-      a.action = st.text(3);
-      if (!st.is_null(4)) a.pubkey = pubkey_col(st, 4);
-      if (!st.is_null(5)) a.intent_id = st.int64(5);
-      a.detail = st.text(6);
-      out.push_back(std::move(a));
+      out.push_back(read_audit(st));
     }
     return out;
   }
@@ -1024,13 +1030,7 @@ class SqliteStore final : public KeyStore {
       QTW_ASSIGN_OR_RETURN(bool row, st.step());
       if (!row) break;
       AuditEntry e;
-      e.record.id = st.int64(0);
-      e.record.at_ms = st.int64(1);
-      e.record.actor = st.text(2);
-      e.record.action = st.text(3);
-      if (!st.is_null(4)) e.record.pubkey = pubkey_col(st, 4);
-      if (!st.is_null(5)) e.record.intent_id = st.int64(5);
-      e.record.detail = st.text(6);
+      e.record = read_audit(st);
       e.chained = !st.is_null(7) && !st.is_null(8);
       if (e.chained) {
         e.prev_hash = to_array<32>(st.blob(7));
@@ -1161,15 +1161,7 @@ Status chain_unchained_audit_rows(Db& db) {
   while (true) {
     QTW_ASSIGN_OR_RETURN(bool row, sel.step());
     if (!row) break;
-    AuditRecord a;
-    a.id = sel.int64(0);
-    a.at_ms = sel.int64(1);
-    a.actor = sel.text(2);
-    a.action = sel.text(3);
-    if (!sel.is_null(4)) a.pubkey = pubkey_col(sel, 4);
-    if (!sel.is_null(5)) a.intent_id = sel.int64(5);
-    a.detail = sel.text(6);
-    rows.push_back(std::move(a));
+    rows.push_back(read_audit(sel));
   }
   AuditHash prev{};
   for (const auto& a : rows) {

@@ -33,18 +33,19 @@ leader_ttl_ms = 60000
 token_file = "$WORK/token"
 lease_timeout_ms = 2000
 TOML
+# (background processes run "$QTW" itself: a function would be a subshell)
 Q() { "$QTW" --config qtw.toml "$@"; }
 api() { curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "${2:-{\}}" "$D$1"; }
 available() { curl -s -H "Authorization: Bearer $TOKEN" "$D/v1/status" | jget keys.explorer.available; }
 wait_pool() { for _ in $(seq 1 150); do a=$(available); [ "$a" != undefined ] && [ "$a" -ge 6 ] && return; sleep 0.2; done; bad "pool never reached 6 (got $a)"; }
 
-Q serve --listen 127.0.0.1:0 --instance data-test >serve.out 2>serve.log & PIDS+=($!); SERVE=$!
+"$QTW" --config qtw.toml serve --listen 127.0.0.1:0 --instance data-test >serve.out 2>serve.log & PIDS+=($!); SERVE=$!
 D=$(wait_ready serve.out)
 [ -n "$D" ] || { echo "daemon did not start"; cat serve.log; exit 1; }
 wait_pool
 
 # One live daemon per instance and store.
-Q serve --listen 127.0.0.1:0 --instance data-test >second.out 2>second.err & SECOND=$!
+"$QTW" --config qtw.toml serve --listen 127.0.0.1:0 --instance data-test >second.out 2>second.err & SECOND=$!
 for _ in $(seq 1 100); do kill -0 $SECOND 2>/dev/null || break; sleep 0.1; done
 if kill -0 $SECOND 2>/dev/null; then kill -9 $SECOND; bad "a second daemon with the same instance kept running"; fi
 wait $SECOND; check "second daemon, same instance: exit" $? 1
@@ -53,7 +54,7 @@ grep -q "already running" second.err && ok || bad "second daemon's message: $(ca
 # kill -9 and restart with the same instance: it leads again at once, not
 # after leader_ttl_ms (60 s here) as a stranger would have to wait.
 kill -9 $SERVE; wait $SERVE 2>/dev/null
-Q serve --listen 127.0.0.1:0 --instance data-test >serve.out 2>serve.log & PIDS+=($!); SERVE=$!
+"$QTW" --config qtw.toml serve --listen 127.0.0.1:0 --instance data-test >serve.out 2>serve.log & PIDS+=($!); SERVE=$!
 D=$(wait_ready serve.out)
 [ -n "$D" ] || { echo "daemon did not restart"; cat serve.log; exit 1; }
 for _ in $(seq 1 100); do
