@@ -138,14 +138,22 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   const std::string instance = args.instance.empty() ? config->service.instance : args.instance;
   if (instance.empty()) return usage_error("--instance must not be empty");
   // One live daemon per instance and store: the lock is what lets a
-  // restarted daemon take its balancer-leader slot back at once (the slot
-  // belongs to host + instance), and it keeps two daemons from sharing the
-  // same API leases. The OS or the server frees it when this process dies.
-  const store::LeaseOwner me{host, ::getpid(), instance};
-  if (auto locked = (*st)->lock_instance(me); !locked) return report_error(locked.error());
+  // restarted daemon take its leases and balancer-leader slot back at once
+  // (both belong to host + instance), and it keeps two live daemons from
+  // sharing the same leases. The OS or the server frees it when this
+  // process dies.
+  if (auto locked = (*st)->lock_instance(store::LeaseOwner{host, ::getpid(), instance}); !locked) {
+    return report_error(locked.error());
+  }
   auto options = wallet::key_manager_options(*config);
   options.metrics = &wallet_metrics;
-  options.owner = me;
+  // The daemon's leases: held in the store by a stable owner, handed out
+  // from memory (claimed in batches), kept across a restart and adopted by
+  // the next start; an API lease lasts [service] lease_timeout_ms.
+  options.owner = store::LeaseOwner{host, 0, instance};
+  options.adopt_leases = true;
+  options.pool.keep_leases_on_shutdown = true;
+  options.pool.lease_timeout = std::chrono::milliseconds(config->service.lease_timeout_ms);
   auto km = wallet::KeyManager::open(std::move(*st), *passphrase, std::move(options));
   if (!km) return report_error(km.error());
 
@@ -154,10 +162,7 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   so.port = port;
   so.unix_socket = unix_socket;
   so.token = std::move(*token);
-  so.owner = store::LeaseOwner{host, 0, instance};
-  so.lease_timeout = std::chrono::milliseconds(config->service.lease_timeout_ms);
   so.metrics = &wallet_metrics;
-  so.min_available = config->balancer.min_explorer_keys;
   auto svc = service::Service::create(**km, std::move(so));
   if (!svc) return report_error(svc.error());
   if (auto b = (*svc)->bind(); !b) return report_error(b.error());
