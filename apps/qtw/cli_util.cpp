@@ -34,6 +34,7 @@ Result<std::unique_ptr<store::KeyStore>> open_wallet_store(const wallet::WalletC
   store::OpenStoreOptions options;
   options.create_if_missing = create;
   options.take_over_dead_leader = true;
+  options.postgres_pool_size = static_cast<int>(config.store.postgres_pool_size);
   return store::open_store(config.store.path, options);
 }
 

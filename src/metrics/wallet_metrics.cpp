@@ -72,6 +72,12 @@ WalletMetrics::WalletMetrics() {
                                               "JSON-RPC requests that failed, by method and error",
                                               "{error}", {"method", "error"}),
                      "rpc_errors");
+  rpc_http_requests_ = must(
+      registry_.counter_family("qtrade.wallets.rpc_http_requests",
+                               "HTTP requests to the node (a JSON-RPC batch counts once), by its "
+                               "first method",
+                               "{request}", {"method"}),
+      "rpc_http_requests");
 }
 
 // The label arity below always matches the registration above, so with()
@@ -92,6 +98,10 @@ void WalletMetrics::record_key_balances(std::string_view tier,
 
 Counter& WalletMetrics::rpc_requests(std::string_view method) {
   return *must(rpc_requests_->with({method}), "rpc_requests");
+}
+
+Counter& WalletMetrics::rpc_http_requests(std::string_view method) {
+  return *must(rpc_http_requests_->with({method}), "rpc_http_requests");
 }
 
 Counter& WalletMetrics::rpc_errors(std::string_view method, std::string_view error) {

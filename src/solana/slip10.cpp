@@ -60,6 +60,35 @@ Result<ExtendedKey> slip10_child(const ExtendedKey& parent, std::uint32_t index)
   return k;
 }
 
+Result<Pubkey> slip10_child_pubkey(const ExtendedKey& parent, std::uint32_t index) {
+  if ((index & kHardenedOffset) == 0) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "ed25519 supports hardened derivation only (index " + std::to_string(index) + ")");
+  }
+  unsigned char data[1 + 32 + 4];
+  data[0] = 0;
+  std::copy_n(parent.key.data(), 32, data + 1);
+  data[33] = static_cast<unsigned char>(index >> 24);
+  data[34] = static_cast<unsigned char>(index >> 16);
+  data[35] = static_cast<unsigned char>(index >> 8);
+  data[36] = static_cast<unsigned char>(index);
+  crypto_auth_hmacsha512_state st;
+  unsigned char out[64];
+  crypto_auth_hmacsha512_init(&st, parent.chain_code.data(), parent.chain_code.size());
+  crypto_auth_hmacsha512_update(&st, data, sizeof(data));
+  crypto_auth_hmacsha512_final(&st, out);
+  // IL (out[0..32]) is the child's Ed25519 seed.
+  Pubkey pk;
+  unsigned char sk[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_seed_keypair(pk.bytes.data(), sk, out);
+  sodium_memzero(sk, sizeof(sk));
+  sodium_memzero(out, sizeof(out));
+  sodium_memzero(data, sizeof(data));
+  sodium_memzero(&st, sizeof(st));
+  return pk;
+}
+
 Result<std::vector<std::uint32_t>> parse_derivation_path(std::string_view path) {
   auto bad = [&](const std::string& why) {
     return make_error(ErrorCode::kInvalidArgument,

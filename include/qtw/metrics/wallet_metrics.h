@@ -22,6 +22,8 @@
 // qtrade.wallets.balancer_cycle_duration_seconds histogram -               s
 // qtrade.wallets.rpc_requests                   counter    method          {request}
 // qtrade.wallets.rpc_errors                     counter    method, error   {error}
+// qtrade.wallets.rpc_http_requests              counter    method          {request}
+//   (HTTP exchanges; a JSON-RPC batch counts once, under its first method)
 //
 // Tier and state label values are the callers' names (this module sits below
 // wallet/store and does not know their enums); use the lower-case names
@@ -84,7 +86,9 @@ class WalletMetrics {
   void rpc_error(std::string_view method, std::string_view error) {
     rpc_errors(method, error).inc();
   }
+  void rpc_http_request(std::string_view method) { rpc_http_requests(method).inc(); }
   [[nodiscard]] Counter& rpc_requests(std::string_view method);
+  [[nodiscard]] Counter& rpc_http_requests(std::string_view method);
   [[nodiscard]] Counter& rpc_errors(std::string_view method, std::string_view error);
 
   // Current values (exact once the writers are done).
@@ -115,6 +119,7 @@ class WalletMetrics {
   Histogram* balancer_cycle_duration_ = nullptr;
   CounterFamily* rpc_requests_ = nullptr;
   CounterFamily* rpc_errors_ = nullptr;
+  CounterFamily* rpc_http_requests_ = nullptr;
 };
 
 }  // namespace qtw::metrics

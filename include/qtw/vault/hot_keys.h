@@ -55,6 +55,10 @@ class HotKeys {
   [[nodiscard]] Result<solana::Keypair> bank_keypair(std::uint32_t bank_index) const;
   [[nodiscard]] Result<solana::Keypair> explorer_keypair(std::uint32_t bank_index,
                                                          std::uint32_t explorer_index) const;
+  // The same key's pubkey alone, without a guarded allocation per key
+  // (slip10_child_pubkey): for reserving many Explorers before funding.
+  [[nodiscard]] Result<solana::Pubkey> explorer_pubkey(std::uint32_t bank_index,
+                                                       std::uint32_t explorer_index) const;
   [[nodiscard]] const SecureBytes& master_seed() const noexcept { return seed_; }
 
  private:

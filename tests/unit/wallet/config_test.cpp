@@ -15,6 +15,7 @@ TEST(Config, EmptyTextGivesDocumentedDefaults) {
   EXPECT_EQ(c->balancer.lamports_per_explorer, 10'000'000u);
   EXPECT_EQ(c->balancer.lamports_per_bank, 100'000'000u);
   EXPECT_EQ(c->rpc.url, "http://127.0.0.1:8899");
+  EXPECT_EQ(c->store.postgres_pool_size, 4u);
 }
 
 TEST(Config, ReadsEverySection) {
@@ -24,6 +25,7 @@ url = "http://127.0.0.1:9999"
 batch_requests = false
 [store]
 path = "/var/lib/qtw/w.db"
+postgres_pool_size = 8
 [balancer]
 min_explorer_keys = 40
 lamports_per_explorer = 2000000
@@ -37,6 +39,7 @@ format = "json"
   EXPECT_EQ(c->rpc.url, "http://127.0.0.1:9999");
   EXPECT_FALSE(c->rpc.batch_requests);
   EXPECT_EQ(c->store.path, "/var/lib/qtw/w.db");
+  EXPECT_EQ(c->store.postgres_pool_size, 8u);
   EXPECT_EQ(c->balancer.min_explorer_keys, 40u);
   EXPECT_EQ(c->balancer.lamports_per_explorer, 2'000'000u);
   EXPECT_EQ(c->balancer.cu_price_micro_lamports, 1000u);
@@ -68,6 +71,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[balancer]\nlamports_per_explorer = 0\n", "must be > 0"},
         BadCase{"[balancer]\nlamports_per_explorer = 5000000000\n", "exceeds [caps]"},
         BadCase{"[rpc]\nurl = 3\n", "must be a string"},
+        BadCase{"[store]\npostgres_pool_size = 0\n", "postgres_pool_size must be 1..1000"},
         BadCase{"[log]\nformat = \"xml\"\n", "text or json"},
         BadCase{"[rpc\nurl = 1", "config line 1"}),
     // Test names from the expected message ("unknown_key__balancer_..."),
@@ -106,6 +110,7 @@ TEST(Config, DeployExampleParsesAndMatchesDefaults) {
   EXPECT_EQ(c->service.instance, d.service.instance);
   EXPECT_EQ(c->service.lease_timeout_ms, d.service.lease_timeout_ms);
   EXPECT_EQ(c->pool.lease_timeout_ms, d.pool.lease_timeout_ms);
+  EXPECT_EQ(c->store.postgres_pool_size, d.store.postgres_pool_size);
   EXPECT_TRUE(validate(*c));
 }
 
