@@ -27,7 +27,7 @@
 //
 // Listeners: loopback TCP, a Unix socket, or both (the same API on each).
 //
-// Thread safety: handlers run on httplib's worker threads; all shared state
+// Thread safety: handlers run on the HTTP server's threads (several at once); all shared state
 // is in the store (transactional) and KeyManager (thread safe).
 #include <chrono>
 #include <cstdint>
@@ -65,6 +65,11 @@ struct ServiceOptions {
   // Below this many available Explorers the balancer is woken at once
   // (checked every 8 leases); normally [balancer] min_explorer_keys.
   std::uint64_t min_available = 0;
+  // Connections (per listener). The server is event driven: an idle or
+  // slow connection holds a descriptor, never a thread.
+  unsigned http_threads = 4;                  // threads serving requests
+  unsigned max_connections = 8192;            // beyond: accepted and closed
+  std::chrono::seconds idle_timeout{30};      // silent connections are closed
 };
 
 // Reads a bearer token file: must exist, be mode 0600 or stricter (kPermission
