@@ -210,6 +210,17 @@ async function main() {
       log(`api ${via} x${clients}: ${res.ops} lease+sign+return, ${res.per_second.toFixed(0)}/s, p50 ${res.p50_ms.toFixed(2)} ms, p99 ${res.p99_ms.toFixed(2)} ms`);
     }
   }
+  // The transport alone: GET /healthz (no store, no signature).
+  const healthRows = [];
+  for (const via of ['tcp', 'unix']) {
+    for (const clients of [1, 8]) {
+      const c = start('node', [join(HERE, 'lifecycle_client.mjs'), '--target', via === 'tcp' ? apiUrl : `unix:${SOCK}`,
+        '--token', TOKEN, '--ops', String(opsEach * 8), '--clients', String(clients), '--blockhash', blockhash, '--to', market, '--healthz']);
+      const r = await c.exited;
+      if (r.code !== 0) throw new Error(`lifecycle_client --healthz failed: ${r.err}`);
+      healthRows.push({ via, clients, ...JSON.parse(r.out.trim()) });
+    }
+  }
   api.p.kill('SIGTERM');
   await api.exited;
 
@@ -226,6 +237,9 @@ async function main() {
   lines.push(`| ${f0(o.fund)} Explorers created and funded, one cycle (s) | ${fundSeconds.toFixed(2)} (${fundRequests} wallet requests) | ${(naive.fundSecondsEach * o.fund).toFixed(1)} (${naive.fundSecondsEach.toFixed(3)} s each x ${f0(o.fund)}, measured on ${o.naive}) | ${ratio(fundSeconds, naive.fundSecondsEach * o.fund)} |`);
   for (const r of apiRows) {
     lines.push(`| qtw serve lease + sign + return, ${r.clients} client${r.clients > 1 ? 's' : ''}, ${r.via === 'tcp' ? 'TCP' : 'Unix socket'} | ${r.per_second.toFixed(0)}/s, p50 ${r.p50_ms.toFixed(2)} ms | - | - |`);
+  }
+  for (const r of healthRows) {
+    lines.push(`| transport alone: GET /healthz, ${r.clients} client${r.clients > 1 ? 's' : ''}, ${r.via === 'tcp' ? 'TCP' : 'Unix socket'} | ${r.per_second.toFixed(0)}/s, p50 ${r.p50_ms.toFixed(2)} ms | - | - |`);
   }
   lines.push('');
   lines.push(`wallet requests by method over ${qtwRow.lifecycles} lifecycles: ${JSON.stringify(qtwRow.methods)} (${qtwRow.rpcCalls} JSON-RPC calls in ${wallet.requests} HTTP requests)`);

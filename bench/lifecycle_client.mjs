@@ -5,8 +5,9 @@
 // message signed is a real legacy transfer from the leased Explorer, built
 // here in bytes (no network). Prints one JSON line: ops, seconds,
 // per_second, p50_ms, p99_ms (per lifecycle), non_200.
+// --healthz: GET /healthz instead of a lifecycle (the transport alone).
 //   node lifecycle_client.mjs --target URL|unix:PATH --token T --ops N
-//        --clients C --blockhash B58 --to B58
+//        --clients C --blockhash B58 --to B58 [--healthz]
 import http from 'node:http';
 import * as kit from '@solana/kit';
 
@@ -20,6 +21,7 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--clients') o.clients = Number(v());
   else if (a === '--blockhash') o.blockhash = v();
   else if (a === '--to') o.to = v();
+  else if (a === '--healthz') o.healthz = true;
   else { process.stderr.write(`lifecycle_client: unknown argument ${a}\n`); process.exit(2); }
 }
 const b58 = kit.getBase58Encoder();
@@ -44,10 +46,10 @@ function transfer(pubkey) {
 
 function call(method, path, body) {
   return new Promise((resolve, reject) => {
-    const data = Buffer.from(body);
-    const req = http.request({ ...where, agent, method, path, headers: {
-      authorization: `Bearer ${o.token}`, 'content-type': 'application/json', 'content-length': data.length,
-    } }, (res) => {
+    const data = Buffer.from(body ?? '');
+    const headers = { authorization: `Bearer ${o.token}` };
+    if (body !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': data.length });
+    const req = http.request({ ...where, agent, method, path, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d) => { text += d; });
@@ -66,6 +68,11 @@ await Promise.all(Array.from({ length: o.clients }, async () => {
   while (next < o.ops) {
     next++;
     const t = process.hrtime.bigint();
+    if (o.healthz) {
+      if ((await call('GET', '/healthz')).status !== 200) non200++;
+      latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+      continue;
+    }
     const l = await call('POST', '/v1/explorers/lease', '{}');
     if (l.status !== 200) { non200++; await new Promise((r) => setTimeout(r, 50)); continue; }
     const { pubkey } = JSON.parse(l.text);
