@@ -53,7 +53,8 @@ struct HttpServerOptions {
   // epoll threads of this listener; handlers of different connections run
   // in parallel across them.
   unsigned threads = 4;
-  // Connections open at once; more are accepted and closed at once.
+  // Connections open at once; more wait in the kernel's accept queue until
+  // one closes (split evenly across the threads).
   unsigned max_connections = 8192;
   // A connection with no traffic for this long is closed (idle keep-alive,
   // or a request that stopped half-way).

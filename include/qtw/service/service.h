@@ -68,7 +68,7 @@ struct ServiceOptions {
   // Connections (per listener). The server is event driven: an idle or
   // slow connection holds a descriptor, never a thread.
   unsigned http_threads = 4;                  // threads serving requests
-  unsigned max_connections = 8192;            // beyond: accepted and closed
+  unsigned max_connections = 8192;            // beyond: queued until one closes
   std::chrono::seconds idle_timeout{30};      // silent connections are closed
 };
 
