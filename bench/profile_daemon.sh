@@ -56,7 +56,7 @@ strace -f -c -p "$daemon" -o "$work/strace.txt" & st=$!
 sleep 1
 client
 kill -INT $st; wait $st 2>/dev/null || true
-awk -v n="$OPS" 'NR <= 2 { print; next } $4 ~ /^[0-9]+$/ && NF >= 5 { printf "%s   (%.1f per lifecycle)\n", $0, $4 / n; next } { print }' "$work/strace.txt" | head -28
+awk -v n="$OPS" 'NR <= 2 { print; next } $4 ~ /^[0-9]+$/ && NF >= 5 { printf "%s   (%.1f per lifecycle)\n", $0, $4 / n; next } { print }' "$work/strace.txt" | head -28 || true
 if perf record -o "$work/perf.data" -g -p "$daemon" -- sleep 0.01 > /dev/null 2>&1; then
   echo "== perf record -g of the daemon during $OPS lifecycles (self time, top 30)"
   perf record -q -o "$work/perf.data" -F 2000 -g -p "$daemon" > /dev/null 2>&1 & pf=$!
@@ -64,10 +64,11 @@ if perf record -o "$work/perf.data" -g -p "$daemon" -- sleep 0.01 > /dev/null 2>
   client
   kill -INT $pf; wait $pf 2>/dev/null || true
   perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null |
-    grep -v '^#' | grep '%' | cut -c1-110 | head -30
-  echo "== perf: inclusive (children) time, top 40"
+    grep -v '^#' | grep '%' | cut -c1-110 | head -30 || true
+  echo "== perf: inclusive (children) time of the daemon's own functions, top 40"
   perf report -i "$work/perf.data" --children --sort symbol --stdio -g none 2>/dev/null |
-    grep -v '^#' | grep '%' | cut -c1-130 | head -40
+    grep -v '^#' | grep '%' | grep -E 'qtw::|MHD|sqlite3_step|sqlite3_prepare|sodium|fdatasync|pwrite' |
+    cut -c1-150 | head -40 || true
 else
   echo "== perf cannot record here; skipped"
 fi
