@@ -22,7 +22,8 @@
 //
 // --smoke: a few of each (seconds); for CI, which checks only that the
 // table is printed, never the figures.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { startProcess } from '../tests/support/node/processes.mjs';
 import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -61,24 +62,11 @@ const procs = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (m) => process.stderr.write(`[lifecycle] ${m}\n`);
 
-function start(cmd, args, extraEnv = {}) {
-  const p = spawn(cmd, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(p);
-  let out = '';
-  let err = '';
-  p.stderr.on('data', (d) => { err += d; if (err.length > 1e6) err = err.slice(-1e5); });
-  const ready = new Promise((resolve, reject) => {
-    p.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/READY (\S+)/);
-      if (m) resolve(m[1]);
-    });
-    p.on('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`)));
-  });
-  ready.catch(() => {});  // only a process awaited for READY must print it
-  const exited = new Promise((resolve) => p.on('exit', (code) => resolve({ code, out, err })));
-  return { p, ready, exited, out: () => out, err: () => err };
-}
+const start = (cmd, args) => {
+  const proc = startProcess(cmd, args, env);
+  procs.push(proc.p);
+  return proc;
+};
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);

@@ -8,7 +8,7 @@
 // Usage: QTW=path/to/qtw node --test connections.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as kit from '@solana/kit';
-import { getTransferSolInstruction } from '@solana-program/system';
+import { startProcess, transferMessage } from '../../support/node/processes.mjs';
 
 const QTW = process.env.QTW;
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -33,21 +33,6 @@ let node, nodeUrl, daemon, tcpUrl, tcpPort;
 const pressure = [];     // every socket this test holds open
 let closedEarly = 0;     // of those, closed by the daemon before the end
 
-function startProcess(cmd, args) {
-  const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stderr.on('data', (d) => { err += d; });
-  const ready = new Promise((resolve, reject) => {
-    p.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/READY (\S+)/);
-      if (m) resolve(m[1]);
-    });
-    p.on('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${err}`)));
-  });
-  return { p, ready, log: () => err };
-}
 function qtw(...args) {
   const r = spawnSync(QTW, ['--store', join(work, 'w.db'), '--rpc-url', nodeUrl, ...args], { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`qtw ${args.join(' ')}: ${r.stderr}`);
@@ -82,17 +67,6 @@ function request(via, method, path, body, { type = 'application/json', timeoutMs
   });
 }
 
-async function transferMessage(pubkey, blockhash) {
-  const signer = { address: kit.address(pubkey), signTransactions: async () => [] };
-  const msg = kit.pipe(
-    kit.createTransactionMessage({ version: 'legacy' }),
-    (m) => kit.setTransactionMessageFeePayerSigner(signer, m),
-    (m) => kit.setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
-    (m) => kit.appendTransactionMessageInstruction(getTransferSolInstruction({ source: signer, destination: kit.address('11111111111111111111111111111112'), amount: 1000n }), m),
-  );
-  return Buffer.from(kit.getCompiledTransactionMessageEncoder().encode(kit.compileTransactionMessage(msg)));
-}
-
 // Opens one connection that the test then keeps; `first` is written at once.
 function hold(where, first) {
   return new Promise((resolve, reject) => {
@@ -115,7 +89,7 @@ async function holdMany(where, n, first) {
 }
 
 before(async () => {
-  node = startProcess('node', [join(SRC, 'tools/localnet/server.js'), '--port', '0']);
+  node = startProcess('node', [join(SRC, 'tools/localnet/server.js'), '--port', '0'], env);
   nodeUrl = await node.ready;
   writeFileSync(join(work, 'token'), TOKEN + '\n');
   chmodSync(join(work, 'token'), 0o600);
@@ -130,7 +104,7 @@ before(async () => {
   const fill = spawnSync(QTW, ['--config', join(work, 'fill.toml'), 'balance'], { env, encoding: 'utf8' });
   assert.equal(fill.status, 0, fill.stderr);
   daemon = startProcess(QTW, ['--config', join(work, 'qtw.toml'), 'serve', '--listen', '127.0.0.1:0',
-    '--unix-socket', SOCK, '--token-file', join(work, 'token')]);
+    '--unix-socket', SOCK, '--token-file', join(work, 'token')], env);
   tcpUrl = await daemon.ready;
   tcpPort = Number(new URL(tcpUrl).port);
 });
@@ -173,7 +147,7 @@ test('1,000 idle TCP + 1,000 idle Unix connections, half-sent requests and a slo
         assert.equal(h.text, 'ok\n');
         const l = await request(via, 'POST', '/v1/explorers/lease');
         assert.equal(l.status, 200, l.text);
-        const message = await transferMessage(l.json.pubkey, blockhash);  // not timed
+        const message = transferMessage(l.json.pubkey, blockhash);  // not timed
         const s = await request(via, 'POST', `/v1/explorers/${l.json.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }));
         assert.equal(s.status, 200, s.text);
         const r = await request(via, 'POST', `/v1/explorers/${l.json.pubkey}/return`, '{"retire": true}');
