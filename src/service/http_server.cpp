@@ -198,7 +198,7 @@ class HttpServer::Impl {
                                MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (daemon_ == nullptr) {
       return make_error(ErrorCode::kUnavailable,
-                        "the HTTP server did not start (libmicrohttpd; see the log)");
+                        "the HTTP server did not start (libmicrohttpd gives its reason at --log-level debug)");
     }
     listener.release();  // MHD owns it now and closes it on stop
     return {};
