@@ -419,7 +419,7 @@ class Service::Impl {
     if (!st) {
       return fail(res, status_for(st.error().code),
                   st.error().code == ErrorCode::kConflict && !retire
-                      ? "Explorer " + pubkey_text + " signed: it can only be retired (I2)"
+                      ? "Explorer " + pubkey_text + " signed: it can only be retired (single use, I2)"
                       : st.error().message);
     }
     if (retire && o_.metrics != nullptr) o_.metrics->explorer_keys_retired().inc();

@@ -210,6 +210,60 @@ TEST_F(Cli, SignOnlyWithFeePayerAndComputeBudget) {
   EXPECT_EQ(ixs[2], system_program::transfer(pubkey_of(1), pubkey_of(2), 5000));
 }
 
+// --sol takes what a person types, exactly: decimal digits to lamports with
+// no floating point (0.1 + 0.2 is 300000000 lamports, not 300000000.00000004).
+TEST_F(Cli, SolAmountsParseExactlyToLamports) {
+  const auto from = write_key("from.json", 1);
+  auto sign = [&](const std::string& sol) {
+    return run({"transfer", "--from", from, "--to", pubkey_of(2).to_base58(), "--sol", sol,
+                "--blockhash", kBlockhash, "--sign-only"});
+  };
+  const std::pair<const char*, std::uint64_t> good[] = {
+      {"1.5", 1'500'000'000},          {"0.000000001", 1},
+      {"2", 2'000'000'000},            {".3", 300'000'000},
+      {"0.3", 300'000'000},            {"18446744073.709551615", 18'446'744'073'709'551'615u},
+      {"000.100000000", 100'000'000},
+  };
+  for (const auto& [text, lamports] : good) {
+    SCOPED_TRACE(text);
+    const CliRun r = sign(text);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto tx = Transaction::deserialize(*base64_decode(r.out.substr(0, r.out.size() - 1)));
+    ASSERT_TRUE(tx) << tx.error().message;
+    EXPECT_EQ(tx->message.decompile()[0],
+              system_program::transfer(pubkey_of(1), pubkey_of(2), lamports));
+  }
+  const std::pair<const char*, const char*> bad[] = {
+      {"1.0000000001", "more than 9 decimals"},
+      {"0", "zero"},
+      {"0.000000000", "zero"},
+      {"-1", "not a decimal number"},
+      {"+1", "not a decimal number"},
+      {"1e9", "not a decimal number"},
+      {"1,5", "not a decimal number"},
+      {"abc", "not a decimal number"},
+      {"1.", "ends with a dot"},
+      {".", "not a number"},
+      {"1.2.3", "not a decimal number"},
+      {"18446744073.709551616", "too large"},
+      {"99999999999999999999", "too large"},
+      {" 1", "not a decimal number"},
+  };
+  for (const auto& [text, says] : bad) {
+    SCOPED_TRACE(text);
+    expect_bad_input({"transfer", "--from", from, "--to", pubkey_of(2).to_base58(), "--sol", text,
+                      "--blockhash", kBlockhash, "--sign-only"},
+                     says);
+  }
+  // Exactly one of --sol and --lamports.
+  expect_bad_input({"transfer", "--from", from, "--to", pubkey_of(2).to_base58(), "--sol", "1",
+                    "--lamports", "5", "--blockhash", kBlockhash, "--sign-only"},
+                   "give the amount once");
+  expect_bad_input({"transfer", "--from", from, "--to", pubkey_of(2).to_base58(), "--blockhash",
+                    kBlockhash, "--sign-only"},
+                   "give the amount once");
+}
+
 TEST_F(Cli, HelpDescribesTransferFlags) {
   const CliRun r = run({"transfer", "--help"});
   EXPECT_EQ(r.exit_code, 0);
