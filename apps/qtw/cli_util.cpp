@@ -163,7 +163,6 @@ void add_seal_options(CLI::App* cmd, SealArgs& args) {
                   "Argon2id memory in KiB (default 262144 = 256 MiB; minimum 8; above 1 GiB "
                   "asks for confirmation: every unlock needs that much memory)")
       ->check(CLI::Range(std::uint64_t{8}, vault::kMemlimitMaxAcceptedBytes / 1024));
-  cmd->add_flag("--yes", args.yes, "Do not ask for confirmation");
 }
 
 Status confirm_seal_cost(const SealArgs& args) {

@@ -68,7 +68,8 @@ struct SealArgs {
 inline constexpr std::uint64_t kConfirmMemlimitAboveKib = 1024 * 1024;
 // Adds --passphrase-file to a command.
 void add_passphrase_option(CLI::App* cmd, std::optional<std::string>& passphrase_file);
-// Adds --passphrase-file, --kdf-opslimit, --kdf-memlimit-kib and --yes.
+// Adds --passphrase-file, --kdf-opslimit and --kdf-memlimit-kib (a command
+// that calls confirm_seal_cost binds its own --yes to SealArgs::yes).
 void add_seal_options(CLI::App* cmd, SealArgs& args);
 // A --kdf-memlimit-kib above 1 GiB: asks for "yes" on the terminal (or
 // stdin) unless --yes. kInvalidArgument when not confirmed.

@@ -440,6 +440,7 @@ void register_wallet_commands(CLI::App& app, GlobalOptions& global) {
   init->add_option("--hodl-pubkey", init_args->hodl_pubkeys,
                    "Register a watch-only HODL pubkey; repeatable");
   add_seal_options(init, init_args->seal);
+  init->add_flag("--yes", init_args->seal.yes, "Do not ask to confirm a KDF memory above 1 GiB");
   init->callback([init_args, &global] { global.exit_code = run_init(*init_args, global); });
 
   auto rescue_args = std::make_shared<InitArgs>();
@@ -467,6 +468,8 @@ void register_wallet_commands(CLI::App& app, GlobalOptions& global) {
                      "(default 100)")
       ->check(CLI::Range(1u, 100000u));
   add_seal_options(rescue, rescue_args->seal);
+  rescue->add_flag("--yes", rescue_args->seal.yes,
+                   "Do not ask to confirm a KDF memory above 1 GiB");
   rescue->callback([rescue_args, &global] { global.exit_code = run_init(*rescue_args, global); });
 
   auto* keys = app.add_subcommand("keys", "Managed keys");

@@ -4,25 +4,21 @@
 // suggestions, shell completion, the non-loopback --listen refusal, the
 // Argon2id cost confirmation and the passphrase prompt. Offline: no node.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "cli_run.h"
 
 namespace qtw {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using testing_cli::CliRun;
+using testing_cli::run_shell;
+using testing_cli::slurp;
 
 class CliConventions : public ::testing::Test {
  protected:
@@ -33,11 +29,6 @@ class CliConventions : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  static std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
-
   // Runs `env <env> qtw <args>` in dir_ with a clean QTW_* environment,
   // HOME and XDG_CONFIG_HOME inside dir_ (no config of the machine leaks in).
   CliRun qtw(const std::string& args, const std::string& env = "",
@@ -47,13 +38,8 @@ class CliConventions : public ::testing::Test {
                             " && env -u QTW_CONFIG -u QTW_STORE -u QTW_RPC_URL -u "
                             "CREDENTIALS_DIRECTORY -u XDG_CONFIG_HOME HOME=" +
                             dir_.string() + " QTW_PASSPHRASE='test pass' " + env + " " +
-                            QTW_CLI_PATH + " " + args + " <stdin >stdout 2>stderr";
-    const int status = std::system(cmd.c_str());
-    CliRun r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(dir_ / "stdout");
-    r.err = slurp(dir_ / "stderr");
-    return r;
+                            QTW_CLI_PATH + " " + args + " <stdin";
+    return run_shell(cmd, dir_);
   }
 
   void init_wallet() {
@@ -318,14 +304,8 @@ TEST_F(CliConventions, PassphraseIsPromptedOnATerminal) {
                               " export-seed --yes-i-understand";
     const std::string cmd = "cd " + dir_.string() +
                             " && (sleep 1; cat typed) | env -u QTW_PASSPHRASE -u "
-                            "CREDENTIALS_DIRECTORY script -qec '" + inner +
-                            "' /dev/null >stdout 2>stderr";
-    const int status = std::system(cmd.c_str());
-    CliRun out;
-    out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    out.out = slurp(dir_ / "stdout");
-    out.err = slurp(dir_ / "stderr");
-    return out;
+                            "CREDENTIALS_DIRECTORY script -qec '" + inner + "' /dev/null";
+    return run_shell(cmd, dir_);
   };
   auto ok = run_on_tty("test pass\n");
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_run.h"
 #include "qtw/solana/encoding.h"
 #include "qtw/solana/keypair_file.h"
 #include "qtw/solana/programs.h"
@@ -23,18 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing_cli::CliRun;
 
 class Cli : public ::testing::Test {
  protected:
@@ -51,14 +41,7 @@ class Cli : public ::testing::Test {
   CliRun run(const std::vector<std::string>& args) {
     std::string cmd = std::string("'") + QTW_CLI_PATH + "'";
     for (const auto& a : args) cmd += " '" + a + "'";
-    cmd +=
-        " >'" + (dir_ / "stdout").string() + "' 2>'" + (dir_ / "stderr").string() + "' </dev/null";
-    const int status = std::system(cmd.c_str());
-    CliRun r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(dir_ / "stdout");
-    r.err = slurp(dir_ / "stderr");
-    return r;
+    return testing_cli::run_shell(cmd + " </dev/null", dir_);
   }
 
   std::string write_text(const std::string& name, const std::string& text, mode_t mode = 0600) {
