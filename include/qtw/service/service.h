@@ -1,5 +1,5 @@
 #pragma once
-// The daemon's HTTP API (DESIGN §7): out-of-process Landers lease an
+// The daemon's HTTP API (docs/DAEMON.md): out-of-process Landers lease an
 // Explorer, have the daemon sign exactly one message with it, and return it.
 //
 //   POST /v1/explorers/lease              -> 200 {"pubkey","lease_id","deadline_ms"}
