@@ -1,5 +1,5 @@
 #pragma once
-// WalletMetrics: the wallet's metrics with the seed's names (DESIGN §8).
+// WalletMetrics: the wallet's metrics with the seed's names (docs/DAEMON.md, Metrics).
 //
 //   WalletMetrics metrics;                       // owns its Registry
 //   metrics.explorer_keys_acquired().inc();      // one relaxed atomic add
@@ -24,6 +24,7 @@
 // qtrade.wallets.rpc_errors                     counter    method, error   {error}
 // qtrade.wallets.rpc_http_requests              counter    method          {request}
 //   (HTTP exchanges; a JSON-RPC batch counts once, under its first method)
+// qtrade.wallets.sign_refused                   counter    rule            {request}
 //
 // Tier and state label values are the callers' names (this module sits below
 // wallet/store and does not know their enums); use the lower-case names
@@ -87,6 +88,9 @@ class WalletMetrics {
     rpc_errors(method, error).inc();
   }
   void rpc_http_request(std::string_view method) { rpc_http_requests(method).inc(); }
+  // A signature the signing policy refused, by rule (docs/DAEMON.md).
+  void sign_refused(std::string_view rule) { sign_refused_counter(rule).inc(); }
+  [[nodiscard]] Counter& sign_refused_counter(std::string_view rule);
   [[nodiscard]] Counter& rpc_requests(std::string_view method);
   [[nodiscard]] Counter& rpc_http_requests(std::string_view method);
   [[nodiscard]] Counter& rpc_errors(std::string_view method, std::string_view error);
@@ -120,6 +124,7 @@ class WalletMetrics {
   CounterFamily* rpc_requests_ = nullptr;
   CounterFamily* rpc_errors_ = nullptr;
   CounterFamily* rpc_http_requests_ = nullptr;
+  CounterFamily* sign_refused_ = nullptr;
 };
 
 }  // namespace qtw::metrics

@@ -1,6 +1,6 @@
 #pragma once
 // Balancer: one cycle = resolve in-flight, read, recover, fund Banks, create
-// Explorers, confirm (DESIGN §4). Every transaction is persisted to the
+// Explorers, confirm (docs/ARCHITECTURE.md, The balancer cycle). Every transaction is persisted to the
 // intent log with its signed bytes and lastValidBlockHeight BEFORE it is
 // sent, so a restarted balancer finishes or safely abandons what it started
 // (I1, I4): it rebroadcasts the same bytes while the blockhash is valid and
@@ -22,6 +22,7 @@
 //
 // Thread safety: one cycle at a time per Balancer (run_cycle is serialised
 // by an internal mutex). Uses its own RpcClient, which must not be shared.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -30,6 +31,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "qtw/result.h"
@@ -96,6 +98,9 @@ struct BalancerOptions {
   bool verify_fee_rule_with_node = true;
   // Wall clock in Unix ms (lease expiry, caps window). Default system time.
   std::function<std::int64_t()> now_ms;
+  // When set (e.g. by Ctrl-C in `qtw balance`), a cycle stops after the
+  // step it is in: nothing new is sent, nothing more is awaited. Not owned.
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 // What one cycle did.
@@ -120,11 +125,21 @@ struct BalanceReport {
   std::uint32_t banks_swept = 0;
   std::uint64_t lamports_to_hodl = 0;
   std::uint32_t explorers_still_leased = 0;  // left alone: a Lander may be signing
+  std::vector<std::string> bank_sweep_signatures;  // the Bank -> HODL transactions
   std::vector<std::string> signatures;      // of every transaction sent this cycle
   // Watch-only HODL: unsigned top-up transactions (base64 wire, zero
   // signatures) for an offline signer.
   std::vector<std::string> unsigned_requests;
   std::vector<std::string> warnings;        // caps hit, HODL empty, ...
+  // Funding paused (after a sweep, until `qtw resume`): no Bank top-up from
+  // HODL and no Explorer creation this cycle; recovery still ran.
+  bool funding_paused = false;
+  // Stopped after a step because BalancerOptions::interrupt was set; what
+  // it sent and did not confirm is resumed by the next cycle.
+  bool interrupted = false;
+  // Signatures on the transactions that landed (the fee is per signature:
+  // a recovery of n Explorers into one Bank carries n + 1).
+  std::uint32_t signatures_landed = 0;
   std::chrono::milliseconds duration{0};
   // Where the cycle's time went (microseconds): the read step, building
   // (derive, sign, persist the intents) and sending + confirming (with the
@@ -133,6 +148,19 @@ struct BalanceReport {
   std::int64_t build_us = 0;
   std::int64_t send_confirm_us = 0;
 };
+
+// The wallet's funding pause, stored in the store setting
+// kFundingPausedSetting (Unix ms it began, 0 = not paused). sweep_to_hodl
+// sets it; `qtw resume` clears it. While paused, cycles recover Explorers
+// but fund no Bank from HODL and create no Explorer. Both changes are
+// audit-logged (wallet.pause, wallet.resume).
+inline constexpr std::string_view kFundingPausedSetting = "funding_paused_at_ms";
+// The Unix ms the pause began; nullopt when not paused.
+[[nodiscard]] Result<std::optional<std::int64_t>> funding_paused_since(store::KeyStore& store);
+[[nodiscard]] Status pause_funding(store::KeyStore& store, std::string_view actor,
+                                   std::string_view reason, std::int64_t now_ms);
+// Returns whether the wallet was paused.
+[[nodiscard]] Result<bool> resume_funding(store::KeyStore& store, std::string_view actor);
 
 class Balancer {
  public:
