@@ -153,7 +153,7 @@ test('every metric the dashboard and the alert rules query is exported by qtw se
   for (const m of rules.matchAll(/^\s*expr:\s*(>\s*\n((?:\s{10,}.*\n)+)|.*)$/mg)) {
     for (const n of metricNames(m[2] ?? m[1])) queried.set(n, 'alerts.yml');
   }
-  for (const a of ['QtwExplorerPoolEmpty', 'QtwBankKeyLow', 'QtwHodlKeyLow', 'QtwExplorersStranded',
+  for (const a of ['QtwExplorerPoolEmpty', 'QtwBankKeyLow', 'QtwHodlKeyLow',
     'QtwBalancerCyclesFailing', 'QtwCapHit']) assert.match(rules, new RegExp(`alert: ${a}\\b`));
   assert.ok(queried.size >= 12, [...queried.keys()].join(' '));
   const missing = [...queried].filter(([n]) => !have.has(n)).map(([n, w]) => `${n} (${w})`);
