@@ -27,6 +27,7 @@
 #include "qtw/solana/message.h"
 #include "qtw/vault/vault.h"
 #include "qtw/wallet/key_manager.h"
+#include "request_body.h"
 
 namespace qtw::service {
 namespace {
@@ -336,29 +337,8 @@ class Service::Impl {
     return key;
   }
 
-  // The message bytes of a sign request: the raw body for
-  // application/octet-stream, else JSON {"message": "<base64>"}.
-  static Result<std::vector<std::uint8_t>> message_bytes(const httplib::Request& req) {
-    const std::string type = req.get_header_value("Content-Type");
-    if (type.rfind("application/octet-stream", 0) == 0) {
-      return std::vector<std::uint8_t>(req.body.begin(), req.body.end());
-    }
-    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (!body.is_object() || !body.contains("message") || !body["message"].is_string()) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "body must be {\"message\": \"<base64 legacy message>\"} (or the raw "
-                        "bytes with Content-Type: application/octet-stream)");
-    }
-    auto bytes = solana::base64_decode(body["message"].get<std::string>());
-    if (!bytes) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "message is not base64: " + bytes.error().message);
-    }
-    return std::move(*bytes);
-  }
-
   void sign(const std::string& pubkey_text, const httplib::Request& req, httplib::Response& res) {
-    auto bytes = message_bytes(req);
+    auto bytes = parse_sign_body(req.get_header_value("Content-Type"), req.body);
     if (!bytes) return fail(res, 400, bytes.error().message);
     auto message = solana::Message::deserialize(*bytes);
     if (!message) {
@@ -397,11 +377,9 @@ class Service::Impl {
 
   void give_back(const std::string& pubkey_text, const std::string& body,
                  httplib::Response& res) {
-    json req = json::parse(body.empty() ? std::string("{}") : body, nullptr, false);
-    if (!req.is_object() || (req.contains("retire") && !req["retire"].is_boolean())) {
-      return fail(res, 400, "body must be {\"retire\": true|false}");
-    }
-    const bool retire = req.value("retire", true);
+    auto parsed = parse_return_body(body);
+    if (!parsed) return fail(res, 400, parsed.error().message);
+    const bool retire = *parsed;
     auto key = leased_here(pubkey_text);
     if (!key) return fail(res, status_for(key.error().code), key.error().message);
     if (!retire && key->lease->deadline_ms < unix_ms()) {

@@ -23,11 +23,12 @@ bin="$work/fuzz_$target"
 flags=(-std=c++20 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined
        -fno-omit-frame-pointer -I"$root/include" -I"$root/src"
        -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1)
-headers=("$root"/include/qtw/*.h "$root"/include/qtw/*/*.h "$root"/src/rpc/rpc_json.h)
+headers=("$root"/include/qtw/*.h "$root"/include/qtw/*/*.h "$root"/src/rpc/rpc_json.h
+         "$root"/src/service/request_body.h)
 # The parsers of outside input and what they need; every target links them all.
 sources=("$root"/src/solana/*.cpp "$root"/src/common/*.cpp "$root"/src/rpc/rpc_json.cpp
          "$root"/src/wallet/config.cpp "$root"/src/vault/vault.cpp)
-[ -f "$root/src/service/request_body.cpp" ] && sources+=("$root/src/service/request_body.cpp")
+sources+=("$root/src/service/request_body.cpp")
 
 # The library objects are shared by all targets: build them once, under a
 # lock (ctest -j may run several fuzz tests at once), rebuilding any object
