@@ -7,11 +7,12 @@
 // Usage: QTW=path/to/qtw node --test metrics_coverage.test.mjs
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startReady } from '../../support/processes.mjs';
 
 const QTW = process.env.QTW;
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -21,20 +22,9 @@ const TOKEN = 'b'.repeat(20) + '0123456789abcdef';
 const procs = [];
 
 function start(cmd, args) {
-  const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(p);
-  let out = '';
-  let err = '';
-  p.stderr.on('data', (d) => { err += d; });
-  const ready = new Promise((resolve, reject) => {
-    p.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/READY (\S+)/);
-      if (m) resolve(m[1]);
-    });
-    p.on('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${err}`)));
-  });
-  return { p, ready, log: () => err };
+  const proc = startReady(cmd, args, { env });
+  procs.push(proc.p);
+  return proc;
 }
 function run(args) {
   const r = spawnSync(QTW, args, { env, encoding: 'utf8' });

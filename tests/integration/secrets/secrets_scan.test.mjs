@@ -11,7 +11,7 @@
 // Usage: QTW=path/to/qtw node --test secrets_scan.test.mjs
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHmac, createPrivateKey, createPublicKey } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, chownSync, rmSync, readFileSync,
   readdirSync, existsSync, statSync, copyFileSync, unlinkSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as kit from '@solana/kit';
+import { startReady } from '../../support/processes.mjs';
 
 const QTW = process.env.QTW;
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -43,26 +44,14 @@ function qtw(args, opts = {}) {
   assert.equal(r.status, 0, `qtw ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.toString();
 }
-function start(cmd, args, logName, options = {}) {
-  const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...options });
-  procs.push(p);
-  let out = '';
-  const chunks = [];
-  p.stderr.on('data', (d) => chunks.push(d));
-  const ready = new Promise((resolve, reject) => {
-    p.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/READY (\S+)/);
-      if (m) resolve(m[1]);
-    });
-    p.on('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${Buffer.concat(chunks)}`)));
-  });
-  const exited = new Promise((resolve) => p.on('exit', resolve));
-  const save = () => {
-    writeFileSync(join(logs, logName + '.stderr'), Buffer.concat(chunks));
-    writeFileSync(join(logs, logName + '.stdout'), out);
+function start(cmd, args, logName) {
+  const proc = startReady(cmd, args, { env });
+  procs.push(proc.p);
+  proc.save = () => {
+    writeFileSync(join(logs, logName + '.stderr'), proc.stderr());
+    writeFileSync(join(logs, logName + '.stdout'), proc.stdout());
   };
-  return { p, ready, exited, save };
+  return proc;
 }
 
 // SLIP-10 for ed25519 (hardened only), as src/solana/slip10.cpp implements it.
@@ -216,6 +205,13 @@ test('no secret in logs, store files or a store dump; qtw cannot dump core', asy
     ...forms('token', Buffer.from(TOKEN)),
     ...forms('passphrase', Buffer.from(PASSPHRASE)),
   ];
+  // Controls: the scanner finds what is there (export-seed's own output, the
+  // HODL keypair file, the token file).
+  const hits = (content) => secrets.filter(([, needle]) => content.includes(needle)).map(([w]) => w);
+  assert.ok(hits(Buffer.from(seedHex)).includes('master seed hex'));
+  assert.ok(hits(readFileSync(join(work, 'hodl.json'))).includes('HODL keypair JSON array'));
+  assert.ok(hits(readFileSync(join(work, 'token'))).includes('token raw'));
+  assert.ok(hits(Buffer.from(b58(master))).includes('master seed base58'));
   const files = [
     ...readdirSync(logs).map((f) => join(logs, f)),
     ...readdirSync(snap).map((f) => join(snap, f)),
