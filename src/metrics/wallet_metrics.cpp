@@ -87,6 +87,10 @@ WalletMetrics::WalletMetrics() {
                                               "JSON-RPC requests that failed, by method and error",
                                               "{error}", {"method", "error"}),
                      "rpc_errors");
+  sign_refused_ = must(registry_.counter_family("qtrade.wallets.sign_refused",
+                                                "Signatures the signing policy refused, by rule",
+                                                "{request}", {"rule"}),
+                       "sign_refused");
 }
 
 // The label arity below always matches the registration above, so with()
@@ -117,6 +121,10 @@ Gauge& WalletMetrics::key_lamports(std::string_view tier, std::string_view pubke
 
 Counter& WalletMetrics::cap_hits(std::string_view cap) {
   return *must(cap_hits_->with({cap}), "cap_hits");
+}
+
+Counter& WalletMetrics::sign_refused_counter(std::string_view rule) {
+  return *must(sign_refused_->with({rule}), "sign_refused");
 }
 
 Counter& WalletMetrics::rpc_requests(std::string_view method) {

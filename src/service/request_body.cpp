@@ -18,7 +18,7 @@ Result<std::vector<std::uint8_t>> parse_sign_body(std::string_view content_type,
   const auto message = j.is_object() ? j.find("message") : j.end();
   if (!j.is_object() || message == j.end() || !message->is_string()) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "body must be {\"message\": \"<base64 legacy message>\"} (or the raw "
+                      "body must be {\"message\": \"<base64 message>\"} (or the raw "
                       "bytes with Content-Type: application/octet-stream)");
   }
   auto bytes = solana::base64_decode(message->get_ref<const std::string&>());

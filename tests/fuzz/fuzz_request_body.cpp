@@ -1,5 +1,5 @@
 // libFuzzer target: the daemon's request bodies (src/service/request_body.cpp)
-// and the message parser the sign handler feeds them to. A Lander is
+// and the message parser the sign path (KeyManager::sign) feeds them to. A Lander is
 // untrusted and can send anything.
 // Properties: no crash, UB, leak or exception on any body; errors always say
 // what is wrong; octet-stream bodies pass through byte for byte; a return
@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "qtw/solana/message.h"
+#include "qtw/solana/versioned_message.h"
 #include "service/request_body.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -33,10 +33,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       continue;
     }
     // What the sign handler does next with the bytes.
-    auto message = solana::Message::deserialize(*bytes);
+    auto message = solana::VersionedMessage::deserialize(*bytes);
     if (!message && message.error().message.empty()) std::abort();
   }
-  (void)solana::Message::deserialize(std::span<const std::uint8_t>(data, size));
+  (void)solana::VersionedMessage::deserialize(std::span<const std::uint8_t>(data, size));
 
   auto retire = service::parse_return_body(body);
   const auto j = nlohmann::json::parse(body.empty() ? std::string_view("{}") : body, nullptr, false);

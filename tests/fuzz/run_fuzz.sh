@@ -3,7 +3,7 @@
 # library sources, then fuzzes it for a bounded time on its seed corpus.
 # Usage: run_fuzz.sh <target> <out-dir> [seconds=15]
 #   <target>: base58_decode | short_vec_decode | transaction_deserialize | keypair_json |
-#             rpc_response | config_toml | sealed_envelope | request_body
+#             rpc_response | config_toml | sealed_envelope | request_body | versioned_message
 # Exit status: 0 when no crash/leak/timeout was found, non-zero otherwise
 # (libFuzzer writes the reproducer into <out-dir>/<target>/artifacts/).
 # The main build uses g++, so this compiles on its own: clang++ is required.

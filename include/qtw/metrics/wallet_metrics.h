@@ -22,6 +22,7 @@
 // qtrade.wallets.balancer_cycle_duration_seconds histogram -               s
 // qtrade.wallets.rpc_requests                   counter    method          {request}
 // qtrade.wallets.rpc_errors                     counter    method, error   {error}
+// qtrade.wallets.sign_refused                   counter    rule            {request}
 // qtrade.wallets.key_lamports                   gauge      tier, pubkey    lamports
 // qtrade.wallets.balancer_cycles_failed         counter    -               {cycle}
 // qtrade.wallets.cap_hits                       counter    cap             {event}
@@ -105,6 +106,9 @@ class WalletMetrics {
   void rpc_error(std::string_view method, std::string_view error) {
     rpc_errors(method, error).inc();
   }
+  // A signature the signing policy refused, by rule (docs/DAEMON.md).
+  void sign_refused(std::string_view rule) { sign_refused_counter(rule).inc(); }
+  [[nodiscard]] Counter& sign_refused_counter(std::string_view rule);
   [[nodiscard]] Counter& rpc_requests(std::string_view method);
   [[nodiscard]] Counter& rpc_errors(std::string_view method, std::string_view error);
 
@@ -139,6 +143,7 @@ class WalletMetrics {
   CounterFamily* cap_hits_ = nullptr;
   CounterFamily* rpc_requests_ = nullptr;
   CounterFamily* rpc_errors_ = nullptr;
+  CounterFamily* sign_refused_ = nullptr;
 };
 
 }  // namespace qtw::metrics
