@@ -42,6 +42,7 @@ TEST(WalletMetrics, SeedNamesAreRegisteredWithTheRightKinds) {
       {"qtrade.wallets.key_lamports", MetricKind::kGauge, {"tier", "pubkey"}, "lamports"},
       {"qtrade.wallets.balancer_cycles_failed", MetricKind::kCounter, {}, "{cycle}"},
       {"qtrade.wallets.cap_hits", MetricKind::kCounter, {"cap"}, "{event}"},
+      {"qtrade.wallets.sign_refused", MetricKind::kCounter, {"rule"}, "{request}"},
   };
   EXPECT_EQ(families.size(), std::size(wants));
   for (const auto& w : wants) {
