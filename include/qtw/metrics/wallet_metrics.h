@@ -1,5 +1,5 @@
 #pragma once
-// WalletMetrics: the wallet's metrics with the seed's names (DESIGN §8).
+// WalletMetrics: the wallet's metrics with the seed's names (docs/DAEMON.md, Metrics).
 //
 //   WalletMetrics metrics;                       // owns its Registry
 //   metrics.explorer_keys_acquired().inc();      // one relaxed atomic add

@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync, chmodSync, rmSync, readFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startReady } from '../../support/processes.mjs';
+import { startProcess } from '../../support/node/processes.mjs';
 
 const QTW = process.env.QTW;
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -22,7 +22,7 @@ const TOKEN = 'b'.repeat(20) + '0123456789abcdef';
 const procs = [];
 
 function start(cmd, args) {
-  const proc = startReady(cmd, args, { env });
+  const proc = startProcess(cmd, args, env);
   procs.push(proc.p);
   return proc;
 }

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as kit from '@solana/kit';
-import { startReady } from '../../support/processes.mjs';
+import { startProcess } from '../../support/node/processes.mjs';
 
 const QTW = process.env.QTW;
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -45,11 +45,11 @@ function qtw(args, opts = {}) {
   return r.stdout.toString();
 }
 function start(cmd, args, logName) {
-  const proc = startReady(cmd, args, { env });
+  const proc = startProcess(cmd, args, env);
   procs.push(proc.p);
   proc.save = () => {
-    writeFileSync(join(logs, logName + '.stderr'), proc.stderr());
-    writeFileSync(join(logs, logName + '.stdout'), proc.stdout());
+    writeFileSync(join(logs, logName + '.stderr'), proc.log());
+    writeFileSync(join(logs, logName + '.stdout'), proc.out());
   };
   return proc;
 }
