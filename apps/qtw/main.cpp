@@ -7,9 +7,15 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "app_setup.h"
+#include "qtw/vault/core_dumps.h"
 
 int main(int argc, char** argv) {
   using qtw::cli::GlobalOptions;
+  // Most commands unseal the master seed or a HODL key, or read the token:
+  // no core file, no same-user ptrace, for every one (docs/KEYS.md).
+  if (auto s = qtw::vault::disable_core_dumps(); !s) {
+    std::cerr << "qtw: warning: " << s.error().message << "\n";
+  }
   CLI::App app{
       "qtw: three-tier Solana key management (HODL -> Bank -> single-use Explorer).\n"
       "Exit codes: 0 success, 1 operational failure, 2 bad usage or input (or a request the "

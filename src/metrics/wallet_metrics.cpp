@@ -64,6 +64,21 @@ WalletMetrics::WalletMetrics() {
            "balancer_cycle_duration_seconds");
   balancer_cycle_duration_ =
       must(cycle->with(std::span<const std::string_view>{}), "balancer_cycle_duration_seconds");
+  key_lamports_ = must(registry_.gauge_family("qtrade.wallets.key_lamports",
+                                              "Last balance read of each HODL and Bank key, "
+                                              "in lamports",
+                                              "lamports", {"tier", "pubkey"}),
+                       "key_lamports");
+  balancer_cycles_failed_ =
+      plain_counter(registry_, "qtrade.wallets.balancer_cycles_failed",
+                    "Balancer cycles that ended with an error", "{cycle}");
+  cap_hits_ = must(registry_.counter_family("qtrade.wallets.cap_hits",
+                                            "Times a cap (I7) stopped or cut a transfer, by cap",
+                                            "{event}", {"cap"}),
+                   "cap_hits");
+  // Every cap at 0 from the start: a dashboard or an alert on increase()
+  // sees the first hit rather than a series appearing at 1.
+  for (std::string_view cap : kCapNames) (void)cap_hits(cap);
   rpc_requests_ =
       must(registry_.counter_family("qtrade.wallets.rpc_requests",
                                     "JSON-RPC requests sent, by method", "{request}", {"method"}),
@@ -98,6 +113,20 @@ void WalletMetrics::record_key_balances(std::string_view tier,
                                         std::span<const std::uint64_t> lamports) {
   Histogram& h = key_balance(tier);
   for (std::uint64_t v : lamports) h.observe(static_cast<double>(v));
+}
+
+void WalletMetrics::set_key_lamports(std::string_view tier, std::string_view pubkey,
+                                     std::uint64_t lamports) {
+  // int64 holds 9.2e18 lamports, far above the total SOL supply (~6e17).
+  key_lamports(tier, pubkey).set(static_cast<std::int64_t>(lamports));
+}
+
+Gauge& WalletMetrics::key_lamports(std::string_view tier, std::string_view pubkey) {
+  return *must(key_lamports_->with({tier, pubkey}), "key_lamports");
+}
+
+Counter& WalletMetrics::cap_hits(std::string_view cap) {
+  return *must(cap_hits_->with({cap}), "cap_hits");
 }
 
 Counter& WalletMetrics::sign_refused_counter(std::string_view rule) {

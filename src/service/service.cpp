@@ -21,6 +21,7 @@
 #include "qtw/vault/vault.h"
 #include "qtw/wallet/key_manager.h"
 #include "http_server.h"
+#include "request_body.h"
 
 namespace qtw::service {
 namespace {
@@ -234,7 +235,7 @@ class Service::Impl {
              const std::string& body) {
     auto pk = solana::Pubkey::from_base58(pubkey_text);
     if (!pk) return error_reply(404, pk.error().message);
-    auto bytes = message_bytes(content_type, body);
+    auto bytes = parse_sign_body(content_type, body);
     if (!bytes) return error_reply(400, bytes.error().message);
     wallet::PolicyRefusal refusal;
     auto signature = km_.sign(*pk, *bytes, &refusal);
@@ -252,11 +253,9 @@ class Service::Impl {
   }
 
   Reply give_back(const std::string& pubkey_text, const std::string& body) {
-    json req = json::parse(body.empty() ? std::string("{}") : body, nullptr, false);
-    if (!req.is_object() || (req.contains("retire") && !req["retire"].is_boolean())) {
-      return error_reply(400, "body must be {\"retire\": true|false}");
-    }
-    const bool retire = req.value("retire", true);
+    auto parsed = parse_return_body(body);
+    if (!parsed) return error_reply(400, parsed.error().message);
+    const bool retire = *parsed;
     auto pk = solana::Pubkey::from_base58(pubkey_text);
     if (!pk) return error_reply(404, pk.error().message);
     if (auto st = km_.return_explorer_keypair(*pk, retire); !st) {
@@ -264,27 +263,6 @@ class Service::Impl {
     }
     spdlog::info("Explorer {} returned ({})", pubkey_text, retire ? "retired" : "kept");
     return Reply{200, json{{"pubkey", pubkey_text}, {"state", retire ? "used" : "available"}}};
-  }
-
-  // The message bytes of a sign request: the raw body for
-  // application/octet-stream, else JSON {"message": "<base64>"}.
-  static Result<std::vector<std::uint8_t>> message_bytes(const std::string& type,
-                                                         const std::string& body) {
-    if (type.rfind("application/octet-stream", 0) == 0) {
-      return std::vector<std::uint8_t>(body.begin(), body.end());
-    }
-    json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object() || !j.contains("message") || !j["message"].is_string()) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "body must be {\"message\": \"<base64 message>\"} (or the raw "
-                        "bytes with Content-Type: application/octet-stream)");
-    }
-    auto bytes = solana::base64_decode(j["message"].get<std::string>());
-    if (!bytes) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "message is not base64: " + bytes.error().message);
-    }
-    return std::move(*bytes);
   }
 
   Reply status() {

@@ -129,6 +129,11 @@ void Balancer::record_metrics(const Result<BalanceReport>& report, double second
     metrics_->bank_keys_funded().inc(report->banks_funded);
     metrics_->total_sol_recovered().inc(report->lamports_recovered);
     metrics_->fees_paid_lamports().inc(report->fees_lamports);
+    metrics_->cap_hits("bank_outflow").inc(report->bank_outflow_caps_hit);
+    metrics_->cap_hits("hodl_outflow").inc(report->hodl_outflow_caps_hit);
+  } else {
+    metrics_->balancer_cycles_failed().inc();
+    if (report.error().code == ErrorCode::kCapExceeded) metrics_->cap_hits("explorer_amount").inc();
   }
   // Pool gauges from the store, every tier/state pair so a state that
   // empties reads 0 rather than its last value.
@@ -231,6 +236,12 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
       lamports.reserve(records.size());
       for (const auto& k : records) lamports.push_back(balances[k.pubkey]);
       metrics_->record_key_balances(tier, lamports);
+      // One gauge per HODL and Bank key (few keys); Explorers stay in the histogram.
+      if (tier != "explorer") {
+        for (const auto& k : records) {
+          metrics_->set_key_lamports(tier, k.pubkey.to_base58(), balances[k.pubkey]);
+        }
+      }
     };
     sample("bank", banks);
     sample("hodl", hodls);
@@ -762,6 +773,7 @@ Status Balancer::fund_banks(const BalanceParams& params, const std::vector<KeyRe
     }
     QTW_ASSIGN_OR_RETURN(auto hour, outflow_last_hour(source->pubkey, IntentKind::kFundBank));
     if (hour + need > options_.max_hodl_outflow_lamports_per_hour) {
+      ++report.hodl_outflow_caps_hit;
       report.warnings.push_back("HODL outflow cap reached (" + std::to_string(hour) +
                                 " lamports in the last hour): Bank " + bank.pubkey.to_base58() +
                                 " not topped up (safety cap, I7)");
@@ -909,6 +921,7 @@ Status Balancer::create_explorers(const BalanceParams& params, const std::vector
     const std::size_t allowed =
         hour >= cap ? 0 : static_cast<std::size_t>((cap - hour) / params.lamports_per_explorer);
     if (allowed < n) {
+      ++report.bank_outflow_caps_hit;
       report.warnings.push_back("Bank outflow cap reached for " + bank->pubkey.to_base58() +
                                 " (" + std::to_string(hour) + " lamports in the last hour; safety cap, I7)" +
                                 (allowed > 0 ? ": funding " + std::to_string(allowed) + " of " +

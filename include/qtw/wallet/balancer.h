@@ -130,6 +130,8 @@ struct BalanceReport {
   // Watch-only HODL: unsigned top-up transactions (base64 wire, zero
   // signatures) for an offline signer.
   std::vector<std::string> unsigned_requests;
+  std::uint32_t bank_outflow_caps_hit = 0;  // Banks held back by their hourly cap (I7)
+  std::uint32_t hodl_outflow_caps_hit = 0;  // Bank top-ups held back by a HODL's hourly cap
   std::vector<std::string> warnings;        // caps hit, HODL empty, ...
   // Funding paused (after a sweep, until `qtw resume`): no Bank top-up from
   // HODL and no Explorer creation this cycle; recovery still ran.

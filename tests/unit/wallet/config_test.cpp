@@ -53,6 +53,14 @@ struct BadCase {
   const char* expect_in_message;
 };
 
+// The ctest name carries this (gtest_discover_tests), not the struct's bytes.
+// Letters and digits only: the name stays a plain ctest name.
+void PrintTo(const BadCase& c, std::ostream* os) {
+  for (const char* p = c.expect_in_message; *p != '\0'; ++p) {
+    *os << (std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_');
+  }
+}
+
 class ConfigRejects : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(ConfigRejects, WithAMessageNamingTheProblem) {
