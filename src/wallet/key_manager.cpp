@@ -235,6 +235,9 @@ class KeyManager::RpcMetrics final : public rpc::RpcObserver {
  public:
   explicit RpcMetrics(metrics::WalletMetrics& m) : m_(m) {}
   void on_request(std::string_view method) override { m_.rpc_request(method); }
+  void on_http_request(std::string_view first_method, std::size_t) override {
+    m_.rpc_http_request(first_method);
+  }
   void on_error(std::string_view method, ErrorCode code) override {
     m_.rpc_error(method, error_code_name(code));
   }
@@ -252,6 +255,10 @@ class KeyManager::Signer final : public KeySigner {
   Result<solana::Keypair> explorer_keypair(std::uint32_t bank_index,
                                            std::uint32_t explorer_index) override {
     return km_.hot_keys_->explorer_keypair(bank_index, explorer_index);
+  }
+  Result<solana::Pubkey> explorer_pubkey(std::uint32_t bank_index,
+                                         std::uint32_t explorer_index) override {
+    return km_.hot_keys_->explorer_pubkey(bank_index, explorer_index);
   }
   const solana::Keypair* hodl_keypair(const solana::Pubkey& hodl) override {
     auto it = km_.hodl_keys_.find(hodl);

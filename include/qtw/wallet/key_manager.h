@@ -1,5 +1,5 @@
 #pragma once
-// KeyManager: the wallet as one object, with the seed's API (DESIGN §1-§4).
+// KeyManager: the wallet as one object, with the seed's API (docs/ARCHITECTURE.md).
 //
 //   auto km = KeyManager::open(std::move(store), passphrase, options);
 //   (*km)->balancer();                        // background balancing

@@ -130,7 +130,15 @@ CREATE TABLE leader (
   deadline_ms BIGINT NOT NULL
 );
 )sql",
-    // v2: the audit log is hash-chained (qtw/store/audit_chain.h), as the
+    // v2: named wallet settings, as SQLite's counters table holds them
+    // beside next_lease_id (e.g. funding_paused_at_ms).
+    R"sql(
+CREATE TABLE counters (
+  name TEXT PRIMARY KEY,
+  value BIGINT NOT NULL
+);
+)sql",
+    // v3: the audit log is hash-chained (qtw/store/audit_chain.h), as the
     // SQLite backend's v2. The rows already there are chained by
     // chain_unchained_audit_rows() in the same transaction.
     R"sql(
@@ -139,7 +147,7 @@ ALTER TABLE audit ADD COLUMN hash BYTEA CHECK (hash IS NULL OR length(hash) = 32
 )sql",
 };
 // The migration that added the audit chain (see chain_unchained_audit_rows).
-constexpr int kAuditChainVersion = 2;
+constexpr int kAuditChainVersion = kPostgresAuditChainVersion;
 static_assert(std::size(kMigrations) == kPostgresSchemaVersion);
 
 constexpr const char* kKeyColumns =
@@ -259,14 +267,8 @@ AuditRecord read_audit(const pqxx::row& row) {
 }
 
 std::string explorer_name(const solana::Pubkey& pk) {
-  // Hex prefix only, as the SQLite backend: no base58 dependency here.
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s = "key ";
-  for (int i = 0; i < 6; ++i) {
-    s += kHex[pk.bytes[i] >> 4];
-    s += kHex[pk.bytes[i] & 15];
-  }
-  return s + "..";
+  // Base58, as every message names a key.
+  return "Explorer " + pk.to_base58();
 }
 
 Status check_i64(std::uint64_t v, std::string_view what) {
@@ -295,7 +297,7 @@ Status check_release(const KeyRecord& r, bool retire) {
   if (!retire && r.sign_count > 0) {
     return make_error(ErrorCode::kConflict, explorer_name(r.pubkey) +
                                                 " signed once: it cannot be returned for reuse, "
-                                                "only retired (I2)");
+                                                "only retired (single use, I2)");
   }
   return {};
 }
@@ -402,10 +404,30 @@ bool is_retryable_sqlstate(const std::string& s) {
   return s == "40001" || s == "40P01";  // serialization failure, deadlock
 }
 
+// One pooled data session and its transaction state.
+struct Slot {
+  Session data;
+  int depth = 0;          // open transaction levels on data
+  bool poisoned = false;  // the connection died under an open outer level
+};
+
+class PgStore;
+// Which slot this thread holds, per store (a thread may use several stores).
+struct Binding {
+  const PgStore* store;
+  Slot* slot;
+};
+thread_local std::vector<Binding> t_bindings;
+
 class PgStore final : public KeyStore {
  public:
   PgStore(std::string uri, PostgresStoreOptions options, Session session)
-      : uri_(std::move(uri)), options_(std::move(options)), data_(std::move(session)) {}
+      : uri_(std::move(uri)), options_(std::move(options)) {
+    auto first = std::make_unique<Slot>();
+    first->data = std::move(session);
+    idle_.push_back(first.get());
+    slots_.push_back(std::move(first));
+  }
 
   ~PgStore() override {
     {
@@ -416,7 +438,8 @@ class PgStore final : public KeyStore {
     if (heartbeat_.joinable()) heartbeat_.join();
     leader_.drop();  // the server releases the advisory lock with the session
     instance_.drop();  // and the instance locks with theirs
-    data_.drop();
+    std::lock_guard lock(pool_mu_);
+    for (auto& slot : slots_) slot->data.drop();
   }
 
   int schema_version() const noexcept override { return kPostgresSchemaVersion; }
@@ -834,6 +857,24 @@ class PgStore final : public KeyStore {
     }
   }
 
+  Result<std::optional<std::int64_t>> get_setting(std::string_view name) override {
+    return run("get_setting", true, [&]() -> Result<std::optional<std::int64_t>> {
+      auto r = s().exec("SELECT value FROM counters WHERE name = $1", {P(std::string(name))});
+      if (r.empty()) return std::optional<std::int64_t>{};
+      return std::optional<std::int64_t>(i64(r[0][0]));
+    });
+  }
+
+  Status put_setting(std::string_view name, std::int64_t value) override {
+    QTW_TRY(check_setting_name(name));
+    return run("put_setting", true, [&]() -> Status {
+      s().exec("INSERT INTO counters (name, value) VALUES ($1, $2) "
+               "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+               {P(std::string(name)), P(value)});
+      return {};
+    });
+  }
+
   Status release_leader(const LeaseOwner& owner) override {
     std::unique_lock lock(leader_mu_);
     if (!local_leader_ || !local_leader_->same_instance(owner)) {
@@ -1114,10 +1155,69 @@ class PgStore final : public KeyStore {
   }
 
  private:
-  Session& s() { return data_; }
+  // The session this thread holds (only valid inside run()).
+  Session& s() { return bound()->data; }
   std::int64_t now() const { return options_.clock_ms(); }
 
   // ---- the transaction machinery ----
+
+  Slot* bound() const {
+    for (const auto& b : t_bindings) {
+      if (b.store == this) return b.slot;
+    }
+    return nullptr;
+  }
+
+  // Takes an idle session, or opens a new slot while under pool_size, or
+  // waits for one to be returned.
+  Slot* checkout() {
+    std::unique_lock lock(pool_mu_);
+    for (;;) {
+      if (!idle_.empty()) {
+        Slot* slot = idle_.back();
+        idle_.pop_back();
+        return slot;
+      }
+      if (slots_.size() < static_cast<std::size_t>(std::max(1, options_.pool_size))) {
+        slots_.push_back(std::make_unique<Slot>());  // connected by run() on first use
+        return slots_.back().get();
+      }
+      pool_cv_.wait(lock);
+    }
+  }
+
+  void checkin(Slot* slot) {
+    {
+      std::lock_guard lock(pool_mu_);
+      idle_.push_back(slot);
+    }
+    pool_cv_.notify_one();
+  }
+
+  // The slot of this thread's outermost run(), bound for its duration.
+  class SlotHold {
+   public:
+    explicit SlotHold(PgStore& store) : store_(store), slot_(store.bound()) {
+      if (slot_ == nullptr) {
+        slot_ = store_.checkout();
+        outer_ = true;
+        t_bindings.push_back(Binding{&store_, slot_});
+      }
+    }
+    ~SlotHold() {
+      if (!outer_) return;
+      std::erase_if(t_bindings, [&](const Binding& b) { return b.store == &store_; });
+      store_.checkin(slot_);
+    }
+    SlotHold(const SlotHold&) = delete;
+    SlotHold& operator=(const SlotHold&) = delete;
+    Slot& slot() { return *slot_; }
+
+   private:
+    PgStore& store_;
+    Slot* slot_;
+    bool outer_ = false;
+  };
 
   // Runs `op` as one transaction level. Outermost level: BEGIN ... COMMIT,
   // retried (when `retry_safe`) if the connection broke before COMMIT was
@@ -1128,9 +1228,13 @@ class PgStore final : public KeyStore {
   template <class F>
   auto run(std::string_view what, bool retry_safe, F&& op) -> decltype(op()) {
     using R = decltype(op());
-    std::lock_guard lock(mu_);
-    const int level = depth_;
-    if (level > 0 && poisoned_) {
+    // The outermost call of this thread takes a session from the pool and
+    // keeps it until it returns: calls nested in a transact() body run on it
+    // (savepoints); other threads run on other sessions concurrently.
+    SlotHold hold(*this);
+    Slot& slot = hold.slot();
+    const int level = slot.depth;
+    if (level > 0 && slot.poisoned) {
       return make_error(ErrorCode::kUnavailable,
                         std::string(what) + ": the connection to " + describe() +
                             " was lost in this transaction; it was rolled back");
@@ -1144,24 +1248,24 @@ class PgStore final : public KeyStore {
         return R(tl::unexpected(std::move(e)));
       };
       try {
-        if (level == 0 && !data_.open()) {
-          data_.drop();
+        if (level == 0 && !slot.data.open()) {
+          slot.data.drop();
           auto sess = connect(uri_, options_);
           if (!sess) {
             if (auto r = retry_or(sess.error())) return std::move(*r);
             sleep_backoff(backoff_ms);
             continue;
           }
-          data_ = std::move(*sess);
+          slot.data = std::move(*sess);
         }
-        data_.exec(level == 0 ? std::string("BEGIN") : "SAVEPOINT sp" + std::to_string(level));
+        slot.data.exec(level == 0 ? std::string("BEGIN") : "SAVEPOINT sp" + std::to_string(level));
         began = true;
-        ++depth_;
+        ++slot.depth;
         R result = op();
-        --depth_;
-        if (poisoned_) {
+        --slot.depth;
+        if (slot.poisoned) {
           // A nested level lost the connection; the server rolled all back.
-          if (level == 0) poisoned_ = false;
+          if (level == 0) slot.poisoned = false;
           if (result) {
             result = R(tl::unexpected(Error{ErrorCode::kUnavailable,
                                             std::string(what) + ": connection to " + describe() +
@@ -1171,26 +1275,26 @@ class PgStore final : public KeyStore {
           return result;
         }
         if (!result) {
-          rollback_level(level);
+          rollback_level(slot, level);
           return result;
         }
         if (level == 0) {
           commit_sent = true;
-          data_.exec("COMMIT");
+          slot.data.exec("COMMIT");
         } else {
-          data_.exec("RELEASE sp" + std::to_string(level));
+          slot.data.exec("RELEASE sp" + std::to_string(level));
         }
         return result;
       } catch (const pqxx::broken_connection& e) {
-        if (began && depth_ > level) --depth_;
-        data_.drop();
+        if (began && slot.depth > level) --slot.depth;
+        slot.data.drop();
         if (level > 0) {
-          poisoned_ = true;
+          slot.poisoned = true;
           return make_error(ErrorCode::kUnavailable,
                             std::string(what) + ": connection to " + describe() +
                                 " lost; the transaction was rolled back by the server");
         }
-        poisoned_ = false;
+        slot.poisoned = false;
         if (commit_sent) {
           // The COMMIT may or may not have been applied: never blindly
           // retry a write whose outcome is unknown.
@@ -1206,19 +1310,19 @@ class PgStore final : public KeyStore {
         }
         sleep_backoff(backoff_ms);
       } catch (const pqxx::in_doubt_error& e) {
-        data_.drop();
-        if (began && depth_ > level) --depth_;
-        if (level > 0) poisoned_ = true;
+        slot.data.drop();
+        if (began && slot.depth > level) --slot.depth;
+        if (level > 0) slot.poisoned = true;
         return make_error(ErrorCode::kUnavailable, std::string(what) + ": outcome unknown: " +
                                                        e.what());
       } catch (const pqxx::sql_error& e) {
-        if (began && depth_ > level) --depth_;
-        const bool conn_ok = data_.open();
-        if (began && conn_ok) rollback_level(level);
+        if (began && slot.depth > level) --slot.depth;
+        const bool conn_ok = slot.data.open();
+        if (began && conn_ok) rollback_level(slot, level);
         if (!conn_ok) {
-          data_.drop();
+          slot.data.drop();
           if (level > 0) {
-            poisoned_ = true;
+            slot.poisoned = true;
           } else if (!commit_sent) {
             if (auto r = retry_or(map_sql_error(e, what))) return std::move(*r);
             sleep_backoff(backoff_ms);
@@ -1233,10 +1337,10 @@ class PgStore final : public KeyStore {
         }
         return tl::unexpected(map_sql_error(e, what));
       } catch (const std::exception& e) {
-        if (began && depth_ > level) --depth_;
-        if (began && data_.open()) rollback_level(level);
+        if (began && slot.depth > level) --slot.depth;
+        if (began && slot.data.open()) rollback_level(slot, level);
         if (commit_sent) {
-          data_.drop();
+          slot.data.drop();
           return make_error(ErrorCode::kUnavailable,
                             std::string(what) + ": COMMIT outcome unknown: " + e.what());
         }
@@ -1250,20 +1354,20 @@ class PgStore final : public KeyStore {
     backoff_ms = std::min(backoff_ms * 2, 2'000);
   }
 
-  void rollback_level(int level) noexcept {
+  void rollback_level(Slot& slot, int level) noexcept {
     try {
       if (level == 0) {
-        data_.exec("ROLLBACK");
+        slot.data.exec("ROLLBACK");
       } else {
         const auto sp = "sp" + std::to_string(level);
-        data_.exec("ROLLBACK TO SAVEPOINT " + sp);
-        data_.exec("RELEASE " + sp);
+        slot.data.exec("ROLLBACK TO SAVEPOINT " + sp);
+        slot.data.exec("RELEASE " + sp);
       }
     } catch (...) {
       // The connection is in an unknown state: drop it; the server rolls
       // back whatever was open, so the whole outer unit must fail.
-      data_.drop();
-      if (level > 0) poisoned_ = true;
+      slot.data.drop();
+      if (level > 0) slot.poisoned = true;
     }
   }
 
@@ -1462,10 +1566,13 @@ class PgStore final : public KeyStore {
   const std::string uri_;
   PostgresStoreOptions options_;
 
-  std::recursive_mutex mu_;  // guards data_, depth_, poisoned_; held across transact() bodies
-  Session data_;
-  int depth_ = 0;          // open transaction levels on data_
-  bool poisoned_ = false;  // the connection died under an open outer level
+  // Data sessions: up to options_.pool_size, connected lazily. A thread
+  // holds one from its outermost run() to that call's return (a transact()
+  // body holds it throughout); nobody else touches a held slot.
+  std::mutex pool_mu_;  // guards slots_, idle_
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Slot*> idle_;
 
   std::mutex instance_mu_;  // guards instance_, instance_locks_
   Session instance_;         // holds the instance locks; does nothing else
@@ -1584,6 +1691,11 @@ Result<std::unique_ptr<KeyStore>> open_postgres_store(std::string_view uri,
     };
   }
   if (options.actor.empty()) options.actor = default_actor();
+  if (options.pool_size < 1) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "postgres store options: pool_size must be >= 1, got " +
+                          std::to_string(options.pool_size));
+  }
   if (options.reconnect_attempts < 0 || options.reconnect_backoff_ms < 0 ||
       options.statement_timeout_ms < 0 || options.lock_timeout_ms < 0 ||
       options.heartbeat_interval_ms <= 0 ||

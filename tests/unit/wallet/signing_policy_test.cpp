@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -76,6 +77,9 @@ struct Case {
   std::function<void(SigningPolicy&)> tweak = {};    // policy for this case
   std::function<void(SigningPolicy&)> switch_off = {};  // turning the rule off allows it
 };
+
+// gtest prints a parameter in test listings: its name, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 SigningPolicy defaults() {
   SigningPolicy p;
