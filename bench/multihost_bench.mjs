@@ -4,7 +4,7 @@
 // concurrent clients doing lease + return(retire) over HTTP for a fixed count;
 // the pool is filled (by `qtw balance`) before each run, so the figure is the
 // API + database path; every 503 (pool dry) is counted. Prints a Markdown table.
-//   QTW=build/apps/qtw/qtw node bench/multihost_bench.mjs [--leases-per-host 600]
+//   QTW=build/apps/qtw/qtw node bench/multihost_bench.mjs [--leases-per-host 600] [--pool-size 4]
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -13,7 +13,11 @@ import { fileURLToPath } from 'node:url';
 
 const QTW = process.env.QTW ?? 'build/apps/qtw/qtw';
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..');
-const PER_HOST = Number(process.argv[process.argv.indexOf('--leases-per-host') + 1] || 600);
+const arg = (name, dflt) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt);
+const PER_HOST = Number(arg('--leases-per-host', 600));
+// PostgreSQL sessions per daemon ([store] postgres_pool_size; 1 = every call
+// of a daemon serialised on one session, as before the pool).
+const POOL = Number(arg('--pool-size', 4));
 const work = mkdtempSync(join(tmpdir(), 'qtw-bench-mh-'));
 const env = { ...process.env, QTW_PASSPHRASE: 'bench' };
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -54,7 +58,8 @@ const need = PER_HOST * 4;
 // measurement; serve.toml: the daemons' balancers create nothing during it
 // (min 0), so the figure is the API + database path, not the node's.
 const toml = (min) => `[rpc]\nurl = "${node.url}"\n[balancer]\nmin_explorer_keys = ${min}\n` +
-  `explorer_keys_to_create = ${min}\nlamports_per_explorer = 1000000\nlamports_per_bank = 10000000000\ninterval_ms = 500\n[log]\nlevel = "warn"\n`;
+  `explorer_keys_to_create = ${min}\nlamports_per_explorer = 1000000\nlamports_per_bank = 10000000000\ninterval_ms = 500\n[log]\nlevel = "warn"\n` +
+  `[store]\npostgres_pool_size = ${POOL}\n`;
 writeFileSync(join(work, 'fill.toml'), toml(need));
 writeFileSync(join(work, 'serve.toml'), toml(0));
 const available = () => JSON.parse(q('--json', 'status', '--no-balances')).keys.explorer?.available ?? 0;
@@ -88,5 +93,5 @@ for (const hosts of [1, 2, 4]) {
 console.log(`| hosts | leases | distinct | seconds | leases/s (lease + return) | 503 (pool dry) |`);
 console.log(`|---|---|---|---|---|---|`);
 for (const r of rows) console.log(`| ${r.hosts} | ${r.leases} | ${r.unique} | ${r.seconds.toFixed(2)} | ${r.rate.toFixed(0)} | ${r.dry} |`);
-console.log(`\n${cpus().length} CPUs; PostgreSQL ${execFileSync('sh', ['-c', 'ls /usr/lib/postgresql']).toString().trim()} test cluster (fsync off); 8 clients per host.`);
+console.log(`\n${cpus().length} CPUs; PostgreSQL ${execFileSync('sh', ['-c', 'ls /usr/lib/postgresql']).toString().trim()} test cluster (fsync off); 8 clients per host; ${POOL} PostgreSQL sessions per daemon.`);
 process.exit(0);

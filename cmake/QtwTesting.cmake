@@ -11,5 +11,8 @@ function(qtw_add_test name)
   if(NOT T_LABELS)
     set(T_LABELS unit)
   endif()
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${T_LABELS}")
+  # NO_PRETTY_VALUES: a parameterized test's ctest name is its gtest name
+  # (".../sqlite"), not the name plus "  # GetParam() = <the value printed>",
+  # which CMake keeps whole whenever the suite has its own name generator.
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 NO_PRETTY_VALUES PROPERTIES LABELS "${T_LABELS}")
 endfunction()

@@ -1,4 +1,4 @@
-// qtw serve: the daemon (DESIGN §7, docs/DAEMON.md). Balancer loop + HTTP API.
+// qtw serve: the daemon (docs/DAEMON.md). Balancer loop + HTTP API.
 #include <CLI/CLI.hpp>
 
 #include <pthread.h>
@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "qtw/metrics/otlp.h"
 #include "qtw/metrics/wallet_metrics.h"
+#include "qtw/phase_marker.h"
 #include "qtw/service/service.h"
 
 namespace qtw::cli {
@@ -29,7 +30,14 @@ struct ServeArgs {
   std::optional<std::string> passphrase_file;
   std::string log_format;  // text|json; "" = [log] format
   std::string log_level;
+  bool allow_remote = false;
 };
+
+// Hosts only this machine can reach. Anything else (0.0.0.0, ::, a LAN
+// address, a name) exposes the API and /metrics to other hosts.
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
 
 // %* in the JSON pattern: the message as the inside of a JSON string (RFC
 // 8259 section 7), so a quote or newline in any message (an error text, a
@@ -83,6 +91,7 @@ Status setup_logging(const std::string& format, const std::string& level) {
 }
 
 int run_serve(const ServeArgs& args, const GlobalOptions& global) {
+  mark_phase("startup");
   auto config = load_effective_config(global);
   if (!config) return report_error(config.error());
   if (auto st = setup_logging(args.log_format.empty() ? config->log.format : args.log_format,
@@ -109,6 +118,19 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   if (!listen.empty() && (colon == std::string::npos || port < 0 || port > 65535)) {
     return usage_error("--listen must be HOST:PORT (e.g. 127.0.0.1:8686), not '" + listen + "'");
   }
+  const std::string listen_host = listen.empty() ? std::string() : listen.substr(0, colon);
+  if (!listen.empty() && !is_loopback_host(listen_host)) {
+    if (!args.allow_remote) {
+      return usage_error("--listen " + listen + " would serve the API and /metrics to other "
+                         "hosts; listen on 127.0.0.1 (or a Unix socket) and put a TLS proxy in "
+                         "front, or pass --allow-remote if this is really meant "
+                         "(docs/DAEMON.md)");
+    }
+    spdlog::warn("listening on {} (--allow-remote): other hosts can reach the API and /metrics; "
+                 "the bearer token and any Explorer signatures travel in clear text without a "
+                 "TLS proxy",
+                 listen);
+  }
   const std::string token_file =
       args.token_file.empty() ? config->service.token_file : args.token_file;
   if (token_file.empty()) {
@@ -134,6 +156,15 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
   const std::string instance = args.instance.empty() ? config->service.instance : args.instance;
+  if (instance.empty()) return usage_error("--instance must not be empty");
+  // One live daemon per instance and store: the lock is what lets a
+  // restarted daemon take its leases and balancer-leader slot back at once
+  // (both belong to host + instance), and it keeps two live daemons from
+  // sharing the same leases. The OS or the server frees it when this
+  // process dies.
+  if (auto locked = (*st)->lock_instance(store::LeaseOwner{host, ::getpid(), instance}); !locked) {
+    return report_error(locked.error());
+  }
   auto options = wallet::key_manager_options(*config);
   options.metrics = &wallet_metrics;
   // The daemon's leases: held in the store by a stable owner, handed out
@@ -143,7 +174,10 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   options.adopt_leases = true;
   options.pool.keep_leases_on_shutdown = true;
   options.pool.lease_timeout = std::chrono::milliseconds(config->service.lease_timeout_ms);
-  auto km = wallet::KeyManager::open(std::move(*st), *passphrase, std::move(options));
+  auto km = [&] {
+    Spinner spinner("unlocking the wallet (Argon2id)");
+    return wallet::KeyManager::open(std::move(*st), *passphrase, std::move(options));
+  }();
   if (!km) return report_error(km.error());
 
   service::ServiceOptions so;
@@ -182,6 +216,7 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   spdlog::info("qtw serve: {} on {} as {}, store {}", where, config->rpc.url, instance,
                (*km)->store().describe());
   std::cout << "READY " << where << std::endl;
+  mark_phase("ready");
   (*svc)->run();
 
   // run() returned: stopped by a signal (or the listener failed).
@@ -215,8 +250,13 @@ void register_service_commands(CLI::App& app, GlobalOptions& global) {
   serve->add_option("--token-file", args->token_file,
                     "Bearer token file, mode 0600 (default [service] token_file)");
   serve->add_option("--instance", args->instance,
-                    "Lease-holder name in the store; stable across restarts, unique per daemon "
-                    "(default [service] instance, \"qtw-serve\")");
+                    "Lease-holder name in the store; stable across restarts, unique per daemon: "
+                    "a second live `qtw serve` with the same instance on the same store is "
+                    "refused, a restarted one takes its leases and balancer-leader slot back at "
+                    "once (default [service] instance, \"qtw-serve\")");
+  serve->add_flag("--allow-remote", args->allow_remote,
+                  "Allow a --listen address other hosts can reach (0.0.0.0, a LAN address); "
+                  "refused without it");
   add_passphrase_option(serve, args->passphrase_file);
   serve->add_option("--log-format", args->log_format, "text or json (default [log] format)");
   serve->add_option("--log-level", args->log_level,

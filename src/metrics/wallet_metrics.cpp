@@ -64,6 +64,21 @@ WalletMetrics::WalletMetrics() {
            "balancer_cycle_duration_seconds");
   balancer_cycle_duration_ =
       must(cycle->with(std::span<const std::string_view>{}), "balancer_cycle_duration_seconds");
+  key_lamports_ = must(registry_.gauge_family("qtrade.wallets.key_lamports",
+                                              "Last balance read of each HODL and Bank key, "
+                                              "in lamports",
+                                              "lamports", {"tier", "pubkey"}),
+                       "key_lamports");
+  balancer_cycles_failed_ =
+      plain_counter(registry_, "qtrade.wallets.balancer_cycles_failed",
+                    "Balancer cycles that ended with an error", "{cycle}");
+  cap_hits_ = must(registry_.counter_family("qtrade.wallets.cap_hits",
+                                            "Times a cap (I7) stopped or cut a transfer, by cap",
+                                            "{event}", {"cap"}),
+                   "cap_hits");
+  // Every cap at 0 from the start: a dashboard or an alert on increase()
+  // sees the first hit rather than a series appearing at 1.
+  for (std::string_view cap : kCapNames) (void)cap_hits(cap);
   rpc_requests_ =
       must(registry_.counter_family("qtrade.wallets.rpc_requests",
                                     "JSON-RPC requests sent, by method", "{request}", {"method"}),
@@ -72,6 +87,12 @@ WalletMetrics::WalletMetrics() {
                                               "JSON-RPC requests that failed, by method and error",
                                               "{error}", {"method", "error"}),
                      "rpc_errors");
+  rpc_http_requests_ = must(
+      registry_.counter_family("qtrade.wallets.rpc_http_requests",
+                               "HTTP requests to the node (a JSON-RPC batch counts once), by its "
+                               "first method",
+                               "{request}", {"method"}),
+      "rpc_http_requests");
   sign_refused_ = must(registry_.counter_family("qtrade.wallets.sign_refused",
                                                 "Signatures the signing policy refused, by rule",
                                                 "{request}", {"rule"}),
@@ -94,12 +115,30 @@ void WalletMetrics::record_key_balances(std::string_view tier,
   for (std::uint64_t v : lamports) h.observe(static_cast<double>(v));
 }
 
+void WalletMetrics::set_key_lamports(std::string_view tier, std::string_view pubkey,
+                                     std::uint64_t lamports) {
+  // int64 holds 9.2e18 lamports, far above the total SOL supply (~6e17).
+  key_lamports(tier, pubkey).set(static_cast<std::int64_t>(lamports));
+}
+
+Gauge& WalletMetrics::key_lamports(std::string_view tier, std::string_view pubkey) {
+  return *must(key_lamports_->with({tier, pubkey}), "key_lamports");
+}
+
+Counter& WalletMetrics::cap_hits(std::string_view cap) {
+  return *must(cap_hits_->with({cap}), "cap_hits");
+}
+
 Counter& WalletMetrics::sign_refused_counter(std::string_view rule) {
   return *must(sign_refused_->with({rule}), "sign_refused");
 }
 
 Counter& WalletMetrics::rpc_requests(std::string_view method) {
   return *must(rpc_requests_->with({method}), "rpc_requests");
+}
+
+Counter& WalletMetrics::rpc_http_requests(std::string_view method) {
+  return *must(rpc_http_requests_->with({method}), "rpc_http_requests");
 }
 
 Counter& WalletMetrics::rpc_errors(std::string_view method, std::string_view error) {

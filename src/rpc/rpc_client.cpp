@@ -67,6 +67,34 @@ bool batch_refused_status(long status) {
   return status >= 400 && status < 500 && status != 429 && status != 408;
 }
 
+json send_config(const SendOptions& options, Commitment default_commitment) {
+  // "encoding":"base64" must be explicit: the default is base58
+  // (solana-com sendtransaction.mdx).
+  json config{
+      {"encoding", "base64"},
+      {"skipPreflight", options.skip_preflight},
+      {"preflightCommitment",
+       std::string(commitment_name(options.preflight_commitment.value_or(default_commitment)))}};
+  if (options.max_retries) config["maxRetries"] = *options.max_retries;
+  return config;
+}
+
+// Chunked list params: [[item...], config] per chunk of at most `chunk`.
+template <class T>
+std::vector<json> chunked_params(std::span<const T> items, std::size_t chunk, const json& config,
+                                 std::vector<std::size_t>& sizes) {
+  std::vector<json> params;
+  chunk = std::max<std::size_t>(1, chunk);
+  for (std::size_t i = 0; i < items.size(); i += chunk) {
+    json list = json::array();
+    const std::size_t end = std::min(items.size(), i + chunk);
+    for (std::size_t j = i; j < end; ++j) list.push_back(items[j].to_base58());
+    params.push_back(json::array({std::move(list), config}));
+    sizes.push_back(end - i);
+  }
+  return params;
+}
+
 }  // namespace
 
 struct RpcClient::Impl {
@@ -160,7 +188,10 @@ struct RpcClient::Impl {
                                      bool once) {
     std::uint64_t id = 0;
     const std::string body = request_object(c, method, params, &id).dump();
-    if (c.options_.observer) c.options_.observer->on_request(method);
+    if (c.options_.observer) {
+      c.options_.observer->on_request(method);
+      c.options_.observer->on_http_request(method, 1);
+    }
     QTW_ASSIGN_OR_RETURN(HttpResponse resp,
                          once ? c.transport_->post_once(body) : c.transport_->post(body));
     if (resp.status != 200) return http_error(c, resp);
@@ -186,30 +217,21 @@ struct RpcClient::Impl {
                             [&] { return attempt_single(c, method, params, !retry); });
   }
 
-  // One batch attempt. nullopt = the node refused batches (caller falls back).
-  static Result<std::optional<std::vector<json>>> attempt_batch(
-      RpcClient& c, std::string_view method, const std::vector<const json*>& params) {
-    json batch = json::array();
-    std::vector<std::uint64_t> ids;
-    ids.reserve(params.size());
-    for (const json* p : params) {
-      std::uint64_t id = 0;
-      batch.push_back(request_object(c, method, *p, &id));
-      ids.push_back(id);
-      if (c.options_.observer) c.options_.observer->on_request(method);
-    }
-    QTW_ASSIGN_OR_RETURN(HttpResponse resp, c.transport_->post(batch.dump()));
-    if (batch_refused_status(resp.status)) return std::optional<std::vector<json>>{};
-    if (resp.status != 200) return http_error(c, resp);
-    QTW_ASSIGN_OR_RETURN(json doc, parse_body(c, resp));
-    if (!doc.is_array()) return std::optional<std::vector<json>>{};
-    std::unordered_map<std::uint64_t, const json*> by_id;
-    for (const auto& item : doc) {
-      if (!item.is_object()) continue;
-      auto id = item.find("id");
-      if (id != item.end() && id->is_number_unsigned()) by_id[id->get<std::uint64_t>()] = &item;
-    }
-    bool all_refusals = !doc.empty();
+  // One call of a (possibly mixed) JSON-RPC batch.
+  struct Call {
+    std::string_view method;
+    json params;
+  };
+  // What one call of a batch answered, with the error detail of that call.
+  struct Item {
+    Result<json> value = json();
+    RpcErrorDetail detail;
+  };
+
+  // A batch is refused as a whole (the caller falls back to single requests)
+  // when every element is "invalid request"/"method not found"/"parse error".
+  static bool all_refusals(const json& doc) {
+    if (doc.empty()) return false;
     for (const auto& item : doc) {
       long code = 0;
       if (item.is_object()) {
@@ -219,48 +241,90 @@ struct RpcClient::Impl {
           if (code_it != e->end() && code_it->is_number_integer()) code = code_it->get<long>();
         }
       }
-      const bool refusal =
-          code == kRpcInvalidRequest || code == kRpcMethodNotFound || code == kRpcParseError;
-      all_refusals = all_refusals && refusal;
-    }
-    if (all_refusals) return std::optional<std::vector<json>>{};
-    std::vector<json> out;
-    out.reserve(ids.size());
-    for (std::uint64_t id : ids) {
-      auto it = by_id.find(id);
-      if (it == by_id.end()) {
-        return make_error(ErrorCode::kMalformedResponse,
-                          "batch response from " + c.url() + " lacks id " + std::to_string(id));
+      if (code != kRpcInvalidRequest && code != kRpcMethodNotFound && code != kRpcParseError) {
+        return false;
       }
-      QTW_ASSIGN_OR_RETURN(json result, detail::extract_result(*it->second, c.detail_));
-      out.push_back(std::move(result));
     }
-    return std::optional<std::vector<json>>(std::move(out));
+    return true;
   }
 
-  // Same method, many params: one or more JSON-RPC batches when allowed,
-  // else one request each. Results in order.
-  static Result<std::vector<json>> request_many(RpcClient& c, std::string_view method,
-                                                const std::vector<json>& params) {
-    std::vector<json> results(params.size());
+  // One HTTP request carrying `calls` as a JSON-RPC batch. nullopt = the
+  // node refused batches. With `per_item` false, the first failed element
+  // fails the attempt (reads: all or nothing, retried as a whole); with it
+  // true each element keeps its own outcome (sends). `once`: the body must
+  // not be re-posted by the transport (non-idempotent methods).
+  static Result<std::optional<std::vector<Item>>> attempt_batch(RpcClient& c,
+                                                                std::span<const Call* const> calls,
+                                                                bool per_item, bool once) {
+    json batch = json::array();
+    std::vector<std::uint64_t> ids;
+    ids.reserve(calls.size());
+    for (const Call* call : calls) {
+      std::uint64_t id = 0;
+      batch.push_back(request_object(c, call->method, call->params, &id));
+      ids.push_back(id);
+      if (c.options_.observer) c.options_.observer->on_request(call->method);
+    }
+    const std::string body = batch.dump();
+    if (c.options_.observer) c.options_.observer->on_http_request(calls.front()->method, calls.size());
+    QTW_ASSIGN_OR_RETURN(HttpResponse resp,
+                         once ? c.transport_->post_once(body) : c.transport_->post(body));
+    if (batch_refused_status(resp.status)) return std::optional<std::vector<Item>>{};
+    if (resp.status != 200) return http_error(c, resp);
+    QTW_ASSIGN_OR_RETURN(json doc, parse_body(c, resp));
+    if (!doc.is_array() || all_refusals(doc)) return std::optional<std::vector<Item>>{};
+    std::unordered_map<std::uint64_t, const json*> by_id;
+    for (const auto& item : doc) {
+      if (!item.is_object()) continue;
+      auto id = item.find("id");
+      if (id != item.end() && id->is_number_unsigned()) by_id[id->get<std::uint64_t>()] = &item;
+    }
+    std::vector<Item> out(ids.size());
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      auto it = by_id.find(ids[k]);
+      if (it == by_id.end()) {
+        auto e = make_error(ErrorCode::kMalformedResponse,
+                            "batch response from " + c.url() + " lacks id " + std::to_string(ids[k]));
+        if (!per_item) return e;
+        out[k].value = e;
+        continue;
+      }
+      out[k].detail.method = std::string(calls[k]->method);
+      out[k].value = detail::extract_result(*it->second, out[k].detail);
+      if (!out[k].value && !per_item) {
+        c.detail_ = out[k].detail;
+        return tl::unexpected(out[k].value.error());
+      }
+    }
+    return std::optional<std::vector<Item>>(std::move(out));
+  }
+
+  // Any calls, mixed methods: grouped into as few JSON-RPC batches as the
+  // count and body limits allow, one request each where the node refuses
+  // batches. Reads (`send` false) are retried and all-or-nothing; sends are
+  // never retried nor re-posted, and each keeps its own outcome.
+  static Result<std::vector<Item>> request_batched(RpcClient& c, const std::vector<Call>& calls,
+                                                   bool send) {
+    std::vector<Item> results(calls.size());
     std::size_t done = 0;
-    const bool batching = c.options_.use_batch && c.batch_enabled_ && params.size() > 1;
+    const bool batching = c.options_.use_batch && c.batch_enabled_ && calls.size() > 1;
     if (batching) {
-      begin_call(c, method);
+      begin_call(c, calls.front().method);
       const std::size_t max_n = std::max<std::size_t>(1, c.options_.max_batch_requests);
-      while (done < params.size()) {
+      while (done < calls.size()) {
         // Group by count and by approximate body size (params + ~80 B envelope).
-        std::vector<const json*> group;
+        std::vector<const Call*> group;
         std::size_t bytes = 2;
-        for (std::size_t i = done; i < params.size() && group.size() < max_n; ++i) {
-          const std::size_t sz = params[i].dump().size() + 80 + method.size();
+        for (std::size_t i = done; i < calls.size() && group.size() < max_n; ++i) {
+          const std::size_t sz = calls[i].params.dump().size() + 80 + calls[i].method.size();
           if (!group.empty() && bytes + sz > c.options_.max_batch_body_bytes) break;
-          group.push_back(&params[i]);
+          group.push_back(&calls[i]);
           bytes += sz;
         }
         if (group.size() == 1) break;  // nothing to gain; finish with singles
-        auto r = with_retry<std::optional<std::vector<json>>>(
-            c, method, true, [&] { return attempt_batch(c, method, group); });
+        auto r = with_retry<std::optional<std::vector<Item>>>(
+            c, group.front()->method, !send,
+            [&] { return attempt_batch(c, group, /*per_item=*/send, /*once=*/send); });
         if (!r) return tl::unexpected(r.error());
         if (!r->has_value()) {
           c.batch_enabled_ = false;  // remembered for this client's lifetime
@@ -269,10 +333,26 @@ struct RpcClient::Impl {
         for (auto& v : **r) results[done++] = std::move(v);
       }
     }
-    for (; done < params.size(); ++done) {
-      QTW_ASSIGN_OR_RETURN(results[done], request(c, method, params[done], true));
+    for (; done < calls.size(); ++done) {
+      results[done].value = request(c, calls[done].method, calls[done].params, !send);
+      results[done].detail = c.detail_;
+      if (!results[done].value && !send) return tl::unexpected(results[done].value.error());
     }
     return results;
+  }
+
+  // Same method, many params (chunked reads): results in order; the first
+  // failure fails the call.
+  static Result<std::vector<json>> request_many(RpcClient& c, std::string_view method,
+                                                const std::vector<json>& params) {
+    std::vector<Call> calls;
+    calls.reserve(params.size());
+    for (const auto& p : params) calls.push_back(Call{method, p});
+    QTW_ASSIGN_OR_RETURN(auto items, request_batched(c, calls, /*send=*/false));
+    std::vector<json> out;
+    out.reserve(items.size());
+    for (auto& item : items) out.push_back(std::move(*item.value));
+    return out;
   }
 
   static Commitment commitment(const RpcClient& c, std::optional<Commitment> v) {
@@ -374,16 +454,9 @@ Result<std::vector<std::optional<AccountInfo>>> RpcClient::get_multiple_accounts
   if (keys.empty()) return out;
   json config = config_with_commitment(Impl::commitment(*this, c));
   config["encoding"] = "base64";
-  const std::size_t chunk = std::max<std::size_t>(1, options_.max_accounts_per_request);
-  std::vector<json> params;
   std::vector<std::size_t> sizes;
-  for (std::size_t i = 0; i < keys.size(); i += chunk) {
-    json list = json::array();
-    const std::size_t end = std::min(keys.size(), i + chunk);
-    for (std::size_t j = i; j < end; ++j) list.push_back(keys[j].to_base58());
-    params.push_back(json::array({std::move(list), config}));
-    sizes.push_back(end - i);
-  }
+  const std::vector<json> params =
+      chunked_params(keys, options_.max_accounts_per_request, config, sizes);
   QTW_ASSIGN_OR_RETURN(std::vector<json> results,
                        Impl::request_many(*this, "getMultipleAccounts", params));
   out.reserve(keys.size());
@@ -417,14 +490,7 @@ Result<std::optional<std::uint64_t>> RpcClient::get_fee_for_message(
 
 Result<solana::Signature> RpcClient::send_transaction(std::span<const std::uint8_t> wire,
                                                       const SendOptions& options) {
-  // "encoding":"base64" must be explicit: the default is base58
-  // (solana-com sendtransaction.mdx).
-  json config{
-      {"encoding", "base64"},
-      {"skipPreflight", options.skip_preflight},
-      {"preflightCommitment",
-       std::string(commitment_name(options.preflight_commitment.value_or(options_.commitment)))}};
-  if (options.max_retries) config["maxRetries"] = *options.max_retries;
+  const json config = send_config(options, options_.commitment);
   QTW_ASSIGN_OR_RETURN(json r, Impl::request(*this, "sendTransaction",
                                              json::array({solana::base64_encode(wire), config}),
                                              /*retry=*/false));
@@ -447,23 +513,92 @@ Result<std::vector<std::optional<SignatureStatus>>> RpcClient::get_signature_sta
     std::span<const solana::Signature> signatures, bool search_transaction_history) {
   std::vector<std::optional<SignatureStatus>> out;
   if (signatures.empty()) return out;
-  const std::size_t chunk = std::max<std::size_t>(1, options_.max_signatures_per_request);
-  json config{{"searchTransactionHistory", search_transaction_history}};
-  std::vector<json> params;
   std::vector<std::size_t> sizes;
-  for (std::size_t i = 0; i < signatures.size(); i += chunk) {
-    json list = json::array();
-    const std::size_t end = std::min(signatures.size(), i + chunk);
-    for (std::size_t j = i; j < end; ++j) list.push_back(signatures[j].to_base58());
-    params.push_back(json::array({std::move(list), config}));
-    sizes.push_back(end - i);
-  }
+  const std::vector<json> params =
+      chunked_params(signatures, options_.max_signatures_per_request,
+                     json{{"searchTransactionHistory", search_transaction_history}}, sizes);
   QTW_ASSIGN_OR_RETURN(std::vector<json> results,
                        Impl::request_many(*this, "getSignatureStatuses", params));
   out.reserve(signatures.size());
   for (std::size_t k = 0; k < results.size(); ++k) {
     QTW_ASSIGN_OR_RETURN(auto part, detail::parse_signature_statuses(results[k], sizes[k]));
     for (auto& s : part) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<ChainSnapshot> RpcClient::get_snapshot(std::span<const solana::Pubkey> keys,
+                                              bool with_blockhash, std::optional<Commitment> c) {
+  const json commitment = config_with_commitment(Impl::commitment(*this, c));
+  json config = commitment;
+  config["encoding"] = "base64";
+  std::vector<std::size_t> sizes;
+  std::vector<Impl::Call> calls;
+  for (auto& p : chunked_params(keys, options_.max_accounts_per_request, config, sizes)) {
+    calls.push_back(Impl::Call{"getMultipleAccounts", std::move(p)});
+  }
+  const std::size_t chunks = calls.size();
+  calls.push_back(Impl::Call{"getBlockHeight", json::array({commitment})});
+  if (with_blockhash) calls.push_back(Impl::Call{"getLatestBlockhash", json::array({commitment})});
+  QTW_ASSIGN_OR_RETURN(auto items, Impl::request_batched(*this, calls, /*send=*/false));
+  ChainSnapshot out;
+  out.accounts.reserve(keys.size());
+  for (std::size_t k = 0; k < chunks; ++k) {
+    QTW_ASSIGN_OR_RETURN(auto part, detail::parse_multiple_accounts(*items[k].value, sizes[k]));
+    for (auto& a : part) out.accounts.push_back(std::move(a));
+  }
+  QTW_ASSIGN_OR_RETURN(out.block_height, detail::parse_u64(*items[chunks].value, "getBlockHeight"));
+  if (with_blockhash) {
+    QTW_ASSIGN_OR_RETURN(out.blockhash, detail::parse_latest_blockhash(*items[chunks + 1].value));
+  }
+  return out;
+}
+
+Result<StatusPoll> RpcClient::poll_signature_statuses(std::span<const solana::Signature> signatures,
+                                                      Commitment height_commitment,
+                                                      bool search_transaction_history) {
+  std::vector<std::size_t> sizes;
+  std::vector<Impl::Call> calls;
+  for (auto& p : chunked_params(signatures, options_.max_signatures_per_request,
+                                json{{"searchTransactionHistory", search_transaction_history}},
+                                sizes)) {
+    calls.push_back(Impl::Call{"getSignatureStatuses", std::move(p)});
+  }
+  const std::size_t chunks = calls.size();
+  calls.push_back(
+      Impl::Call{"getBlockHeight", json::array({config_with_commitment(height_commitment)})});
+  QTW_ASSIGN_OR_RETURN(auto items, Impl::request_batched(*this, calls, /*send=*/false));
+  StatusPoll out;
+  out.statuses.reserve(signatures.size());
+  for (std::size_t k = 0; k < chunks; ++k) {
+    QTW_ASSIGN_OR_RETURN(auto part, detail::parse_signature_statuses(*items[k].value, sizes[k]));
+    for (auto& st : part) out.statuses.push_back(std::move(st));
+  }
+  QTW_ASSIGN_OR_RETURN(out.block_height, detail::parse_u64(*items[chunks].value, "getBlockHeight"));
+  return out;
+}
+
+Result<std::vector<SendResult>> RpcClient::send_transactions(
+    std::span<const std::vector<std::uint8_t>> wires, const SendOptions& options) {
+  std::vector<SendResult> out;
+  if (wires.empty()) return out;
+  const json config = send_config(options, options_.commitment);
+  std::vector<Impl::Call> calls;
+  calls.reserve(wires.size());
+  for (const auto& w : wires) {
+    calls.push_back(Impl::Call{"sendTransaction", json::array({solana::base64_encode(w), config})});
+  }
+  QTW_ASSIGN_OR_RETURN(auto items, Impl::request_batched(*this, calls, /*send=*/true));
+  out.reserve(items.size());
+  for (auto& item : items) {
+    SendResult r;
+    r.detail = std::move(item.detail);
+    if (item.value) {
+      r.signature = detail::parse_signature(*item.value);
+    } else {
+      r.signature = tl::unexpected(item.value.error());
+    }
+    out.push_back(std::move(r));
   }
   return out;
 }

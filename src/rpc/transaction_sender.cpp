@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "qtw/phase_marker.h"
+
 namespace qtw::rpc {
 namespace {
 
@@ -66,14 +68,10 @@ Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTra
     }
   }
 
-  // One broadcast of the exact bytes. `first` decides whether preflight runs
-  // and whether an outright rejection is final.
-  auto broadcast = [&](std::size_t i, bool first) {
-    SendOptions so;
-    so.skip_preflight = first ? options_.skip_preflight : true;
-    so.preflight_commitment = options_.commitment;
-    so.max_retries = 0;  // we rebroadcast ourselves, at a known pace
-    auto r = client_.send_transaction(txs[i].wire, so);
+  // Judges one answer to a broadcast of the exact bytes. `first` decides
+  // whether an outright rejection is final.
+  auto judge = [&](std::size_t i, bool first, const Result<solana::Signature>& r,
+                   const RpcErrorDetail& d) {
     ++out[i].broadcasts;
     if (r) {
       if (*r != txs[i].signature) {
@@ -83,7 +81,6 @@ Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTra
       return;
     }
     const Error& e = r.error();
-    const RpcErrorDetail& d = client_.last_error_detail();
     out[i].last_error = to_string(e);
     if (!first || e.code != ErrorCode::kRpc) return;  // may have been forwarded: keep polling
     bool final_rejection = false;
@@ -106,9 +103,48 @@ Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTra
     }
   };
 
+  // Broadcasts the exact bytes of `which` in one batch (as few HTTP requests
+  // as the client's batch limits allow).
+  auto broadcast = [&](const std::vector<std::size_t>& which, bool first) {
+    std::vector<std::vector<std::uint8_t>> wires;
+    std::vector<std::size_t> sent;
+    for (std::size_t i : which) {
+      if (txs[i].wire.empty()) continue;
+      wires.push_back(txs[i].wire);
+      sent.push_back(i);
+    }
+    if (sent.empty()) return;
+    SendOptions so;
+    so.skip_preflight = first ? options_.skip_preflight : true;
+    so.preflight_commitment = options_.commitment;
+    so.max_retries = 0;  // we rebroadcast ourselves, at a known pace
+    mark_phase("send");
+    auto results = client_.send_transactions(wires, so);
+    if (!results) {
+      // The exchange failed as a whole: any of them may have been forwarded.
+      for (std::size_t i : sent) {
+        ++out[i].broadcasts;
+        out[i].last_error = to_string(results.error());
+      }
+      return;
+    }
+    for (std::size_t k = 0; k < sent.size(); ++k) {
+      judge(sent[k], first, (*results)[k].signature, (*results)[k].detail);
+    }
+  };
+
   const std::int64_t start_ms = clk.now_ms();
   if (initial_send) {
-    for (std::size_t i = 0; i < n; ++i) broadcast(i, true);
+    std::vector<std::size_t> all(n);
+    for (std::size_t i = 0; i < n; ++i) all[i] = i;
+    broadcast(all, true);
+  } else if (rebroadcast) {
+    // Resumed after a restart: the last send may have been lost with the
+    // crashed process, and every second of waiting eats into the
+    // blockhash's life. The same bytes at once (I4), then on the schedule.
+    std::vector<std::size_t> all(n);
+    for (std::size_t i = 0; i < n; ++i) all[i] = i;
+    broadcast(all, false);
   }
   std::int64_t last_broadcast_ms = clk.now_ms();
 
@@ -148,16 +184,18 @@ Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTra
     sigs.reserve(pending.size());
     for (std::size_t i : pending) sigs.push_back(txs[i].signature);
     std::vector<bool> seen(n, false);
-    auto statuses = client_.get_signature_statuses(sigs);
-    if (statuses) {
+    // Statuses and the block height in one request: expiry needs both.
+    auto poll = client_.poll_signature_statuses(sigs, options_.commitment);
+    if (poll) {
+      if (poll->block_height > last_block_height_) last_block_height_ = poll->block_height;
       for (std::size_t k = 0; k < pending.size(); ++k) {
-        const auto& s = (*statuses)[k];
+        const auto& s = poll->statuses[k];
         if (!s) continue;
         seen[pending[k]] = true;
         if (apply(pending[k], *s)) done[pending[k]] = true;
       }
     } else {
-      for (std::size_t i : pending) out[i].last_error = to_string(statuses.error());
+      for (std::size_t i : pending) out[i].last_error = to_string(poll.error());
     }
 
     pending = pending_indices();
@@ -165,38 +203,37 @@ Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTra
 
     // Expiry: by block height at our commitment, never by slot. Only a
     // transaction the node knows nothing about can expire; one seen at a
-    // lower commitment is waited for.
-    if (statuses) {
-      auto height = client_.get_block_height(options_.commitment);
-      if (height) {
-        std::vector<std::size_t> candidates;
-        for (std::size_t i : pending) {
-          if (!seen[i] && *height > txs[i].last_valid_block_height) candidates.push_back(i);
+    // lower commitment is waited for. The height was read in the same batch
+    // as the statuses, so a transaction landing after it shows in the
+    // final check below.
+    if (poll) {
+      std::vector<std::size_t> candidates;
+      for (std::size_t i : pending) {
+        if (!seen[i] && poll->block_height > txs[i].last_valid_block_height) {
+          candidates.push_back(i);
         }
-        if (!candidates.empty()) {
-          // Final check after the height was read: a landing between the two
-          // reads shows up here.
-          std::vector<solana::Signature> csigs;
-          csigs.reserve(candidates.size());
-          for (std::size_t i : candidates) csigs.push_back(txs[i].signature);
-          auto final_check =
-              client_.get_signature_statuses(csigs, /*search_transaction_history=*/true);
-          if (final_check) {
-            for (std::size_t k = 0; k < candidates.size(); ++k) {
-              const std::size_t i = candidates[k];
-              const auto& s = (*final_check)[k];
-              if (!s) {
-                out[i].kind = TxOutcomeKind::kExpired;
-                out[i].landed = false;
-                done[i] = true;
-              } else if (apply(i, *s)) {
-                done[i] = true;
-              }
+      }
+      if (!candidates.empty()) {
+        // Final check after the height was read: a landing between the two
+        // reads shows up here.
+        std::vector<solana::Signature> csigs;
+        csigs.reserve(candidates.size());
+        for (std::size_t i : candidates) csigs.push_back(txs[i].signature);
+        auto final_check =
+            client_.get_signature_statuses(csigs, /*search_transaction_history=*/true);
+        if (final_check) {
+          for (std::size_t k = 0; k < candidates.size(); ++k) {
+            const std::size_t i = candidates[k];
+            const auto& s = (*final_check)[k];
+            if (!s) {
+              out[i].kind = TxOutcomeKind::kExpired;
+              out[i].landed = false;
+              done[i] = true;
+            } else if (apply(i, *s)) {
+              done[i] = true;
             }
           }
         }
-      } else {
-        for (std::size_t i : pending) out[i].last_error = to_string(height.error());
       }
     }
 
@@ -211,9 +248,7 @@ Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTra
       break;
     }
     if (rebroadcast && now - last_broadcast_ms >= options_.rebroadcast_interval_ms) {
-      for (std::size_t i : pending) {
-        if (!txs[i].wire.empty()) broadcast(i, false);
-      }
+      broadcast(pending, false);
       last_broadcast_ms = clk.now_ms();
     }
   }

@@ -1,44 +1,41 @@
 #include "qtw/service/service.h"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <mutex>
-#include <thread>
+#include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "qtw/metrics/prometheus_text.h"
 #include "qtw/metrics/wallet_metrics.h"
+#include "qtw/phase_marker.h"
 #include "qtw/solana/encoding.h"
 #include "qtw/solana/message.h"
 #include "qtw/vault/vault.h"
 #include "qtw/wallet/key_manager.h"
+#include "http_server.h"
+#include "request_body.h"
 
 namespace qtw::service {
 namespace {
 
 using nlohmann::json;
 
-void reply(httplib::Response& res, int status, const json& body) {
+void reply(HttpResponse& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.content_type = "application/json";
+  res.body = body.dump();
 }
 
-void fail(httplib::Response& res, int status, const std::string& why) {
+void fail(HttpResponse& res, int status, const std::string& why) {
   reply(res, status, json{{"error", why}});
 }
 
@@ -51,8 +48,8 @@ struct Reply {
 
 Reply error_reply(int status, const std::string& why) { return Reply{status, json{{"error", why}}}; }
 
-void send(httplib::Response& res, const Reply& r) {
-  if (r.retry_after_s >= 0) res.set_header("Retry-After", std::to_string(r.retry_after_s));
+void send(HttpResponse& res, const Reply& r) {
+  if (r.retry_after_s >= 0) res.headers.emplace_back("Retry-After", std::to_string(r.retry_after_s));
   reply(res, r.status, r.body);
 }
 
@@ -77,70 +74,16 @@ int status_for(ErrorCode code) {
   }
 }
 
-// cpp-httplib 0.11.4 (Debian 12) cannot bind a Unix socket itself, but its
-// accept loop (listen_after_bind) only needs a listening descriptor in the
-// protected svr_sock_: we bind the AF_UNIX socket and hand it over. Accepted
-// connections then go through the same request parser and handlers as TCP;
-// the peer address is simply empty.
-class UnixServer final : public httplib::Server {
- public:
-  // Creates `path` (mode 0600 through the umask: only the daemon's user may
-  // connect) and listens on it. A stale socket file left by a crash is
-  // replaced; a live one (another daemon answers) is kUnavailable, and a path
-  // that is not a socket is never removed.
-  Status bind_unix(const std::string& path) {
-    sockaddr_un addr{};
-    if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
-      return make_error(ErrorCode::kInvalidArgument, "unix_socket path must be 1.." +
-                                                         std::to_string(sizeof(addr.sun_path) - 1) +
-                                                         " bytes: " + path);
-    }
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.data(), path.size());
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) == 0) {
-      if (!S_ISSOCK(st.st_mode)) {
-        return make_error(ErrorCode::kAlreadyExists,
-                          path + " exists and is not a socket; refusing to replace it");
-      }
-      const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      const bool live = probe >= 0 && ::connect(probe, reinterpret_cast<const sockaddr*>(&addr),
-                                                sizeof(addr)) == 0;
-      if (probe >= 0) ::close(probe);
-      if (live) {
-        return make_error(ErrorCode::kUnavailable,
-                          "another process is serving on " + path + " (is a daemon running?)");
-      }
-      ::unlink(path.c_str());
-    }
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-      return make_error(ErrorCode::kIo, "socket(AF_UNIX): " + std::string(std::strerror(errno)));
-    // umask is process wide, but nothing else creates files at start-up.
-    const mode_t old_mask = ::umask(0177);
-    const int bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
-    const int bind_errno = errno;
-    ::umask(old_mask);
-    if (bound != 0 || ::listen(fd, 64) != 0) {
-      const int err = bound != 0 ? bind_errno : errno;
-      ::close(fd);
-      return make_error(ErrorCode::kUnavailable,
-                        "cannot listen on " + path + ": " + std::string(std::strerror(err)));
-    }
-    svr_sock_ = fd;
-    path_ = path;
-    return {};
+// An Explorer route's pubkey segment: base58, 32..44 characters.
+bool base58_pubkey_text(std::string_view text) {
+  static constexpr std::string_view kAlphabet =
+      "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+  if (text.size() < 32 || text.size() > 44) return false;
+  for (const char c : text) {
+    if (kAlphabet.find(c) == std::string_view::npos) return false;
   }
-  // Removes the socket file (after stop()).
-  void unlink_path() {
-    if (!path_.empty()) ::unlink(path_.c_str());
-    path_.clear();
-  }
-  [[nodiscard]] bool bound() const { return !path_.empty(); }
-
- private:
-  std::string path_;
-};
+  return true;
+}
 
 }  // namespace
 
@@ -163,56 +106,32 @@ class Service::Impl {
  public:
   Impl(wallet::KeyManager& km, ServiceOptions options) : km_(km), o_(std::move(options)) {}
 
+  // Binds the listeners; they serve from here on (the wallet is open).
   Status bind() {
+    auto handler = [this](const HttpRequest& req) { return handle(req); };
+    HttpServerOptions http;
+    http.threads = o_.http_threads;
+    http.max_connections = o_.max_connections;
+    http.idle_timeout = o_.idle_timeout;
     if (!o_.host.empty()) {
-      port_ = o_.port == 0 ? tcp_.bind_to_any_port(o_.host) : o_.port;
-      if (o_.port != 0 && !tcp_.bind_to_port(o_.host, o_.port)) port_ = -1;
-      if (port_ < 0) {
-        return make_error(ErrorCode::kUnavailable, "cannot listen on " + o_.host + ":" +
-                                                       std::to_string(o_.port) +
-                                                       " (in use, or not a local address)");
-      }
+      QTW_ASSIGN_OR_RETURN(tcp_, HttpServer::listen_tcp(o_.host, o_.port, handler, http));
+      port_ = tcp_->port();
     }
-    if (!o_.unix_socket.empty()) QTW_TRY(unix_.bind_unix(o_.unix_socket));
+    if (!o_.unix_socket.empty()) {
+      QTW_ASSIGN_OR_RETURN(unix_, HttpServer::listen_unix(o_.unix_socket, handler, http));
+    }
     return {};
   }
 
-  // Serves on every bound listener until stop(). The listeners run on their
-  // own threads; this thread owns their lifecycle, so a stop() that comes
-  // before httplib marks a server running (its stop() is then a no-op) is
-  // retried instead of lost.
+  // Waits for stop(), then closes the listeners: the handlers in progress
+  // finish, and the Unix socket file is removed.
   void run() {
-    std::vector<std::pair<httplib::Server*, std::atomic<bool>*>> servers;
-    if (port_ >= 0) servers.emplace_back(&tcp_, &tcp_done_);
-    if (unix_.bound()) servers.emplace_back(&unix_, &unix_done_);
-    std::vector<std::thread> threads;
-    for (auto& [server, done] : servers) {
-      done->store(false);
-      threads.emplace_back([this, server = server, done = done] {
-        if (!server->listen_after_bind()) spdlog::error("an API listener failed; stopping");
-        std::lock_guard lock(mu_);
-        done->store(true);
-        cv_.notify_all();
-      });
-    }
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] {
-        if (stopping_) return true;
-        for (auto& [server, done] : servers) {
-          if (done->load()) return true;
-        }
-        return false;
-      });
+      cv_.wait(lock, [&] { return stopping_; });
     }
-    for (auto& [server, done] : servers) {
-      while (!done->load()) {
-        server->stop();
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-    }
-    for (auto& t : threads) t.join();
-    unix_.unlink_path();
+    tcp_.reset();
+    unix_.reset();
   }
 
   void stop() {
@@ -221,72 +140,70 @@ class Service::Impl {
     cv_.notify_all();
   }
 
-  void install(httplib::Server& server) {
-    server.set_payload_max_length(64 * 1024);
-    // Nagle + the client's delayed ACK would add ~40 ms to every answer
-    // written in more than one segment (headers, then body). (A no-op on
-    // the Unix socket.)
-    server.set_tcp_nodelay(true);
-    server.set_read_timeout(10, 0);
-    server.set_write_timeout(10, 0);
-    server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("ok\n", "text/plain");
-    });
-    server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      if (o_.metrics == nullptr) return fail(res, 404, "metrics are not enabled");
-      res.set_content(metrics::write_prometheus_text(o_.metrics->registry()),
-                      std::string(metrics::kPrometheusContentType));
-    });
-    server.Get("/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!authorized(req, res)) return;
-      send(res, status());
-    });
-    server.Post("/v1/explorers/lease", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!authorized(req, res)) return;
-      send(res, lease());
-    });
-    server.Post(R"(/v1/explorers/([1-9A-HJ-NP-Za-km-z]{32,44})/sign)",
-                [this](const httplib::Request& req, httplib::Response& res) {
-                  if (!authorized(req, res)) return;
-                  send(res, sign(req.matches[1], req.get_header_value("Content-Type"), req.body));
-                });
-    server.Post(R"(/v1/explorers/([1-9A-HJ-NP-Za-km-z]{32,44})/return)",
-                [this](const httplib::Request& req, httplib::Response& res) {
-                  if (!authorized(req, res)) return;
-                  send(res, give_back(req.matches[1], req.body));
-                });
-    server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-      if (!res.body.empty()) return;
-      const char* why = res.status == 404 ? "no such endpoint (see docs/DAEMON.md)"
-                        : res.status == 400
-                            ? "bad request (a POST needs a Content-Length header, even 0)"
-                            : "request refused";
-      res.set_content(json{{"error", why}}.dump(), "application/json");
-    });
-    server.set_exception_handler(
-        [](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
-          spdlog::error("{} {}: internal error", req.method, req.path);
-          fail(res, 500, "internal error");
-        });
-    server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-      spdlog::debug("{} {} -> {}", req.method, req.path, res.status);
-    });
+  // The routes; the same on TCP and the Unix socket.
+  HttpResponse handle(const HttpRequest& req) {
+    HttpResponse res;
+    const std::string_view path = req.path;
+    const bool get = req.method == "GET" || req.method == "HEAD";
+    const bool post = req.method == "POST";
+    if (get && path == "/healthz") {
+      res.content_type = "text/plain";
+      res.body = "ok\n";
+    } else if (get && path == "/metrics") {
+      if (o_.metrics == nullptr) {
+        fail(res, 404, "metrics are not enabled");
+      } else {
+        res.content_type = std::string(metrics::kPrometheusContentType);
+        res.body = metrics::write_prometheus_text(o_.metrics->registry());
+      }
+    } else if (get && path == "/v1/status") {
+      if (authorized(req, res)) send(res, status());
+    } else if (post && path == "/v1/explorers/lease") {
+      if (authorized(req, res)) send(res, lease());
+    } else if (auto route = explorer_route(path); post && route) {
+      const auto& [pubkey, action] = *route;
+      if (!authorized(req, res)) return res;
+      if (action == "sign") {
+        send(res, sign(pubkey, std::string(req.header("Content-Type")), req.body));
+      } else {
+        send(res, give_back(pubkey, req.body));
+      }
+    } else {
+      fail(res, 404, "no such endpoint (see docs/DAEMON.md)");
+    }
+    return res;
   }
 
-  bool authorized(const httplib::Request& req, httplib::Response& res) {
-    const std::string header = req.get_header_value("Authorization");
+  // /v1/explorers/{pubkey}/sign|return -> {pubkey, action}.
+  static std::optional<std::pair<std::string, std::string_view>> explorer_route(
+      std::string_view path) {
+    static constexpr std::string_view kPrefix = "/v1/explorers/";
+    if (path.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+    path.remove_prefix(kPrefix.size());
+    const auto slash = path.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    const std::string_view pubkey = path.substr(0, slash);
+    const std::string_view action = path.substr(slash + 1);
+    if (!base58_pubkey_text(pubkey) || (action != "sign" && action != "return")) {
+      return std::nullopt;
+    }
+    return std::pair{std::string(pubkey), action};
+  }
+
+  bool authorized(const HttpRequest& req, HttpResponse& res) {
+    const std::string_view header = req.header("Authorization");
     static constexpr std::string_view kBearer = "Bearer ";
     if (header.empty() || header.rfind(kBearer, 0) != 0) {
-      res.set_header("WWW-Authenticate", "Bearer");
+      res.headers.emplace_back("WWW-Authenticate", "Bearer");
       fail(res, 401, "missing bearer token (Authorization: Bearer <token>)");
       return false;
     }
-    const std::string_view given = std::string_view(header).substr(kBearer.size());
+    const std::string_view given = header.substr(kBearer.size());
     const bool ok = given.size() == o_.token.size() &&
                     sodium_memcmp(given.data(), o_.token.data(), o_.token.size()) == 0;
     if (!ok) {
       spdlog::warn("refused a request with a wrong bearer token from {}",
-                   req.remote_addr.empty() ? std::string("the unix socket") : req.remote_addr);
+                   req.peer.empty() ? std::string("the unix socket") : req.peer);
       fail(res, 403, "wrong bearer token");
       return false;
     }
@@ -296,6 +213,7 @@ class Service::Impl {
   // ---- the API, apart from the transport: (request) -> (status, JSON) ----
 
   Reply lease() {
+    mark_phase("claim");
     auto lease = km_.get_explorer_keypair();
     if (!lease) {
       if (lease.error().code == ErrorCode::kPoolEmpty) {
@@ -319,9 +237,10 @@ class Service::Impl {
              const std::string& body) {
     auto pk = solana::Pubkey::from_base58(pubkey_text);
     if (!pk) return error_reply(404, pk.error().message);
-    auto bytes = message_bytes(content_type, body);
+    auto bytes = parse_sign_body(content_type, body);
     if (!bytes) return error_reply(400, bytes.error().message);
     wallet::PolicyRefusal refusal;
+    mark_phase("sign");
     auto signature = km_.sign(*pk, *bytes, &refusal);
     if (!signature) {
       if (signature.error().code == ErrorCode::kPolicyRefused) {
@@ -337,39 +256,17 @@ class Service::Impl {
   }
 
   Reply give_back(const std::string& pubkey_text, const std::string& body) {
-    json req = json::parse(body.empty() ? std::string("{}") : body, nullptr, false);
-    if (!req.is_object() || (req.contains("retire") && !req["retire"].is_boolean())) {
-      return error_reply(400, "body must be {\"retire\": true|false}");
-    }
-    const bool retire = req.value("retire", true);
+    auto parsed = parse_return_body(body);
+    if (!parsed) return error_reply(400, parsed.error().message);
+    const bool retire = *parsed;
     auto pk = solana::Pubkey::from_base58(pubkey_text);
     if (!pk) return error_reply(404, pk.error().message);
+    mark_phase("return");
     if (auto st = km_.return_explorer_keypair(*pk, retire); !st) {
       return error_reply(status_for(st.error().code), st.error().message);
     }
     spdlog::info("Explorer {} returned ({})", pubkey_text, retire ? "retired" : "kept");
     return Reply{200, json{{"pubkey", pubkey_text}, {"state", retire ? "used" : "available"}}};
-  }
-
-  // The message bytes of a sign request: the raw body for
-  // application/octet-stream, else JSON {"message": "<base64>"}.
-  static Result<std::vector<std::uint8_t>> message_bytes(const std::string& type,
-                                                         const std::string& body) {
-    if (type.rfind("application/octet-stream", 0) == 0) {
-      return std::vector<std::uint8_t>(body.begin(), body.end());
-    }
-    json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object() || !j.contains("message") || !j["message"].is_string()) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "body must be {\"message\": \"<base64 message>\"} (or the raw "
-                        "bytes with Content-Type: application/octet-stream)");
-    }
-    auto bytes = solana::base64_decode(j["message"].get<std::string>());
-    if (!bytes) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "message is not base64: " + bytes.error().message);
-    }
-    return std::move(*bytes);
   }
 
   Reply status() {
@@ -399,15 +296,13 @@ class Service::Impl {
 
   wallet::KeyManager& km_;
   ServiceOptions o_;
-  httplib::Server tcp_;
-  UnixServer unix_;
+  std::unique_ptr<HttpServer> tcp_;
+  std::unique_ptr<HttpServer> unix_;
   int port_ = -1;  // bound TCP port, -1 = no TCP listener
 
-  std::mutex mu_;  // guards stopping_; tcp_done_/unix_done_ change under it
+  std::mutex mu_;  // guards stopping_
   std::condition_variable cv_;
   bool stopping_ = false;
-  std::atomic<bool> tcp_done_{true};
-  std::atomic<bool> unix_done_{true};
 };
 
 Result<std::unique_ptr<Service>> Service::create(wallet::KeyManager& km, ServiceOptions options) {
@@ -419,8 +314,6 @@ Result<std::unique_ptr<Service>> Service::create(wallet::KeyManager& km, Service
                       "nothing to listen on: give a loopback host:port, a unix socket, or both");
   }
   auto impl = std::make_unique<Impl>(km, std::move(options));
-  impl->install(impl->tcp_);
-  impl->install(impl->unix_);
   return std::unique_ptr<Service>(new Service(std::move(impl)));
 }
 

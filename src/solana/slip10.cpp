@@ -34,13 +34,17 @@ Result<ExtendedKey> slip10_master(std::span<const std::uint8_t> seed) {
   return k;
 }
 
-Result<ExtendedKey> slip10_child(const ExtendedKey& parent, std::uint32_t index) {
+namespace {
+
+// I = HMAC-SHA512(Key = c_par, Data = 0x00 || ser256(k_par) || ser32(i)),
+// ser32 big-endian, into `out` (the caller wipes it). kInvalidArgument for a
+// non-hardened index: ed25519 has no public derivation.
+Status child_hmac(const ExtendedKey& parent, std::uint32_t index, unsigned char (&out)[64]) {
   if ((index & kHardenedOffset) == 0) {
     return make_error(
         ErrorCode::kInvalidArgument,
         "ed25519 supports hardened derivation only (index " + std::to_string(index) + ")");
   }
-  // I = HMAC-SHA512(Key = c_par, Data = 0x00 || ser256(k_par) || ser32(i)), ser32 big-endian.
   unsigned char data[1 + 32 + 4];
   data[0] = 0;
   std::copy_n(parent.key.data(), 32, data + 1);
@@ -49,15 +53,34 @@ Result<ExtendedKey> slip10_child(const ExtendedKey& parent, std::uint32_t index)
   data[35] = static_cast<unsigned char>(index >> 8);
   data[36] = static_cast<unsigned char>(index);
   crypto_auth_hmacsha512_state st;
-  unsigned char out[64];
   crypto_auth_hmacsha512_init(&st, parent.chain_code.data(), parent.chain_code.size());
   crypto_auth_hmacsha512_update(&st, data, sizeof(data));
   crypto_auth_hmacsha512_final(&st, out);
-  auto k = split(out);
-  sodium_memzero(out, sizeof(out));
   sodium_memzero(data, sizeof(data));
   sodium_memzero(&st, sizeof(st));
+  return {};
+}
+
+}  // namespace
+
+Result<ExtendedKey> slip10_child(const ExtendedKey& parent, std::uint32_t index) {
+  unsigned char out[64];
+  QTW_TRY(child_hmac(parent, index, out));
+  auto k = split(out);
+  sodium_memzero(out, sizeof(out));
   return k;
+}
+
+Result<Pubkey> slip10_child_pubkey(const ExtendedKey& parent, std::uint32_t index) {
+  unsigned char out[64];
+  QTW_TRY(child_hmac(parent, index, out));
+  // IL (out[0..32]) is the child's Ed25519 seed.
+  Pubkey pk;
+  unsigned char sk[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_seed_keypair(pk.bytes.data(), sk, out);
+  sodium_memzero(sk, sizeof(sk));
+  sodium_memzero(out, sizeof(out));
+  return pk;
 }
 
 Result<std::vector<std::uint32_t>> parse_derivation_path(std::string_view path) {

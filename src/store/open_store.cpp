@@ -26,6 +26,7 @@ Result<std::unique_ptr<KeyStore>> open_store(std::string_view location,
     PostgresStoreOptions pg;
     pg.create_if_missing = options.create_if_missing;
     pg.take_over_dead_leader = options.take_over_dead_leader;
+    pg.pool_size = options.postgres_pool_size;
     return open_postgres_store(location, pg);
 #else
     return make_error(ErrorCode::kUnavailable,

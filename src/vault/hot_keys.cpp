@@ -85,4 +85,11 @@ Result<solana::Keypair> HotKeys::explorer_keypair(std::uint32_t bank_index,
   return solana::Keypair::from_seed(node.key.span());
 }
 
+Result<solana::Pubkey> HotKeys::explorer_pubkey(std::uint32_t bank_index,
+                                                std::uint32_t explorer_index) const {
+  QTW_TRY(check_index(explorer_index, "explorer"));
+  QTW_ASSIGN_OR_RETURN(auto parent, explorer_parent(bank_index));
+  return solana::slip10_child_pubkey(*parent, h(explorer_index));
+}
+
 }  // namespace qtw::vault

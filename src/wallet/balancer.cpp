@@ -9,7 +9,9 @@
 #include <utility>
 
 #include "qtw/metrics/wallet_metrics.h"
+#include "qtw/phase_marker.h"
 #include "qtw/solana/encoding.h"
+#include "qtw/solana/fees.h"
 #include "qtw/solana/transaction.h"
 
 namespace qtw::wallet {
@@ -30,6 +32,13 @@ std::int64_t system_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Adds the time since `since` to `total_us` and restarts `since`.
+void lap(std::int64_t& total_us, std::chrono::steady_clock::time_point& since) {
+  const auto now = std::chrono::steady_clock::now();
+  total_us += std::chrono::duration_cast<std::chrono::microseconds>(now - since).count();
+  since = now;
 }
 
 bool intent_counts_as_outflow(IntentStatus s) {
@@ -54,6 +63,38 @@ std::vector<Pubkey> senders_of(const std::vector<store::IntentTransfer>& transfe
 
 }  // namespace
 
+Result<std::optional<std::int64_t>> funding_paused_since(store::KeyStore& store) {
+  QTW_ASSIGN_OR_RETURN(auto value, store.get_setting(kFundingPausedSetting));
+  if (!value || *value == 0) return std::optional<std::int64_t>{};
+  return value;
+}
+
+Status pause_funding(store::KeyStore& store, std::string_view actor, std::string_view reason,
+                     std::int64_t now_ms) {
+  QTW_ASSIGN_OR_RETURN(auto since, funding_paused_since(store));
+  if (since) return {};
+  return store.transact([&]() -> Status {
+    QTW_TRY(store.put_setting(kFundingPausedSetting, now_ms));
+    return store
+        .append_audit(store::AuditRecord{0, 0, std::string(actor), "wallet.pause", std::nullopt,
+                                         std::nullopt, std::string(reason)})
+        .map([](auto) {});
+  });
+}
+
+Result<bool> resume_funding(store::KeyStore& store, std::string_view actor) {
+  QTW_ASSIGN_OR_RETURN(auto since, funding_paused_since(store));
+  if (!since) return false;
+  QTW_TRY(store.transact([&]() -> Status {
+    QTW_TRY(store.put_setting(kFundingPausedSetting, 0));
+    return store
+        .append_audit(store::AuditRecord{0, 0, std::string(actor), "wallet.resume", std::nullopt,
+                                         std::nullopt, "paused since " + std::to_string(*since)})
+        .map([](auto) {});
+  }));
+  return true;
+}
+
 Balancer::Balancer(store::KeyStore& store, rpc::RpcClient& rpc, KeySigner& signer,
                    BalancerOptions options, metrics::WalletMetrics* metrics)
     : store_(store), rpc_(rpc), signer_(signer), options_(std::move(options)), metrics_(metrics) {}
@@ -69,6 +110,10 @@ Result<BalanceReport> Balancer::run_cycle(const BalanceParams& params) {
   const auto started = std::chrono::steady_clock::now();
   auto report = cycle_locked(params);
   in_flight_.clear();
+  if (report && !fee_rule_warning_.empty()) {
+    report->warnings.push_back(std::move(fee_rule_warning_));
+    fee_rule_warning_.clear();
+  }
   const auto elapsed = std::chrono::steady_clock::now() - started;
   if (report) {
     report->duration = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed);
@@ -85,6 +130,11 @@ void Balancer::record_metrics(const Result<BalanceReport>& report, double second
     metrics_->bank_keys_funded().inc(report->banks_funded);
     metrics_->total_sol_recovered().inc(report->lamports_recovered);
     metrics_->fees_paid_lamports().inc(report->fees_lamports);
+    metrics_->cap_hits("bank_outflow").inc(report->bank_outflow_caps_hit);
+    metrics_->cap_hits("hodl_outflow").inc(report->hodl_outflow_caps_hit);
+  } else {
+    metrics_->balancer_cycles_failed().inc();
+    if (report.error().code == ErrorCode::kCapExceeded) metrics_->cap_hits("explorer_amount").inc();
   }
   // Pool gauges from the store, every tier/state pair so a state that
   // empties reads 0 rather than its last value.
@@ -112,7 +162,7 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
     return make_error(ErrorCode::kCapExceeded,
                       "lamports_per_explorer " + std::to_string(params.lamports_per_explorer) +
                           " exceeds the cap of " + std::to_string(options_.max_lamports_per_explorer) +
-                          " (I7)");
+                          " (a safety cap, I7 in docs/ARCHITECTURE.md)");
   }
   BalanceReport report;
 
@@ -128,6 +178,13 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
         "some earlier transactions are still unresolved; nothing new was sent this cycle");
     return report;
   }
+  // Ctrl-C: stop between steps; persisted intents are resumed next cycle.
+  auto interrupted = [&] {
+    if (options_.interrupt == nullptr || !options_.interrupt->load()) return false;
+    report.interrupted = true;
+    return true;
+  };
+  if (interrupted()) return report;
 
   if (rent_exempt_min_ == 0) {
     QTW_ASSIGN_OR_RETURN(rent_exempt_min_, rpc_.get_minimum_balance_for_rent_exemption(0));
@@ -162,16 +219,17 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
     }
   }
 
-  std::vector<Pubkey> keys;
-  keys.reserve(banks.size() + hodls.size() + used.size());
-  for (const auto& k : banks) keys.push_back(k.pubkey);
-  for (const auto& k : hodls) keys.push_back(k.pubkey);
-  for (const auto& k : used) keys.push_back(k.pubkey);
-  QTW_ASSIGN_OR_RETURN(auto accounts, rpc_.get_multiple_accounts(keys));
+  // Used Explorers are always read (their Landers spent from them); Banks
+  // and HODLs only when their tracked balances are stale or about to matter.
+  std::vector<Pubkey> used_keys;
+  used_keys.reserve(used.size());
+  for (const auto& k : used) used_keys.push_back(k.pubkey);
+  std::vector<KeyRecord> tracked_keys = banks;
+  tracked_keys.insert(tracked_keys.end(), hodls.begin(), hodls.end());
   std::unordered_map<Pubkey, std::uint64_t> balances;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    balances[keys[i]] = accounts[i] ? accounts[i]->lamports : 0;
-  }
+  auto phase = std::chrono::steady_clock::now();
+  QTW_ASSIGN_OR_RETURN(auto blockhash, read_step(params, tracked_keys, used_keys, balances));
+  lap(report.read_us, phase);
   if (metrics_ != nullptr) {
     // The seed's record_key_balances: one sample per key read this cycle.
     auto sample = [&](std::string_view tier, const std::vector<KeyRecord>& records) {
@@ -179,49 +237,76 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
       lamports.reserve(records.size());
       for (const auto& k : records) lamports.push_back(balances[k.pubkey]);
       metrics_->record_key_balances(tier, lamports);
+      // One gauge per HODL and Bank key (few keys); Explorers stay in the histogram.
+      if (tier != "explorer") {
+        for (const auto& k : records) {
+          metrics_->set_key_lamports(tier, k.pubkey.to_base58(), balances[k.pubkey]);
+        }
+      }
     };
     sample("bank", banks);
     sample("hodl", hodls);
     sample("explorer", used);
   }
-  QTW_ASSIGN_OR_RETURN(auto blockhash, rpc_.get_latest_blockhash());
 
   // 2. Recover used Explorers into their funding Banks.
+  if (interrupted()) return report;
   QTW_TRY(recover(used, balances, blockhash, report));
+  // A sweep paused funding: recover, but take nothing from HODL and create
+  // nothing until `qtw resume`.
+  QTW_ASSIGN_OR_RETURN(auto paused_since, funding_paused_since(store_));
+  if (paused_since) {
+    report.funding_paused = true;
+    report.warnings.push_back(
+        "funding is paused since a sweep: no Bank top-up from HODL and no new Explorers "
+        "until `qtw resume`");
+    if (interrupted()) return report;
+    QTW_TRY(confirm(report));
+    return report;
+  }
 
   // Expected balances: confirmed balance +/- what this cycle has in flight.
   std::unordered_map<Pubkey, std::int64_t> expected;
   for (const auto& k : banks) expected[k.pubkey] = static_cast<std::int64_t>(balances[k.pubkey]);
   for (const auto& k : hodls) expected[k.pubkey] = static_cast<std::int64_t>(balances[k.pubkey]);
   // 3. Top up Banks from HODL.
+  if (interrupted()) return report;
   QTW_TRY(fund_banks(params, banks, hodls, expected, blockhash, report));
   // 4. Create Explorers when the pool runs low.
+  if (interrupted()) return report;
   const std::uint32_t created_before = static_cast<std::uint32_t>(in_flight_.size());
   QTW_TRY(create_explorers(params, banks, expected, blockhash, report));
   const bool starved = report.banks_funded == 0 && in_flight_.size() == created_before &&
                        std::any_of(in_flight_.begin(), in_flight_.end(), [](const InFlight& flight) {
                          return flight.kind == IntentKind::kFundBank;
                        });
+  lap(report.build_us, phase);
   // 5. Send everything persisted above and track it to an outcome.
+  if (interrupted()) return report;
   QTW_TRY(confirm(report));
+  lap(report.send_confirm_us, phase);
   in_flight_.clear();
-  if (starved && report.banks_funded > 0) {
+  if (starved && report.banks_funded > 0 && !interrupted()) {
     // The Banks were empty (first run, or drained) and their top-ups just
-    // landed: create now rather than one interval later. Balances are read
-    // again; nothing above is still in flight.
-    QTW_ASSIGN_OR_RETURN(auto bank_accounts, rpc_.get_multiple_accounts(
-                                                 std::vector<Pubkey>(keys.begin(),
-                                                                     keys.begin() +
-                                                                         static_cast<std::ptrdiff_t>(
-                                                                             banks.size()))));
-    for (std::size_t i = 0; i < banks.size(); ++i) {
-      expected[banks[i].pubkey] =
-          static_cast<std::int64_t>(bank_accounts[i] ? bank_accounts[i]->lamports : 0);
+    // landed: create now rather than one interval later. Their balances
+    // follow from the confirmed top-ups (read this cycle, then tracked);
+    // nothing above is still in flight.
+    if (tracked_valid_) {
+      for (const auto& b : banks) expected[b.pubkey] = tracked_[b.pubkey];
+    } else {
+      std::unordered_map<Pubkey, std::uint64_t> fresh;
+      QTW_ASSIGN_OR_RETURN(blockhash, read_step(params, tracked_keys, {}, fresh));
+      for (const auto& b : banks) expected[b.pubkey] = static_cast<std::int64_t>(fresh[b.pubkey]);
     }
     std::erase(report.warnings, std::string(kBanksTooLow));
-    QTW_ASSIGN_OR_RETURN(blockhash, rpc_.get_latest_blockhash());
+    if (!blockhash_usable(blockhash_.known_height)) {
+      QTW_ASSIGN_OR_RETURN(blockhash, fresh_blockhash());
+    }
+    lap(report.read_us, phase);
     QTW_TRY(create_explorers(params, banks, expected, blockhash, report));
+    lap(report.build_us, phase);
     QTW_TRY(confirm(report));
+    lap(report.send_confirm_us, phase);
   }
   return report;
 }
@@ -244,9 +329,13 @@ Result<BalanceReport> Balancer::sweep_locked(const Pubkey& hodl) {
   if (hodl_key.tier != KeyTier::Hodl) {
     return make_error(ErrorCode::kInvalidArgument,
                       hodl.to_base58() + " is not a HODL key of this wallet; Banks sweep only "
-                                         "to HODL (I3)");
+                                         "to HODL (funds move only along the tier graph, I3)");
   }
+  // Paused first: from here on no cycle (this process's or a daemon's) funds
+  // a Bank or creates an Explorer, even if the sweep stops half way.
+  QTW_TRY(pause_funding(store_, "balancer", "sweep to HODL " + hodl.to_base58(), now_ms()));
   BalanceReport report;
+  report.funding_paused = true;
   QTW_ASSIGN_OR_RETURN(auto expired, store_.expire_leases(now_ms()));
   report.leases_expired = static_cast<std::uint32_t>(expired.size());
   QTW_TRY(resolve_unresolved(report));
@@ -315,8 +404,10 @@ Result<BalanceReport> Balancer::sweep_locked(const Pubkey& hodl) {
     QTW_TRY(persist_and_queue(IntentKind::kSweep, tx, blockhash.last_valid_block_height,
                               *fee_quote, {store::IntentTransfer{banks[i].pubkey, hodl, amount}},
                               {}, report));
+    report.bank_sweep_signatures.push_back(tx.id().to_base58());
   }
   QTW_TRY(confirm(report));
+  tracked_valid_ = false;  // a sweep empties Banks: read them afresh next cycle
   return report;
 }
 
@@ -339,6 +430,7 @@ Status Balancer::resolve_unresolved(BalanceReport& report) {
                                         intent.last_valid_block_height};
     flight.transfers = intent.transfers;
     flight.fee_lamports = intent.fee_lamports.value_or(0);
+    flight.fee_payer = intent.fee_payer;
     txs.push_back(flight.tx);
     flights.push_back(std::move(flight));
   }
@@ -351,13 +443,125 @@ Status Balancer::resolve_unresolved(BalanceReport& report) {
 }
 
 Result<std::uint64_t> Balancer::quote_fee(const solana::Message& message) {
-  const auto bytes = message.serialize();
-  QTW_ASSIGN_OR_RETURN(auto fee, rpc_.get_fee_for_message(bytes));
-  if (!fee) {
-    return make_error(ErrorCode::kUnavailable,
-                      "the node no longer knows the blockhash used for a fee quote; retry");
+  auto node_quote = [&]() -> Result<std::uint64_t> {
+    const auto bytes = message.serialize();
+    QTW_ASSIGN_OR_RETURN(auto fee, rpc_.get_fee_for_message(bytes));
+    if (!fee) {
+      return make_error(ErrorCode::kUnavailable,
+                        "the node no longer knows the blockhash used for a fee quote; retry");
+    }
+    return *fee;
+  };
+  if (fees_from_node_) return node_quote();
+  // The protocol rule, computed here: no round trip per transaction. The
+  // recorded fee must be what the chain charges (I6), so the rule is checked
+  // once against the node, and the node is asked from then on if a cluster
+  // ever charges differently (a fee-structure feature gate).
+  auto local = solana::fee_lamports(message);
+  if (!local) {
+    if (local.error().code == ErrorCode::kUnavailable) return node_quote();
+    return tl::unexpected(local.error());
   }
-  return *fee;
+  if (fee_rule_checked_ || !options_.verify_fee_rule_with_node) return *local;
+  QTW_ASSIGN_OR_RETURN(auto node, node_quote());
+  fee_rule_checked_ = true;
+  if (node != *local) {
+    fees_from_node_ = true;
+    fee_rule_warning_ = "the node charges " + std::to_string(node) +
+                        " lamports for a message whose fee by the protocol rule is " +
+                        std::to_string(*local) + ": fees are quoted by the node from now on";
+  }
+  return node;
+}
+
+std::int64_t Balancer::steady_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void Balancer::observe_height(std::uint64_t height) {
+  if (height >= blockhash_.known_height) {
+    blockhash_.known_height = height;
+    blockhash_.known_height_at_ms = steady_ms();
+  }
+}
+
+bool Balancer::blockhash_usable(std::uint64_t height) const {
+  const auto& latest = blockhash_.latest;
+  return latest && latest->last_valid_block_height >=
+                       height + options_.blockhash_min_remaining_blocks;
+}
+
+Result<rpc::LatestBlockhash> Balancer::fresh_blockhash() {
+  QTW_ASSIGN_OR_RETURN(auto latest, rpc_.get_latest_blockhash());
+  blockhash_.latest = latest;
+  blockhash_.fetched_at_ms = steady_ms();
+  blockhash_.used.clear();
+  return latest;
+}
+
+Result<rpc::LatestBlockhash> Balancer::read_step(
+    const BalanceParams& params, const std::vector<KeyRecord>& tracked_keys,
+    const std::vector<Pubkey>& must_read, std::unordered_map<Pubkey, std::uint64_t>& balances) {
+  const std::int64_t now = steady_ms();
+  bool read_tracked = !tracked_valid_ || now - tracked_read_at_ms_ >= options_.balance_refresh_ms;
+  const auto threshold = static_cast<std::int64_t>(params.lamports_per_bank / 100 *
+                                                   options_.bank_refill_percent);
+  for (const auto& k : tracked_keys) {
+    auto it = tracked_.find(k.pubkey);
+    // A key not tracked yet, or a Bank about to be topped up: read it.
+    if (it == tracked_.end() || (k.tier == KeyTier::Bank && it->second < threshold)) {
+      read_tracked = true;
+    }
+  }
+  std::vector<Pubkey> keys = must_read;
+  if (read_tracked) {
+    for (const auto& k : tracked_keys) keys.push_back(k.pubkey);
+  }
+  // The height now, predicted from the block rate seen since the blockhash
+  // was fetched; unknown rate = assume it is stale (asking costs nothing in
+  // a read that happens anyway).
+  bool want_blockhash = true;
+  if (blockhash_.latest && blockhash_.latest->last_valid_block_height > 150) {
+    const std::uint64_t h0 = blockhash_.latest->last_valid_block_height - 150;
+    const std::int64_t dt = blockhash_.known_height_at_ms - blockhash_.fetched_at_ms;
+    if (blockhash_.known_height >= h0 + 5 && dt > 0) {
+      const double ms_per_block =
+          static_cast<double>(dt) / static_cast<double>(blockhash_.known_height - h0);
+      const auto elapsed_blocks = static_cast<std::uint64_t>(
+          static_cast<double>(now - blockhash_.known_height_at_ms) / ms_per_block) + 1;
+      want_blockhash = !blockhash_usable(blockhash_.known_height + elapsed_blocks);
+    }
+  }
+  if (!keys.empty() || want_blockhash) {
+    QTW_ASSIGN_OR_RETURN(auto snap, rpc_.get_snapshot(keys, want_blockhash));
+    observe_height(snap.block_height);
+    if (snap.blockhash) {
+      blockhash_.latest = *snap.blockhash;
+      blockhash_.fetched_at_ms = now;
+      blockhash_.used.clear();
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      balances[keys[i]] = snap.accounts[i] ? snap.accounts[i]->lamports : 0;
+    }
+    if (!blockhash_usable(snap.block_height)) {
+      QTW_TRY(fresh_blockhash());  // the cached one got too old since the prediction
+    }
+  }
+  if (read_tracked) {
+    tracked_.clear();
+    for (const auto& k : tracked_keys) {
+      tracked_[k.pubkey] = static_cast<std::int64_t>(balances[k.pubkey]);
+    }
+    tracked_valid_ = true;
+    tracked_read_at_ms_ = now;
+  } else {
+    for (const auto& k : tracked_keys) {
+      balances[k.pubkey] = static_cast<std::uint64_t>(std::max<std::int64_t>(tracked_[k.pubkey], 0));
+    }
+  }
+  return *blockhash_.latest;
 }
 
 Status Balancer::persist_and_queue(IntentKind kind, const solana::Transaction& tx,
@@ -377,9 +581,17 @@ Status Balancer::persist_and_queue(IntentKind kind, const solana::Transaction& t
   intent.last_valid_block_height = last_valid_block_height;
   intent.wire = wire;
   intent.fee_lamports = fee_lamports;
+  if (blockhash_.latest && tx.message.recent_blockhash == blockhash_.latest->blockhash &&
+      !blockhash_.used.insert(tx.id()).second) {
+    // Same message, same blockhash: it would be the transaction already sent
+    // and could never move lamports a second time.
+    return make_error(ErrorCode::kInternal, "transaction " + tx.id().to_base58() +
+                                                " was already built this blockhash; not sent twice");
+  }
   std::int64_t id = 0;
   // The intent (and the state changes it implies) are durable before a
   // single byte goes to the node (I1, I4).
+  mark_phase("persist");
   QTW_TRY(store_.transact([&]() -> Status {
     QTW_ASSIGN_OR_RETURN(id, store_.insert_intent(intent));
     if (with_intent) QTW_TRY(with_intent());
@@ -391,6 +603,7 @@ Status Balancer::persist_and_queue(IntentKind kind, const solana::Transaction& t
   flight.tx = rpc::PendingTransaction{std::move(wire), tx.id(), last_valid_block_height};
   flight.transfers = std::move(transfers);
   flight.fee_lamports = fee_lamports;
+  flight.fee_payer = tx.message.fee_payer();
   report.signatures.push_back(tx.id().to_base58());
   in_flight_.push_back(std::move(flight));
   return {};
@@ -562,9 +775,10 @@ Status Balancer::fund_banks(const BalanceParams& params, const std::vector<KeyRe
     }
     QTW_ASSIGN_OR_RETURN(auto hour, outflow_last_hour(source->pubkey, IntentKind::kFundBank));
     if (hour + need > options_.max_hodl_outflow_lamports_per_hour) {
+      ++report.hodl_outflow_caps_hit;
       report.warnings.push_back("HODL outflow cap reached (" + std::to_string(hour) +
                                 " lamports in the last hour): Bank " + bank.pubkey.to_base58() +
-                                " not topped up (I7)");
+                                " not topped up (safety cap, I7)");
       continue;
     }
     const solana::Keypair* hodl_key = signer_.hodl_keypair(source->pubkey);
@@ -607,6 +821,65 @@ Status Balancer::create_explorers(const BalanceParams& params, const std::vector
   }
   const std::size_t per_tx = max_recipients_per_transaction(options_.priority);
   std::optional<std::uint64_t> fee_quote;
+  // Each Bank's outflow in the last hour (I7), read once per cycle and then
+  // kept up to date with what this step plans.
+  std::unordered_map<Pubkey, std::uint64_t> hour_out;
+
+  // One funding transaction planned: which Bank, how many Explorers.
+  struct Planned {
+    const KeyRecord* bank;
+    std::size_t n;
+  };
+  // Persisting in chunks: one store transaction per chunk of funding
+  // transactions (reserve the Explorers (I1), sign, record the intents), so
+  // 10,000 Explorers cost ~10 commits, not ~1,000. Nothing is sent before
+  // confirm(), after every chunk is durable.
+  constexpr std::size_t kTransactionsPerCommit = 50;
+  std::vector<Planned> chunk;
+  std::map<std::uint32_t, solana::Keypair> bank_keys;  // derived once per cycle, wiped at return
+  auto persist_chunk = [&]() -> Status {
+    if (chunk.empty()) return {};
+    QTW_TRY(store_.transact([&]() -> Status {
+      for (const auto& plan : chunk) {
+        const KeyRecord& bank = *plan.bank;
+        const std::uint32_t bank_index = *bank.bank_index;
+        QTW_ASSIGN_OR_RETURN(auto reserved,
+                             store_.reserve_explorers(bank.id, plan.n,
+                                                      [&](std::uint32_t j) -> Result<Pubkey> {
+                                                        return signer_.explorer_pubkey(bank_index, j);
+                                                      }));
+        std::vector<Pubkey> recipients;
+        std::vector<store::IntentTransfer> transfers;
+        recipients.reserve(reserved.size());
+        transfers.reserve(reserved.size());
+        for (const auto& r : reserved) {
+          recipients.push_back(r.pubkey);
+          transfers.push_back(store::IntentTransfer{bank.pubkey, r.pubkey, params.lamports_per_explorer});
+        }
+        QTW_ASSIGN_OR_RETURN(auto msg, build_funding_message(bank.pubkey, recipients,
+                                                             params.lamports_per_explorer,
+                                                             blockhash.blockhash, options_.priority));
+        // This message's own fee: with a computed compute-unit limit the
+        // priority fee depends on the number of transfers (the planning
+        // above reserved the fee of a full transaction, never less).
+        QTW_ASSIGN_OR_RETURN(const std::uint64_t fee, quote_fee(msg));
+        auto tx = solana::Transaction::from_message(std::move(msg));
+        auto key_it = bank_keys.find(bank_index);
+        if (key_it == bank_keys.end()) {
+          QTW_ASSIGN_OR_RETURN(auto bank_kp, signer_.bank_keypair(bank_index));
+          key_it = bank_keys.emplace(bank_index, std::move(bank_kp)).first;
+        }
+        const solana::Keypair* signers[] = {&key_it->second};
+        QTW_TRY(tx.sign(signers));
+        QTW_TRY(persist_and_queue(IntentKind::kFundExplorers, tx, blockhash.last_valid_block_height,
+                                  fee, std::move(transfers), {}, report));
+      }
+      return {};
+    }));
+    chunk.clear();
+    return {};
+  };
+
   while (to_create > 0) {
     // Spread load: the Bank with the most spendable lamports funds the next
     // transaction.
@@ -618,10 +891,13 @@ Status Balancer::create_explorers(const BalanceParams& params, const std::vector
     if (bank == nullptr) break;
     std::size_t n = std::min<std::uint64_t>(to_create, per_tx);
     if (!fee_quote) {
-      // The fee depends on the message's shape (one signer, compute budget),
-      // not on the recipients: quote it once per cycle.
-      std::vector<Pubkey> probe_keys(n);
-      for (std::size_t i = 0; i < n; ++i) probe_keys[i].bytes[0] = static_cast<std::uint8_t>(i + 1);
+      // The fee of a full funding transaction (one signer; the priority fee
+      // grows with the transfers when the limit is computed): an upper bound
+      // for planning, once per cycle. Each message records its own fee.
+      std::vector<Pubkey> probe_keys(per_tx);
+      for (std::size_t i = 0; i < per_tx; ++i) {
+        probe_keys[i].bytes[0] = static_cast<std::uint8_t>(i + 1);
+      }
       QTW_ASSIGN_OR_RETURN(auto probe, build_funding_message(bank->pubkey, probe_keys,
                                                              params.lamports_per_explorer,
                                                              blockhash.blockhash, options_.priority));
@@ -636,14 +912,20 @@ Status Balancer::create_explorers(const BalanceParams& params, const std::vector
       break;
     }
     n = std::min<std::size_t>(n, static_cast<std::size_t>(spendable) / params.lamports_per_explorer);
-    QTW_ASSIGN_OR_RETURN(auto hour, outflow_last_hour(bank->pubkey, IntentKind::kFundExplorers));
+    auto hour_it = hour_out.find(bank->pubkey);
+    if (hour_it == hour_out.end()) {
+      QTW_ASSIGN_OR_RETURN(auto hour, outflow_last_hour(bank->pubkey, IntentKind::kFundExplorers));
+      hour_it = hour_out.emplace(bank->pubkey, hour).first;
+    }
+    const std::uint64_t hour = hour_it->second;
     // I7: fund as many as the Bank's hourly cap still allows, then stop.
     const std::uint64_t cap = options_.max_bank_outflow_lamports_per_hour;
     const std::size_t allowed =
         hour >= cap ? 0 : static_cast<std::size_t>((cap - hour) / params.lamports_per_explorer);
     if (allowed < n) {
+      ++report.bank_outflow_caps_hit;
       report.warnings.push_back("Bank outflow cap reached for " + bank->pubkey.to_base58() +
-                                " (" + std::to_string(hour) + " lamports in the last hour, I7)" +
+                                " (" + std::to_string(hour) + " lamports in the last hour; safety cap, I7)" +
                                 (allowed > 0 ? ": funding " + std::to_string(allowed) + " of " +
                                                    std::to_string(n)
                                              : std::string()));
@@ -651,66 +933,95 @@ Status Balancer::create_explorers(const BalanceParams& params, const std::vector
       n = allowed;
       to_create = n;  // nothing more this cycle: the cap is reached
     }
-    QTW_ASSIGN_OR_RETURN(auto bank_kp, signer_.bank_keypair(*bank->bank_index));
-    // I1: the new Explorers are durably recorded (pending) before anything
-    // is signed or sent.
-    const std::uint32_t bank_index = *bank->bank_index;
-    QTW_ASSIGN_OR_RETURN(auto reserved,
-                         store_.reserve_explorers(bank->id, n, [&](std::uint32_t j) -> Result<Pubkey> {
-                           QTW_ASSIGN_OR_RETURN(auto kp, signer_.explorer_keypair(bank_index, j));
-                           return kp.pubkey();
-                         }));
-    std::vector<Pubkey> recipients;
-    std::vector<store::IntentTransfer> transfers;
-    for (const auto& r : reserved) {
-      recipients.push_back(r.pubkey);
-      transfers.push_back(store::IntentTransfer{bank->pubkey, r.pubkey, params.lamports_per_explorer});
-    }
-    QTW_ASSIGN_OR_RETURN(auto msg, build_funding_message(bank->pubkey, recipients,
-                                                         params.lamports_per_explorer,
-                                                         blockhash.blockhash, options_.priority));
-    auto tx = solana::Transaction::from_message(std::move(msg));
-    const solana::Keypair* signers[] = {&bank_kp};
-    QTW_TRY(tx.sign(signers));
-    QTW_TRY(persist_and_queue(IntentKind::kFundExplorers, tx, blockhash.last_valid_block_height,
-                              *fee_quote, std::move(transfers), {}, report));
+    chunk.push_back(Planned{bank, n});
+    if (chunk.size() >= kTransactionsPerCommit) QTW_TRY(persist_chunk());
+    hour_it->second += n * params.lamports_per_explorer;
     expected[bank->pubkey] -= static_cast<std::int64_t>(n * params.lamports_per_explorer + *fee_quote);
     to_create -= n;
   }
-  return {};
+  return persist_chunk();
 }
 
 Status Balancer::confirm(BalanceReport& report) {
   if (in_flight_.empty()) return {};
   std::vector<rpc::PendingTransaction> txs;
   txs.reserve(in_flight_.size());
-  for (const auto& f : in_flight_) {
-    QTW_TRY(store_.update_intent(f.intent_id, IntentStatus::kPrepared, IntentStatus::kSent, {}));
-    txs.push_back(f.tx);
-  }
+  // All marked sent in one commit before the first byte leaves.
+  QTW_TRY(store_.transact([&]() -> Status {
+    for (const auto& f : in_flight_) {
+      QTW_TRY(store_.update_intent(f.intent_id, IntentStatus::kPrepared, IntentStatus::kSent, {}));
+    }
+    return {};
+  }));
+  for (const auto& f : in_flight_) txs.push_back(f.tx);
   report.transactions_sent += static_cast<std::uint32_t>(txs.size());
   rpc::TransactionSender sender(rpc_, options_.sender);
   QTW_ASSIGN_OR_RETURN(auto outcomes, sender.send_and_confirm_all(txs));
-  for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    QTW_TRY(apply_outcome(in_flight_[i], outcomes[i], report));
+  observe_height(sender.last_block_height());
+  bool top_up = false;
+  // Outcomes are recorded in chunks, one store transaction each (each
+  // outcome is its own savepoint inside): a thousand confirmations cost a
+  // few commits.
+  constexpr std::size_t kOutcomesPerCommit = 100;
+  for (std::size_t first = 0; first < outcomes.size(); first += kOutcomesPerCommit) {
+    const std::size_t last = std::min(outcomes.size(), first + kOutcomesPerCommit);
+    auto st = store_.transact([&]() -> Status {
+      for (std::size_t i = first; i < last; ++i) {
+        QTW_TRY(apply_outcome(in_flight_[i], outcomes[i], report));
+      }
+      return {};
+    });
+    if (!st) {
+      tracked_valid_ = false;  // deltas above may not have been recorded
+      return st;
+    }
+    for (std::size_t i = first; i < last; ++i) {
+      top_up = top_up || in_flight_[i].kind == IntentKind::kFundBank ||
+               in_flight_[i].kind == IntentKind::kSweep;
+    }
   }
+  // A later top-up of the same amount to the same Bank would be the same
+  // message: give it a new blockhash.
+  if (top_up) blockhash_.latest.reset();
   return {};
 }
 
 Status Balancer::apply_outcome(const InFlight& flight, const rpc::TxOutcome& outcome,
                                BalanceReport& report) {
   using rpc::TxOutcomeKind;
+  mark_phase("confirm");
   if (outcome.kind == TxOutcomeKind::kUnknown) {
     // Not safe to re-sign or to revert: resolved at the start of a later cycle.
     ++report.transactions_unknown;
+    tracked_valid_ = false;
     return {};
   }
   const bool ok = outcome.kind == TxOutcomeKind::kConfirmed ||
                   outcome.kind == TxOutcomeKind::kFinalized;
+  // Tracked Bank/HODL balances follow the wallet's own confirmed
+  // transactions: the fee payer pays the fee of what landed, transfers move
+  // only if it succeeded.
+  auto track = [&](const Pubkey& key, std::int64_t delta) {
+    if (auto it = tracked_.find(key); it != tracked_.end()) it->second += delta;
+  };
+  if (outcome.landed) track(flight.fee_payer, -static_cast<std::int64_t>(flight.fee_lamports));
+  if (ok) {
+    for (const auto& t : flight.transfers) {
+      track(t.from, -static_cast<std::int64_t>(t.lamports));
+      track(t.to, static_cast<std::int64_t>(t.lamports));
+    }
+  } else {
+    // A rebuilt transfer must not meet its failed twin under the same
+    // blockhash (I4 rebuilds only after failure or expiry).
+    blockhash_.latest.reset();
+  }
   store::IntentOutcome result;
   if (outcome.landed) {
     result.slot = outcome.slot;
     result.fee_lamports = flight.fee_lamports;
+    // The wire starts with the signature count (compact-u16; one byte below
+    // 128, and a transaction carries at most 127 signatures).
+    if (!flight.tx.wire.empty()) report.signatures_landed += flight.tx.wire[0] & 0x7f;
   }
   result.error = outcome.err;
   const IntentStatus to = ok ? IntentStatus::kConfirmed

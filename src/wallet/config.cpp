@@ -127,6 +127,7 @@ Result<WalletConfig> parse_config(std::string_view toml_text) {
   {
     TableReader r(root["store"].as_table(), "store");
     r.string("path", c.store.path);
+    r.integer("postgres_pool_size", c.store.postgres_pool_size);
     QTW_TRY(r.finish());
   }
   {
@@ -229,6 +230,9 @@ Status validate(const WalletConfig& c) {
                std::to_string(c.caps.max_lamports_per_explorer) + ")");
   }
   if (b.interval_ms == 0) return bad("[balancer] interval_ms must be > 0");
+  if (c.store.postgres_pool_size == 0 || c.store.postgres_pool_size > 1'000) {
+    return bad("[store] postgres_pool_size must be 1..1000");
+  }
   if (b.leader_ttl_ms < 1'000) return bad("[balancer] leader_ttl_ms must be at least 1000");
   if (b.bank_refill_percent > 100) return bad("[balancer] bank_refill_percent must be 0..100");
   if (c.pool.claim_batch == 0) return bad("[pool] claim_batch must be > 0");

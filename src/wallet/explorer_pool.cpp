@@ -168,7 +168,7 @@ Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
   const auto now = clock_();
   if (!retire && (slot.signed_ || slot.signing)) {
     return make_error(ErrorCode::kConflict,
-                      "Explorer " + pubkey.to_base58() + " signed: it can only be retired (I2)");
+                      "Explorer " + pubkey.to_base58() + " signed: it can only be retired (single use, I2)");
   }
   --leased_count_;
   if (retire || now > slot.deadline) {

@@ -235,6 +235,9 @@ class KeyManager::RpcMetrics final : public rpc::RpcObserver {
  public:
   explicit RpcMetrics(metrics::WalletMetrics& m) : m_(m) {}
   void on_request(std::string_view method) override { m_.rpc_request(method); }
+  void on_http_request(std::string_view first_method, std::size_t) override {
+    m_.rpc_http_request(first_method);
+  }
   void on_error(std::string_view method, ErrorCode code) override {
     m_.rpc_error(method, error_code_name(code));
   }
@@ -253,6 +256,10 @@ class KeyManager::Signer final : public KeySigner {
                                            std::uint32_t explorer_index) override {
     return km_.hot_keys_->explorer_keypair(bank_index, explorer_index);
   }
+  Result<solana::Pubkey> explorer_pubkey(std::uint32_t bank_index,
+                                         std::uint32_t explorer_index) override {
+    return km_.hot_keys_->explorer_pubkey(bank_index, explorer_index);
+  }
   const solana::Keypair* hodl_keypair(const solana::Pubkey& hodl) override {
     auto it = km_.hodl_keys_.find(hodl);
     return it == km_.hodl_keys_.end() ? nullptr : it->second.get();
@@ -268,6 +275,11 @@ Result<std::unique_ptr<KeyManager>> KeyManager::open(std::unique_ptr<store::KeyS
   std::unique_ptr<KeyManager> km(new KeyManager());
   km->options_ = std::move(options);
   km->owner_ = km->options_.owner ? *km->options_.owner : make_lease_owner();
+  // The leader slot belongs to host + instance; its row records this
+  // process's real pid (a daemon's lease owner has pid 0), so PostgreSQL can
+  // tell a dead leader (no session of that pid left) from a slow one.
+  km->leader_owner_ = km->owner_;
+  if (km->leader_owner_.pid == 0) km->leader_owner_.pid = ::getpid();
   km->store_ = std::move(store);
   QTW_ASSIGN_OR_RETURN(auto meta, km->store_->get_wallet());
   QTW_ASSIGN_OR_RETURN(auto seed, vault::open(meta.sealed_seed, passphrase, vault::kPurposeMasterSeed));
@@ -470,7 +482,7 @@ void KeyManager::wake_balancer() {
 
 Status KeyManager::take_leadership() {
   QTW_ASSIGN_OR_RETURN(bool leader, store_->try_acquire_leader(
-                                        owner_, unix_ms() + options_.leader_ttl.count()));
+                                        leader_owner_, unix_ms() + options_.leader_ttl.count()));
   if (!leader) {
     return make_error(ErrorCode::kConflict,
                       "another balancer (a running `qtw serve` or `qtw balance`) holds the "
@@ -540,10 +552,11 @@ void KeyManager::balancer_loop() {
     }
     const std::int64_t lease_ms =
         std::max(options_.leader_ttl.count(), 2 * options_.balance_interval.count());
-    auto leader = store_->try_acquire_leader(owner_, unix_ms() + lease_ms);
+    auto leader = store_->try_acquire_leader(leader_owner_, unix_ms() + lease_ms);
     const bool was_leader = is_leader_.exchange(leader && *leader);
     if (leader && *leader && !was_leader) {
-      spdlog::info("balancer: this process is now the leader ({}:{})", owner_.host, owner_.pid);
+      spdlog::info("balancer: this process is now the leader ({}:{} {})", leader_owner_.host,
+                   leader_owner_.pid, leader_owner_.instance);
     } else if (!(leader && *leader) && was_leader) {
       spdlog::warn("balancer: lost the leader slot");
     }
@@ -614,7 +627,7 @@ void KeyManager::maintenance_loop() {
     const auto now = std::chrono::steady_clock::now();
     if (renew_leadership_ && now - last_leader_renewal >= options_.leader_ttl / 3) {
       last_leader_renewal = now;
-      auto renewed = store_->try_acquire_leader(owner_, unix_ms() + options_.leader_ttl.count());
+      auto renewed = store_->try_acquire_leader(leader_owner_, unix_ms() + options_.leader_ttl.count());
       if (!renewed || !*renewed) spdlog::error("lost the balancer-leader slot while holding it");
     }
     if (now - last_heartbeat >= options_.heartbeat_interval) {
@@ -647,7 +660,7 @@ Status KeyManager::stop() {
         owner_, unix_ms() + std::max(options_.pool.lease_timeout, options_.store_lease).count());
     if (!kept) return tl::unexpected(kept.error());
   }
-  return store_->release_leader(owner_);
+  return store_->release_leader(leader_owner_);
 }
 
 }  // namespace qtw::wallet

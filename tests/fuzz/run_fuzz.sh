@@ -3,7 +3,7 @@
 # library sources, then fuzzes it for a bounded time on its seed corpus.
 # Usage: run_fuzz.sh <target> <out-dir> [seconds=15]
 #   <target>: base58_decode | short_vec_decode | transaction_deserialize | keypair_json |
-#             versioned_message
+#             rpc_response | config_toml | sealed_envelope | request_body | versioned_message
 # Exit status: 0 when no crash/leak/timeout was found, non-zero otherwise
 # (libFuzzer writes the reproducer into <out-dir>/<target>/artifacts/).
 # The main build uses g++, so this compiles on its own: clang++ is required.
@@ -19,16 +19,23 @@ command -v "$CXX" >/dev/null || { echo "run_fuzz.sh: $CXX not found (install cla
 work="$out/$target"
 mkdir -p "$work/corpus" "$work/artifacts" "$out/obj"
 bin="$work/fuzz_$target"
+# toml++ is Debian's compiled (shared) build.
 flags=(-std=c++20 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined
-       -fno-omit-frame-pointer -I"$root/include" -I"$root/src")
-headers=("$root"/include/qtw/*.h "$root"/include/qtw/solana/*.h)
+       -fno-omit-frame-pointer -I"$root/include" -I"$root/src"
+       -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1)
+headers=("$root"/include/qtw/*.h "$root"/include/qtw/*/*.h "$root"/src/rpc/rpc_json.h
+         "$root"/src/service/request_body.h)
+# The parsers of outside input and what they need; every target links them all.
+sources=("$root"/src/solana/*.cpp "$root"/src/common/*.cpp "$root"/src/rpc/rpc_json.cpp
+         "$root"/src/wallet/config.cpp "$root"/src/vault/vault.cpp)
+sources+=("$root/src/service/request_body.cpp")
 
 # The library objects are shared by all targets: build them once, under a
 # lock (ctest -j may run several fuzz tests at once), rebuilding any object
 # older than its source or a public header.
 (
   flock 9
-  for src in "$root"/src/solana/*.cpp "$root"/src/common/*.cpp; do
+  for src in "${sources[@]}"; do
     obj="$out/obj/$(basename "$(dirname "$src")")_$(basename "$src" .cpp).o"
     stale=0
     [ -f "$obj" ] || stale=1
@@ -44,13 +51,16 @@ headers=("$root"/include/qtw/*.h "$root"/include/qtw/solana/*.h)
 needs_build=1
 if [ -x "$bin" ]; then
   needs_build=0
-  for f in "$here/fuzz_$target.cpp" "$out"/obj/*.o "${headers[@]}"; do
+  for f in "$here/fuzz_$target.cpp" "$out"/obj/*.o "${headers[@]}" "$0"; do
     if [ "$f" -nt "$bin" ]; then needs_build=1; break; fi
   done
 fi
 if [ "$needs_build" = 1 ]; then
   echo "run_fuzz.sh: building $bin"
-  "$CXX" "${flags[@]}" -fsanitize=fuzzer "$here/fuzz_$target.cpp" "$out"/obj/*.o -lsodium -o "$bin.tmp"
+  objs=()
+  for src in "${sources[@]}"; do objs+=("$out/obj/$(basename "$(dirname "$src")")_$(basename "$src" .cpp).o"); done
+  "$CXX" "${flags[@]}" -fsanitize=fuzzer "$here/fuzz_$target.cpp" "${objs[@]}" -lsodium -ltomlplusplus \
+    -o "$bin.tmp"
   mv "$bin.tmp" "$bin"
 fi
 # Fuzz into a scratch corpus seeded from the committed one, so the repo's

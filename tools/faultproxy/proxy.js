@@ -6,10 +6,25 @@
 // request took effect, or answers garbage. See README.md beside this file.
 const http = require('node:http');
 
-const MODE_RE = /^(pass|drop|truncate|lose-response|garbage|delay:\d+|http:\d{3}(:\d+)?)$/;
+const BASIC_MODE = 'pass|drop|truncate|lose-response|garbage|delay:\\d+|http:\\d{3}(?::\\d+)?';
+// random:<rate>:<mode>[,<mode>...]: each request independently gets, with
+// probability <rate>, one of the listed modes (uniformly), else pass.
+const MODE_RE = new RegExp(`^(?:${BASIC_MODE}|random:(?:0|1|0?\\.\\d+):(?:${BASIC_MODE})(?:,(?:${BASIC_MODE}))*)$`);
+
+// mulberry32: a small seeded PRNG, so a fault sequence can be replayed.
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 function parseArgs(argv) {
-  const o = { listenPort: 0, host: '127.0.0.1', target: null, mode: 'pass' };
+  const o = { listenPort: 0, host: '127.0.0.1', target: null, mode: 'pass', seed: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => { if (i + 1 >= argv.length) throw new Error(`missing value for ${a}`); return argv[++i]; };
@@ -18,8 +33,9 @@ function parseArgs(argv) {
       case '--host': o.host = next(); break;
       case '--target': o.target = new URL(next()); break;
       case '--mode': o.mode = next(); if (!MODE_RE.test(o.mode)) throw new Error(`bad --mode ${o.mode}`); break;
+      case '--seed': o.seed = Number(next()); if (!Number.isInteger(o.seed)) throw new Error('bad --seed'); break;
       case '-h': case '--help':
-        process.stdout.write('usage: proxy.js --listen-port P --target http://127.0.0.1:T [--mode pass|delay:MS|drop|http:STATUS[:RETRY_AFTER_S]|truncate|lose-response|garbage] [--host 127.0.0.1]\n');
+        process.stdout.write('usage: proxy.js --listen-port P --target http://127.0.0.1:T [--mode pass|delay:MS|drop|http:STATUS[:RETRY_AFTER_S]|truncate|lose-response|garbage|random:RATE:MODE[,MODE...]] [--seed N] [--host 127.0.0.1]\n');
         process.exit(0);
         break;
       default: throw new Error(`unknown argument ${a}`);
@@ -39,8 +55,23 @@ function main() {
   const state = { base: opts.mode, override: null };
   const stats = {
     requests: 0, forwarded: 0, dropped: 0, delayed: 0, httpErrors: 0, truncated: 0, lostResponses: 0, garbage: 0,
-    upstreamErrors: 0, methods: {},
+    upstreamErrors: 0, methods: {}, faults: {},
   };
+  const random = prng(opts.seed);
+
+  // A random:<rate>:<modes> mode resolves per request; every fault it picks
+  // is counted by mode in stats.faults.
+  function resolve(mode) {
+    if (!mode.startsWith('random:')) return mode;
+    const rest = mode.slice(7);
+    const colon = rest.indexOf(':');
+    const rate = Number(rest.slice(0, colon));
+    const modes = rest.slice(colon + 1).split(',');
+    if (random() >= rate) return 'pass';
+    const m = modes[Math.floor(random() * modes.length)];
+    stats.faults[m] = (stats.faults[m] ?? 0) + 1;
+    return m;
+  }
 
   // The mode for the next proxied request; a counted override is consumed.
   function takeMode() {
@@ -106,7 +137,7 @@ function main() {
       return sendJson(res, 200, { mode: state.base, override: state.override });
     }
     if (req.method === 'POST' && req.url === '/__proxy/reset-stats') {
-      for (const k of Object.keys(stats)) stats[k] = k === 'methods' ? {} : 0;
+      for (const k of Object.keys(stats)) stats[k] = k === 'methods' || k === 'faults' ? {} : 0;
       return sendJson(res, 200, { ok: true });
     }
     return sendJson(res, 404, { error: 'unknown control endpoint' });
@@ -114,7 +145,7 @@ function main() {
 
   async function proxied(req, res, body) {
     stats.requests += 1;
-    const mode = takeMode();
+    const mode = resolve(takeMode());
     if (mode === 'drop') {
       stats.dropped += 1;
       req.socket.destroy();
@@ -195,4 +226,4 @@ function main() {
 }
 
 if (require.main === module) main();
-module.exports = { parseArgs, MODE_RE };
+module.exports = { parseArgs, MODE_RE, prng };

@@ -1,5 +1,5 @@
 #pragma once
-// WalletMetrics: the wallet's metrics with the seed's names (DESIGN §8).
+// WalletMetrics: the wallet's metrics with the seed's names (docs/DAEMON.md, Metrics).
 //
 //   WalletMetrics metrics;                       // owns its Registry
 //   metrics.explorer_keys_acquired().inc();      // one relaxed atomic add
@@ -22,7 +22,16 @@
 // qtrade.wallets.balancer_cycle_duration_seconds histogram -               s
 // qtrade.wallets.rpc_requests                   counter    method          {request}
 // qtrade.wallets.rpc_errors                     counter    method, error   {error}
+// qtrade.wallets.rpc_http_requests              counter    method          {request}
+//   (HTTP exchanges; a JSON-RPC batch counts once, under its first method)
 // qtrade.wallets.sign_refused                   counter    rule            {request}
+// qtrade.wallets.key_lamports                   gauge      tier, pubkey    lamports
+// qtrade.wallets.balancer_cycles_failed         counter    -               {cycle}
+// qtrade.wallets.cap_hits                       counter    cap             {event}
+//
+// key_lamports is one gauge per HODL and Bank key (few keys, each worth an
+// alert of its own); Explorers, thousands and short-lived, stay in the
+// key_balance_lamports histogram. cap_hits' cap label is one of kCapNames.
 //
 // Tier and state label values are the callers' names (this module sits below
 // wallet/store and does not know their enums); use the lower-case names
@@ -48,6 +57,11 @@ inline constexpr double kKeyBalanceBoundsLamports[] = {0,   5'000, 890'880, 1e6,
 // Bucket upper bounds of balancer_cycle_duration_seconds.
 inline constexpr double kBalancerCycleBoundsSeconds[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1,
                                                          2.5,  5,    10,  30,   60};
+
+// The I7 caps, as cap_hits labels: the per-Explorer funding amount, a Bank's
+// hourly outflow, a HODL key's hourly outflow.
+inline constexpr std::string_view kCapNames[] = {"explorer_amount", "bank_outflow",
+                                                 "hodl_outflow"};
 
 class WalletMetrics {
  public:
@@ -79,16 +93,27 @@ class WalletMetrics {
   void record_balancer_cycle(double seconds) { balancer_cycle_duration_->observe(seconds); }
   [[nodiscard]] Histogram& balancer_cycle_duration() { return *balancer_cycle_duration_; }
 
+  // Last balance read of one HODL or Bank key (pubkey in base58).
+  void set_key_lamports(std::string_view tier, std::string_view pubkey, std::uint64_t lamports);
+  [[nodiscard]] Gauge& key_lamports(std::string_view tier, std::string_view pubkey);
+
+  // A balancer cycle that returned an error (nothing, or only part, done).
+  [[nodiscard]] Counter& balancer_cycles_failed() { return *balancer_cycles_failed_; }
+  // One cap reached (cap: one of kCapNames); every name is registered at 0.
+  [[nodiscard]] Counter& cap_hits(std::string_view cap);
+
   // One JSON-RPC request sent / failed. error is a stable label such as
   // qtw::error_code_name() ("transport", "http", "rpc", "timeout", ...).
   void rpc_request(std::string_view method) { rpc_requests(method).inc(); }
   void rpc_error(std::string_view method, std::string_view error) {
     rpc_errors(method, error).inc();
   }
+  void rpc_http_request(std::string_view method) { rpc_http_requests(method).inc(); }
   // A signature the signing policy refused, by rule (docs/DAEMON.md).
   void sign_refused(std::string_view rule) { sign_refused_counter(rule).inc(); }
   [[nodiscard]] Counter& sign_refused_counter(std::string_view rule);
   [[nodiscard]] Counter& rpc_requests(std::string_view method);
+  [[nodiscard]] Counter& rpc_http_requests(std::string_view method);
   [[nodiscard]] Counter& rpc_errors(std::string_view method, std::string_view error);
 
   // Current values (exact once the writers are done).
@@ -117,8 +142,12 @@ class WalletMetrics {
   GaugeFamily* keys_ = nullptr;
   HistogramFamily* key_balance_ = nullptr;
   Histogram* balancer_cycle_duration_ = nullptr;
+  GaugeFamily* key_lamports_ = nullptr;
+  Counter* balancer_cycles_failed_ = nullptr;
+  CounterFamily* cap_hits_ = nullptr;
   CounterFamily* rpc_requests_ = nullptr;
   CounterFamily* rpc_errors_ = nullptr;
+  CounterFamily* rpc_http_requests_ = nullptr;
   CounterFamily* sign_refused_ = nullptr;
 };
 

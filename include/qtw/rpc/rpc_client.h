@@ -19,7 +19,7 @@
 // JSON-RPC -32005 (node unhealthy), with jittered exponential backoff,
 // honouring Retry-After, bounded by attempts and total time. send_transaction
 // NEVER retries: a lost response may mean the transaction was forwarded;
-// rebroadcasting is the TransactionSender's decision (DESIGN I4).
+// rebroadcasting is the TransactionSender's decision (I4, docs/ARCHITECTURE.md).
 //
 // Thread safety: not thread-safe (it owns one transport with one connection,
 // and last_error_detail() is per client). Use one client per thread.
@@ -57,6 +57,12 @@ class RpcObserver {
   virtual void on_request(std::string_view method) = 0;
   // Once per failed attempt of a method, with the error class.
   virtual void on_error(std::string_view method, ErrorCode code) = 0;
+  // Once per HTTP request put on the wire: a single call (calls = 1) or a
+  // JSON-RPC batch of `calls` requests whose first is `first_method`.
+  virtual void on_http_request(std::string_view first_method, std::size_t calls) {
+    (void)first_method;
+    (void)calls;
+  }
 };
 
 struct RetryOptions {
@@ -130,6 +136,27 @@ struct SignaturesForAddressOptions {
   std::optional<Commitment> commitment;
 };
 
+// One round trip for a balancer cycle's read: account balances, the current
+// block height and, when asked, a fresh blockhash (RpcClient::get_snapshot).
+struct ChainSnapshot {
+  std::vector<std::optional<AccountInfo>> accounts;  // in key order; nullopt = no account
+  std::uint64_t block_height = 0;                     // getBlockHeight at the commitment
+  std::optional<LatestBlockhash> blockhash;           // set when asked for
+};
+
+// One confirmation poll: statuses and the block height expiry is judged by.
+struct StatusPoll {
+  std::vector<std::optional<SignatureStatus>> statuses;  // in request order
+  std::uint64_t block_height = 0;
+};
+
+// The outcome of one sendTransaction of a batch, with that call's own error
+// detail (preflight logs, transaction error) when it failed.
+struct SendResult {
+  Result<solana::Signature> signature = solana::Signature{};
+  RpcErrorDetail detail;
+};
+
 class RpcClient {
  public:
   // Takes ownership of the transport.
@@ -176,6 +203,25 @@ class RpcClient {
   // where possible. Results in request order; nullopt = unknown to the node.
   [[nodiscard]] Result<std::vector<std::optional<SignatureStatus>>> get_signature_statuses(
       std::span<const solana::Signature> signatures, bool search_transaction_history = false);
+  // Accounts (chunked as get_multiple_accounts), getBlockHeight and, with
+  // `with_blockhash`, getLatestBlockhash: one JSON-RPC batch (one HTTP
+  // request while it fits the batch limits), single requests where the node
+  // refuses batches. All or nothing.
+  [[nodiscard]] Result<ChainSnapshot> get_snapshot(std::span<const solana::Pubkey> keys,
+                                                   bool with_blockhash,
+                                                   std::optional<Commitment> c = {});
+  // getSignatureStatuses (chunked) and getBlockHeight at `height_commitment`
+  // in one batch. All or nothing.
+  [[nodiscard]] Result<StatusPoll> poll_signature_statuses(
+      std::span<const solana::Signature> signatures, Commitment height_commitment,
+      bool search_transaction_history = false);
+  // sendTransaction for every wire in as few batches as the limits allow;
+  // never retried, never re-posted by the transport (as send_transaction).
+  // Each element has its own outcome. Errors: only a failure of the whole
+  // exchange (transport, HTTP status) before any answer, in which case every
+  // transaction of the failed request may or may not have been forwarded.
+  [[nodiscard]] Result<std::vector<SendResult>> send_transactions(
+      std::span<const std::vector<std::uint8_t>> wires, const SendOptions& options = {});
   [[nodiscard]] Result<std::vector<SignatureInfo>> get_signatures_for_address(
       const solana::Pubkey& address, const SignaturesForAddressOptions& options = {});
   // Test clusters only. Not retried (a retry could airdrop twice).

@@ -1,5 +1,5 @@
 #pragma once
-// Sends signed transactions and tracks them to an outcome (DESIGN I4).
+// Sends signed transactions and tracks them to an outcome (I4, docs/ARCHITECTURE.md).
 //
 // The sender only ever (re)broadcasts the exact wire bytes it was given: it
 // never re-signs and never builds a new transaction. A transaction is
@@ -89,22 +89,32 @@ class TransactionSender {
   // ends in kUnknown or kExpired, never in an error.
   [[nodiscard]] Result<TxOutcome> send_and_confirm(const PendingTransaction& tx);
 
-  // Sends all, then tracks them together with one getSignatureStatuses
-  // request per poll (batched/chunked by the client). Outcomes in input order.
+  // Sends all in one sendTransaction batch, then tracks them together with
+  // one request per poll (getSignatureStatuses chunks and getBlockHeight in
+  // one JSON-RPC batch); rebroadcasts are batched the same way. Outcomes in
+  // input order.
   [[nodiscard]] Result<std::vector<TxOutcome>> send_and_confirm_all(
       std::span<const PendingTransaction> txs);
 
   // Tracks transactions already sent (e.g. from the intent log after a
-  // restart) without an initial send; still rebroadcasts them if
-  // `rebroadcast` is true and their wire bytes are present.
+  // restart). With `rebroadcast` (and their wire bytes present) it sends the
+  // same bytes once at once, as a rebroadcast (no preflight; an error does
+  // not settle anything), then every rebroadcast_interval_ms; without it,
+  // it only polls.
   [[nodiscard]] Result<std::vector<TxOutcome>> confirm_all(std::span<const PendingTransaction> txs,
                                                            bool rebroadcast = true);
+
+  // The highest block height (at the sender's commitment) seen while
+  // polling; 0 before the first poll. Lets a caller judge how long a
+  // blockhash stays usable without another request.
+  [[nodiscard]] std::uint64_t last_block_height() const noexcept { return last_block_height_; }
 
  private:
   Result<std::vector<TxOutcome>> run(std::span<const PendingTransaction> txs, bool initial_send,
                                      bool rebroadcast);
   RpcClient& client_;
   SenderOptions options_;
+  std::uint64_t last_block_height_ = 0;
 };
 
 }  // namespace qtw::rpc

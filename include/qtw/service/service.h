@@ -1,5 +1,5 @@
 #pragma once
-// The daemon's HTTP API (DESIGN §7): out-of-process Landers lease an
+// The daemon's HTTP API (docs/DAEMON.md): out-of-process Landers lease an
 // Explorer, have the daemon sign exactly one message with it, and return it.
 //
 //   POST /v1/explorers/lease              -> 200 {"pubkey","lease_id","deadline_ms"}
@@ -31,7 +31,7 @@
 //
 // Listeners: loopback TCP, a Unix socket, or both (the same API on each).
 //
-// Thread safety: handlers run on httplib's worker threads; all shared state
+// Thread safety: handlers run on the HTTP server's threads (several at once); all shared state
 // is in the store (transactional) and KeyManager (thread safe).
 #include <chrono>
 #include <cstdint>
@@ -62,6 +62,11 @@ struct ServiceOptions {
   SecureBytes token;               // bearer token; required, non-empty
   std::chrono::seconds retry_after{1};              // 503 Retry-After
   metrics::WalletMetrics* metrics = nullptr;        // not owned; /metrics
+  // Connections (per listener). The server is event driven: an idle or
+  // slow connection holds a descriptor, never a thread.
+  unsigned http_threads = 4;                  // threads serving requests
+  unsigned max_connections = 8192;            // beyond: queued until one closes
+  std::chrono::seconds idle_timeout{30};      // silent connections are closed
 };
 
 // Reads a bearer token file: must exist, be mode 0600 or stricter (kPermission

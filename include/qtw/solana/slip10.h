@@ -8,6 +8,7 @@
 
 #include "qtw/result.h"
 #include "qtw/secure_bytes.h"
+#include "qtw/solana/types.h"
 
 namespace qtw::solana {
 
@@ -23,6 +24,11 @@ struct ExtendedKey {
 // Hardened child; `index` must have the hardened bit set (kInvalidArgument
 // otherwise: ed25519 has no public derivation).
 [[nodiscard]] Result<ExtendedKey> slip10_child(const ExtendedKey& parent, std::uint32_t index);
+// The public key of hardened child `index` only: the child's secret exists
+// on this call's stack for the few microseconds it takes and is wiped before
+// returning, so no guarded (mmap/mlock) allocation is made per key. For
+// deriving many pubkeys to persist (I1) before anything is signed.
+[[nodiscard]] Result<Pubkey> slip10_child_pubkey(const ExtendedKey& parent, std::uint32_t index);
 // Parses "m/44'/501'/0'/0'" (every component must be hardened: ' or h).
 [[nodiscard]] Result<std::vector<std::uint32_t>> parse_derivation_path(std::string_view path);
 // Master then each index of `path` in turn.

@@ -1,5 +1,5 @@
 #pragma once
-// KeyStore: the durable heart of the wallet (DESIGN §2, §3, §6).
+// KeyStore: the durable heart of the wallet (docs/ARCHITECTURE.md).
 //
 // One interface, several backends: SQLite (embedded default, one process
 // writes) and PostgreSQL (many hosts share one pool). Every method is one
@@ -25,7 +25,7 @@
 // Errors (closed set, see qtw/result.h):
 //   kNotFound           the named key/intent/wallet does not exist
 //   kAlreadyExists      refusing to overwrite (wallet, pubkey, index)
-//   kIllegalTransition  an Explorer state change DESIGN §3 does not allow,
+//   kIllegalTransition  an Explorer state change the state machine does not allow,
 //                       or the key is not in the state the caller expected
 //                       (compare-and-set failed); nothing was written
 //   kConflict           a lease/sign-once guard refused (another owner, or
@@ -34,6 +34,7 @@
 //   kStore              the database failed (native_code = SQLite/libpq code)
 //   kCorrupt            integrity check failed on open
 //   kSchemaTooNew       written by a newer qtw; nothing was changed
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -48,11 +49,11 @@
 
 namespace qtw::store {
 
-// The three tiers (seed-compatible names, DESIGN §1). Stored as integers:
+// The three tiers (seed-compatible names, docs/ARCHITECTURE.md). Stored as integers:
 // the values are part of the schema, never renumber.
 enum class KeyTier : std::uint8_t { Hodl = 0, Bank = 1, Explorer = 2 };
 
-// Key states. Explorers move through the machine of DESIGN §3 (see
+// Key states. Explorers move through the state machine of docs/ARCHITECTURE.md (see
 // check_transition). HODL and Bank keys are always kActive. Stored as
 // integers: the values are part of the schema, never renumber.
 enum class KeyState : std::uint8_t {
@@ -88,12 +89,19 @@ enum class KeyState : std::uint8_t {
 [[nodiscard]] Status check_transition(KeyState from, KeyState to);
 
 // Who holds a lease. A process makes one at start-up; `instance` is random
-// per start so a reused pid is not mistaken for the old owner.
+// per start so a reused pid is not mistaken for the old owner, except for a
+// daemon (`qtw serve --instance NAME`), whose instance is stable across
+// restarts and unique among live processes (lock_instance).
 struct LeaseOwner {
   std::string host;      // gethostname()
   std::int64_t pid = 0;  // getpid()
-  std::string instance;  // random per process start (e.g. 16 hex chars)
+  std::string instance;  // random per process start (16 hex chars), or a daemon's stable name
   bool operator==(const LeaseOwner&) const = default;
+  // Same host and instance (the leader slot's identity; the pid may differ
+  // after a restart).
+  [[nodiscard]] bool same_instance(const LeaseOwner& o) const {
+    return host == o.host && instance == o.instance;
+  }
 };
 
 struct Lease {
@@ -152,7 +160,7 @@ struct WalletMeta {
   int schema_version = 0;                 // of the store as opened
 };
 
-// ---- Transaction intent log (DESIGN §6; I1, I4, I6 after a crash) ----
+// ---- Transaction intent log (docs/ARCHITECTURE.md; I1, I4, I6 after a crash) ----
 
 enum class IntentKind : std::uint8_t {
   kFundBank = 0,       // HODL -> Bank
@@ -230,6 +238,17 @@ struct AuditRecord {
   std::string detail;         // free text; never a secret
 };
 
+// A stored audit row with its hash chain (qtw/store/audit_chain.h).
+// `chained` is false for a row without hashes (written behind the store's
+// back, never by qtw).
+using AuditHash = std::array<std::uint8_t, 32>;
+struct AuditEntry {
+  AuditRecord record;
+  AuditHash prev_hash{};
+  AuditHash hash{};
+  bool chained = false;
+};
+
 class KeyStore {
  public:
   virtual ~KeyStore() = default;
@@ -293,7 +312,7 @@ class KeyStore {
                                                KeyState from, KeyState to,
                                                std::string_view reason) = 0;
 
-  // ---- leases (DESIGN §3 durable claim) ----
+  // ---- leases (durable claim, docs/ARCHITECTURE.md) ----
   // Atomically moves up to `max` kAvailable Explorers (oldest first) to
   // kLeased for `owner` with a fresh lease_id each and the given deadline.
   // Returns what was claimed (possibly empty). No key is ever returned to
@@ -329,13 +348,29 @@ class KeyStore {
   [[nodiscard]] virtual Status mark_signed(const solana::Pubkey& explorer,
                                            std::uint64_t lease_id) = 0;
 
-  // ---- balancer leader (one at a time, DESIGN §6) ----
+  // ---- instance lock (one live process per stable instance name) ----
+  // Takes the lock named by `owner.host` + `owner.instance` on this store and
+  // holds it as long as this KeyStore object lives. The operating system
+  // (SQLite: flock on a file beside the store, "<store>.instance-<name>.lock")
+  // or the server (PostgreSQL: a session-level advisory lock on a connection
+  // of its own) frees it when the process dies, so a restarted daemon gets
+  // it back at once and a second live one is refused. This is what makes it
+  // safe for a restart with the same instance to take its balancer-leader
+  // slot back without waiting (see try_acquire_leader). kConflict, naming
+  // the holder, when another live process (or another KeyStore object in
+  // this process) holds it; idempotent on the same object.
+  [[nodiscard]] virtual Status lock_instance(const LeaseOwner& owner) = 0;
+
+  // ---- balancer leader (one at a time, docs/ARCHITECTURE.md) ----
   // True if `owner` is (now) the leader until `deadline_ms`: the slot was
-  // free, expired (deadline < now), or already ours (renewal). PostgreSQL
-  // may implement this with an advisory lock and ignore the deadline.
+  // free, expired (deadline < now), or already ours (renewal). The slot
+  // belongs to host + instance (the pid is recorded, not compared): a process
+  // restarted with the same stable instance takes its own slot back at once;
+  // callers with such an instance hold lock_instance() first. PostgreSQL
+  // adds an advisory lock held by the leading process.
   [[nodiscard]] virtual Result<bool> try_acquire_leader(const LeaseOwner& owner,
                                                         std::int64_t deadline_ms) = 0;
-  // No-op if `owner` is not the leader.
+  // No-op if `owner` (host + instance) is not the leader.
   [[nodiscard]] virtual Status release_leader(const LeaseOwner& owner) = 0;
 
   // ---- intents ----
@@ -357,11 +392,29 @@ class KeyStore {
   [[nodiscard]] virtual Result<std::vector<IntentRecord>> list_intents_for_key(
       const solana::Pubkey& pubkey) = 0;
 
-  // ---- audit ----
+  // ---- wallet settings: named integers (e.g. "funding_paused_at_ms") ----
+  // The value stored under `name`; nullopt if it was never set.
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> get_setting(std::string_view name) = 0;
+  // Inserts or replaces `name`. kInvalidArgument for an empty name or one the
+  // store keeps for itself ("next_lease_id").
+  [[nodiscard]] virtual Status put_setting(std::string_view name, std::int64_t value) = 0;
+
+  // ---- audit (hash-chained: qtw/store/audit_chain.h) ----
+  // Appends one row, chained to the current tail. `record.id` and `at_ms`
+  // are assigned by the store.
   [[nodiscard]] virtual Result<std::int64_t> append_audit(const AuditRecord& record) = 0;
   // Rows with id > after_id, oldest first, at most `limit` (0 = all).
   [[nodiscard]] virtual Result<std::vector<AuditRecord>> list_audit(std::int64_t after_id,
                                                                     std::size_t limit) = 0;
+  // The same rows with their chain fields.
+  [[nodiscard]] virtual Result<std::vector<AuditEntry>> list_audit_entries(std::int64_t after_id,
+                                                                           std::size_t limit) = 0;
+  // The last `count` rows, oldest first.
+  [[nodiscard]] virtual Result<std::vector<AuditEntry>> list_audit_tail(std::size_t count) = 0;
 };
+
+// put_setting's name rule, shared by the backends: non-empty, at most 64
+// bytes, and not "next_lease_id" (the SQLite lease counter's row).
+[[nodiscard]] Status check_setting_name(std::string_view name);
 
 }  // namespace qtw::store

@@ -1,7 +1,7 @@
 #pragma once
 // Opens the store a location names: "postgresql://..." / "postgres://..." or
 // a libpq key=value string with "dbname=" selects PostgreSQL; anything else
-// is a SQLite file path ("sqlite:" prefix optional). DESIGN §6, §9.
+// is a SQLite file path ("sqlite:" prefix optional). See README.md, Default locations.
 #include <memory>
 #include <string_view>
 
@@ -17,6 +17,9 @@ struct OpenStoreOptions {
   // PostgreSQL: PostgresStoreOptions::take_over_dead_leader (the CLI and the
   // daemon set it: their lease owners are real processes).
   bool take_over_dead_leader = false;
+  // PostgreSQL: data sessions per process (PostgresStoreOptions::pool_size).
+  // Default 4.
+  int postgres_pool_size = 4;
 };
 
 // True when `location` names a PostgreSQL database.

@@ -1,6 +1,6 @@
 #pragma once
 // The shared KeyStore backend: one PostgreSQL database, many hosts
-// (DESIGN §6, docs/MULTI_HOST.md).
+// (docs/MULTI_HOST.md).
 //
 // Schema: the tables of the SQLite backend (wallet, keys, intents,
 // intent_transfers, audit, leader) with PostgreSQL types, created by
@@ -33,11 +33,15 @@
 // when the local leader's deadline passes without a renewal. Hosts' clocks
 // must agree (NTP) to well under the leader interval.
 //
-// Thread safety: safe from any thread. One data connection per store guarded
-// by a recursive mutex: calls are serialised within a process (a transact()
-// body holds it throughout); processes and hosts run concurrently, their
+// Thread safety: safe from any thread. A pool of up to pool_size data
+// sessions per store, opened on demand: a thread takes one for its outermost
+// call and keeps it until that call returns (a transact() body, and every
+// call nested in it, runs on that one session), so one slow query holds one
+// session, not every lease of the process; a thread finding all sessions
+// busy waits for one. Threads, processes and hosts run concurrently, their
 // isolation is PostgreSQL's (READ COMMITTED, compare-and-set UPDATEs and row
-// locks). The leader connection has its own mutex and heartbeat thread.
+// locks). The leader connection is separate from the pool, with its own
+// mutex and heartbeat thread.
 //
 // Connection loss: every error from a lost connection is kUnavailable. A
 // call made outside transact() that fails because the connection dropped
@@ -61,9 +65,15 @@
 namespace qtw::store {
 
 // Schema version the PostgreSQL backend writes (rows in schema_version).
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 3;
+// The migration that added the audit hash chain (qtw/store/audit_chain.h):
+// opening an older store chains the rows it already holds.
+inline constexpr int kPostgresAuditChainVersion = 3;
 // First key of the leader advisory lock: "QTW1".
 inline constexpr std::int32_t kPostgresLeaderLockClass = 0x51545731;
+// First key of the instance locks (KeyStore::lock_instance); the second is
+// hashtext(schema/host/instance). (+1 is the migration lock.)
+inline constexpr std::int32_t kPostgresInstanceLockClass = kPostgresLeaderLockClass + 2;
 
 struct PostgresStoreOptions {
   // Create the schema when the database holds no qtw tables yet. Default
@@ -82,6 +92,8 @@ struct PostgresStoreOptions {
   // Defaults 5 attempts, 100 ms: a server restart of ~3 s is ridden out.
   int reconnect_attempts = 5;
   int reconnect_backoff_ms = 100;
+  // Data sessions per store (the leader session is extra). Default 4; >= 1.
+  int pool_size = 4;
   // Leader session: ping period, and the idle_session_timeout the server
   // enforces on it (a leader that stops pinging loses the lock after this).
   // Defaults 1 s and 5 s. heartbeat_interval_ms must be < leader_idle_timeout_ms.

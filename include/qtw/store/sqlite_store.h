@@ -1,5 +1,5 @@
 #pragma once
-// The embedded KeyStore backend: one SQLite file (DESIGN §6).
+// The embedded KeyStore backend: one SQLite file (docs/ARCHITECTURE.md, The store).
 //
 // - WAL journal, foreign_keys=ON, busy_timeout, synchronous=FULL: in WAL mode
 //   NORMAL may lose the last commits on power loss, and a lost commit after
@@ -30,7 +30,10 @@
 namespace qtw::store {
 
 // Schema version the SQLite backend writes (PRAGMA user_version).
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
+// The migration that added the audit hash chain: opening an older store
+// chains the rows it already holds (qtw/store/audit_chain.h).
+inline constexpr int kSqliteAuditChainVersion = 2;
 // PRAGMA application_id of a qtw store: "QTW1".
 inline constexpr std::int32_t kSqliteApplicationId = 0x51545731;
 
@@ -53,5 +56,32 @@ struct SqliteStoreOptions {
 // kSchemaTooNew, kPermission, kStore, kIo.
 [[nodiscard]] Result<std::unique_ptr<KeyStore>> open_sqlite_store(
     const std::filesystem::path& path, const SqliteStoreOptions& options = {});
+
+struct SqliteBackupOptions {
+  // Replace `out` if it exists. Default false: kAlreadyExists.
+  bool overwrite = false;
+  // How long to wait, in total, while another connection holds a lock the
+  // copy needs (rare in WAL mode: readers never wait for the writer).
+  int busy_timeout_ms = 10'000;
+};
+
+struct SqliteBackupReport {
+  std::uint64_t pages = 0;
+  std::uint64_t bytes = 0;
+};
+
+// A consistent online copy of the store at `store` into the new file `out`
+// (qtw backup), with SQLite's backup API: one read transaction on the
+// source, so the copy is the store as of one instant, while the daemon
+// keeps writing (WAL: the writer is never blocked). The copy is written to
+// a temporary file beside `out`, created mode 0600 with O_EXCL, checked with
+// PRAGMA integrity_check, switched to a single-file journal and fsync'ed,
+// then renamed into place (without `overwrite`, never over an existing
+// file: renameat2 RENAME_NOREPLACE). A failure leaves no file behind.
+// Errors: kNotFound (no store), kAlreadyExists, kCorrupt (the copy fails
+// its check), kIo, kStore.
+[[nodiscard]] Result<SqliteBackupReport> backup_sqlite_store(const std::filesystem::path& store,
+                                                             const std::filesystem::path& out,
+                                                             const SqliteBackupOptions& options = {});
 
 }  // namespace qtw::store

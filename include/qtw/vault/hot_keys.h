@@ -1,5 +1,5 @@
 #pragma once
-// The wallet master seed and the hot-tier keys derived from it (DESIGN §5).
+// The wallet master seed and the hot-tier keys derived from it (docs/KEYS.md).
 //
 // Paths (SLIP-0010 ed25519, every component hardened; docs/KEYS.md):
 //   Bank i                 m/44'/501'/1000'/i'/0'
@@ -55,6 +55,10 @@ class HotKeys {
   [[nodiscard]] Result<solana::Keypair> bank_keypair(std::uint32_t bank_index) const;
   [[nodiscard]] Result<solana::Keypair> explorer_keypair(std::uint32_t bank_index,
                                                          std::uint32_t explorer_index) const;
+  // The same key's pubkey alone, without a guarded allocation per key
+  // (slip10_child_pubkey): for reserving many Explorers before funding.
+  [[nodiscard]] Result<solana::Pubkey> explorer_pubkey(std::uint32_t bank_index,
+                                                       std::uint32_t explorer_index) const;
   [[nodiscard]] const SecureBytes& master_seed() const noexcept { return seed_; }
 
  private:

@@ -1,6 +1,6 @@
 #pragma once
 // Balancer: one cycle = resolve in-flight, read, recover, fund Banks, create
-// Explorers, confirm (DESIGN §4). Every transaction is persisted to the
+// Explorers, confirm (docs/ARCHITECTURE.md, The balancer cycle). Every transaction is persisted to the
 // intent log with its signed bytes and lastValidBlockHeight BEFORE it is
 // sent, so a restarted balancer finishes or safely abandons what it started
 // (I1, I4): it rebroadcasts the same bytes while the blockhash is valid and
@@ -8,18 +8,30 @@
 // block height has passed lastValidBlockHeight without it landing.
 //
 // Funds move only along the tier graph (I3): HODL -> Bank, Bank -> Explorer,
-// Explorer -> its funding Bank. Fees come from the node (getFeeForMessage),
-// never a constant.
+// Explorer -> its funding Bank. Fees are computed locally by the protocol
+// rule (solana/fees.h) and checked once against the node's getFeeForMessage
+// (every fee comes from the node from then on if they ever disagree).
+//
+// Round trips: one JSON-RPC batch per step of a cycle (read: balances,
+// block height, blockhash when needed; send: every transaction of the
+// cycle; confirm: one request per poll). The blockhash is reused across
+// steps and cycles while it has blockhash_min_remaining_blocks of validity
+// left; Bank and HODL balances are derived from the wallet's own confirmed
+// transactions and re-read every balance_refresh_ms, or whenever one of them
+// is about to be acted upon (a Bank below its refill threshold).
 //
 // Thread safety: one cycle at a time per Balancer (run_cycle is serialised
 // by an internal mutex). Uses its own RpcClient, which must not be shared.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "qtw/result.h"
@@ -44,6 +56,14 @@ class KeySigner {
   [[nodiscard]] virtual Result<solana::Keypair> bank_keypair(std::uint32_t bank_index) = 0;
   [[nodiscard]] virtual Result<solana::Keypair> explorer_keypair(std::uint32_t bank_index,
                                                                  std::uint32_t explorer_index) = 0;
+  // The pubkey of Explorer `explorer_index` of Bank `bank_index`, for
+  // reserving it before funding (I1). Default: explorer_keypair(...).pubkey();
+  // an implementation may avoid materialising the secret.
+  [[nodiscard]] virtual Result<solana::Pubkey> explorer_pubkey(std::uint32_t bank_index,
+                                                               std::uint32_t explorer_index) {
+    QTW_ASSIGN_OR_RETURN(auto kp, explorer_keypair(bank_index, explorer_index));
+    return kp.pubkey();
+  }
   // nullptr when `hodl` is watch-only (or unknown).
   [[nodiscard]] virtual const solana::Keypair* hodl_keypair(const solana::Pubkey& hodl) = 0;
 };
@@ -66,8 +86,21 @@ struct BalancerOptions {
   std::uint64_t max_hodl_outflow_lamports_per_hour = 10'000'000'000;
   // How the cycle's transactions are confirmed.
   rpc::SenderOptions sender;
+  // A cached blockhash is used for new transactions only while at least
+  // this many blocks of its validity remain (of 150). Default 100: reused
+  // for about 50 blocks (~20 s), leaving ~40 s to land.
+  std::uint64_t blockhash_min_remaining_blocks = 100;
+  // Bank/HODL balances tracked from confirmed transactions are re-read from
+  // the node at least this often. Default 30,000 ms.
+  std::int64_t balance_refresh_ms = 30'000;
+  // Compare the first locally computed fee with the node's getFeeForMessage
+  // (one request per Balancer). Default true.
+  bool verify_fee_rule_with_node = true;
   // Wall clock in Unix ms (lease expiry, caps window). Default system time.
   std::function<std::int64_t()> now_ms;
+  // When set (e.g. by Ctrl-C in `qtw balance`), a cycle stops after the
+  // step it is in: nothing new is sent, nothing more is awaited. Not owned.
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 // What one cycle did.
@@ -92,13 +125,44 @@ struct BalanceReport {
   std::uint32_t banks_swept = 0;
   std::uint64_t lamports_to_hodl = 0;
   std::uint32_t explorers_still_leased = 0;  // left alone: a Lander may be signing
+  std::vector<std::string> bank_sweep_signatures;  // the Bank -> HODL transactions
   std::vector<std::string> signatures;      // of every transaction sent this cycle
   // Watch-only HODL: unsigned top-up transactions (base64 wire, zero
   // signatures) for an offline signer.
   std::vector<std::string> unsigned_requests;
+  std::uint32_t bank_outflow_caps_hit = 0;  // Banks held back by their hourly cap (I7)
+  std::uint32_t hodl_outflow_caps_hit = 0;  // Bank top-ups held back by a HODL's hourly cap
   std::vector<std::string> warnings;        // caps hit, HODL empty, ...
+  // Funding paused (after a sweep, until `qtw resume`): no Bank top-up from
+  // HODL and no Explorer creation this cycle; recovery still ran.
+  bool funding_paused = false;
+  // Stopped after a step because BalancerOptions::interrupt was set; what
+  // it sent and did not confirm is resumed by the next cycle.
+  bool interrupted = false;
+  // Signatures on the transactions that landed (the fee is per signature:
+  // a recovery of n Explorers into one Bank carries n + 1).
+  std::uint32_t signatures_landed = 0;
   std::chrono::milliseconds duration{0};
+  // Where the cycle's time went (microseconds): the read step, building
+  // (derive, sign, persist the intents) and sending + confirming (with the
+  // outcomes' store writes).
+  std::int64_t read_us = 0;
+  std::int64_t build_us = 0;
+  std::int64_t send_confirm_us = 0;
 };
+
+// The wallet's funding pause, stored in the store setting
+// kFundingPausedSetting (Unix ms it began, 0 = not paused). sweep_to_hodl
+// sets it; `qtw resume` clears it. While paused, cycles recover Explorers
+// but fund no Bank from HODL and create no Explorer. Both changes are
+// audit-logged (wallet.pause, wallet.resume).
+inline constexpr std::string_view kFundingPausedSetting = "funding_paused_at_ms";
+// The Unix ms the pause began; nullopt when not paused.
+[[nodiscard]] Result<std::optional<std::int64_t>> funding_paused_since(store::KeyStore& store);
+[[nodiscard]] Status pause_funding(store::KeyStore& store, std::string_view actor,
+                                   std::string_view reason, std::int64_t now_ms);
+// Returns whether the wallet was paused.
+[[nodiscard]] Result<bool> resume_funding(store::KeyStore& store, std::string_view actor);
 
 class Balancer {
  public:
@@ -125,6 +189,17 @@ class Balancer {
     rpc::PendingTransaction tx;
     std::vector<store::IntentTransfer> transfers;
     std::uint64_t fee_lamports = 0;
+    solana::Pubkey fee_payer;
+  };
+  // A blockhash and what is known of the chain's block height.
+  struct BlockhashCache {
+    std::optional<rpc::LatestBlockhash> latest;
+    std::int64_t fetched_at_ms = 0;           // steady clock
+    std::uint64_t known_height = 0;           // highest block height seen
+    std::int64_t known_height_at_ms = 0;      // steady clock
+    // Messages signed with `latest`: a new one with the same signature would
+    // be the same transaction (deterministic Ed25519) and could not land twice.
+    std::unordered_set<solana::Signature> used;
   };
 
   Result<BalanceReport> cycle_locked(const BalanceParams& params);
@@ -149,6 +224,17 @@ class Balancer {
   Status confirm(BalanceReport& report);
   Status apply_outcome(const InFlight& flight, const rpc::TxOutcome& outcome, BalanceReport& report);
   Result<std::uint64_t> outflow_last_hour(const solana::Pubkey& from, store::IntentKind kind);
+  // Reads the cycle's balances: `must_read` always, Banks/HODLs when their
+  // tracked balances are stale or about to be acted upon; refreshes the
+  // blockhash when needed. One HTTP request in the usual case.
+  Result<rpc::LatestBlockhash> read_step(const BalanceParams& params,
+                                         const std::vector<store::KeyRecord>& tracked_keys,
+                                         const std::vector<solana::Pubkey>& must_read,
+                                         std::unordered_map<solana::Pubkey, std::uint64_t>& balances);
+  bool blockhash_usable(std::uint64_t height) const;
+  Result<rpc::LatestBlockhash> fresh_blockhash();
+  void observe_height(std::uint64_t height);
+  std::int64_t steady_ms() const;
   std::int64_t now_ms() const;
 
   store::KeyStore& store_;
@@ -159,6 +245,15 @@ class Balancer {
   std::mutex cycle_mu_;  // one cycle at a time
   std::vector<InFlight> in_flight_;  // guarded by cycle_mu_
   std::uint64_t rent_exempt_min_ = 0;  // guarded by cycle_mu_; fetched once
+  // Guarded by cycle_mu_: fee-rule check state, blockhash cache, balances of
+  // Banks and HODLs derived from confirmed transactions since the last read.
+  bool fee_rule_checked_ = false;
+  bool fees_from_node_ = false;
+  std::string fee_rule_warning_;  // reported once by the cycle that found it
+  BlockhashCache blockhash_;
+  std::unordered_map<solana::Pubkey, std::int64_t> tracked_;
+  bool tracked_valid_ = false;
+  std::int64_t tracked_read_at_ms_ = 0;
 };
 
 }  // namespace qtw::wallet

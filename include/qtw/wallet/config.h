@@ -22,6 +22,9 @@ struct RpcConfig {
 struct StoreConfig {
   // [store] path: a SQLite file path or a postgresql:// URI.
   std::string path = "qtw.db";
+  // [store] postgres_pool_size: PostgreSQL sessions per process, so one slow
+  // query does not hold up every lease of the daemon. Default 4; >= 1.
+  std::uint32_t postgres_pool_size = 4;
 };
 
 struct BalancerConfig {

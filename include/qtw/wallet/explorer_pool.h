@@ -1,5 +1,5 @@
 #pragma once
-// ExplorerPool: hands out single-use Explorer keys from memory (DESIGN §3).
+// ExplorerPool: hands out single-use Explorer keys from memory (docs/ARCHITECTURE.md, Explorer state machine).
 //
 // Explorers are claimed from durable storage in small batches (the store
 // records them `leased` to this process before any is handed out), derived

@@ -1,5 +1,5 @@
 #pragma once
-// KeyManager: the wallet as one object, with the seed's API (DESIGN §1-§4).
+// KeyManager: the wallet as one object, with the seed's API (docs/ARCHITECTURE.md).
 //
 //   auto km = KeyManager::open(std::move(store), passphrase, options);
 //   (*km)->balancer();                        // background balancing
@@ -202,6 +202,7 @@ class KeyManager {
 
   KeyManagerOptions options_;
   store::LeaseOwner owner_;
+  store::LeaseOwner leader_owner_;  // owner_ with this process's pid
   std::unique_ptr<store::KeyStore> store_;
   std::unique_ptr<vault::HotKeys> hot_keys_;
   std::unordered_map<solana::Pubkey, std::unique_ptr<solana::Keypair>> hodl_keys_;

@@ -17,6 +17,8 @@
 #include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
+
+#include "qtw/store/audit_chain.h"
 #include <thread>
 #include <utility>
 #include <vector>
@@ -29,6 +31,8 @@ constexpr std::int64_t kTierBank = static_cast<std::int64_t>(KeyTier::Bank);
 constexpr std::int64_t kTierExplorer = static_cast<std::int64_t>(KeyTier::Explorer);
 constexpr std::uint32_t kMaxDerivationIndex = 0x7fff'ffffu;  // hardened range, docs/KEYS.md
 constexpr std::int32_t kMigrationLockClass = kPostgresLeaderLockClass + 1;
+// +2 is kPostgresInstanceLockClass. Audit appends: one transaction at a time.
+constexpr std::int32_t kAuditLockClass = kPostgresLeaderLockClass + 3;
 
 // Migration N brings the schema from version N-1 to N. Append only; never
 // edit a shipped migration. Same tables, columns and constraints as the
@@ -126,7 +130,24 @@ CREATE TABLE leader (
   deadline_ms BIGINT NOT NULL
 );
 )sql",
+    // v2: named wallet settings, as SQLite's counters table holds them
+    // beside next_lease_id (e.g. funding_paused_at_ms).
+    R"sql(
+CREATE TABLE counters (
+  name TEXT PRIMARY KEY,
+  value BIGINT NOT NULL
+);
+)sql",
+    // v3: the audit log is hash-chained (qtw/store/audit_chain.h), as the
+    // SQLite backend's v2. The rows already there are chained by
+    // chain_unchained_audit_rows() in the same transaction.
+    R"sql(
+ALTER TABLE audit ADD COLUMN prev_hash BYTEA CHECK (prev_hash IS NULL OR length(prev_hash) = 32);
+ALTER TABLE audit ADD COLUMN hash BYTEA CHECK (hash IS NULL OR length(hash) = 32);
+)sql",
 };
+// The migration that added the audit chain (see chain_unchained_audit_rows).
+constexpr int kAuditChainVersion = kPostgresAuditChainVersion;
 static_assert(std::size(kMigrations) == kPostgresSchemaVersion);
 
 constexpr const char* kKeyColumns =
@@ -231,15 +252,23 @@ std::string owner_string(const LeaseOwner& o) {
   return o.host + ":" + std::to_string(o.pid) + ":" + o.instance;
 }
 
+// An audit row from columns id, at_ms, actor, action, pubkey, intent_id,
+// detail (in that order, from column 0).
+AuditRecord read_audit(const pqxx::row& row) {
+  AuditRecord a;
+  a.id = i64(row[0]);
+  a.at_ms = i64(row[1]);
+  a.actor = row[2].c_str();
+  a.action = row[3].c_str();
+  if (!row[4].is_null()) a.pubkey = pubkey_of(row[4]);
+  if (!row[5].is_null()) a.intent_id = i64(row[5]);
+  a.detail = row[6].c_str();
+  return a;
+}
+
 std::string explorer_name(const solana::Pubkey& pk) {
-  // Hex prefix only, as the SQLite backend: no base58 dependency here.
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s = "key ";
-  for (int i = 0; i < 6; ++i) {
-    s += kHex[pk.bytes[i] >> 4];
-    s += kHex[pk.bytes[i] & 15];
-  }
-  return s + "..";
+  // Base58, as every message names a key.
+  return "Explorer " + pk.to_base58();
 }
 
 Status check_i64(std::uint64_t v, std::string_view what) {
@@ -268,7 +297,7 @@ Status check_release(const KeyRecord& r, bool retire) {
   if (!retire && r.sign_count > 0) {
     return make_error(ErrorCode::kConflict, explorer_name(r.pubkey) +
                                                 " signed once: it cannot be returned for reuse, "
-                                                "only retired (I2)");
+                                                "only retired (single use, I2)");
   }
   return {};
 }
@@ -375,10 +404,30 @@ bool is_retryable_sqlstate(const std::string& s) {
   return s == "40001" || s == "40P01";  // serialization failure, deadlock
 }
 
+// One pooled data session and its transaction state.
+struct Slot {
+  Session data;
+  int depth = 0;          // open transaction levels on data
+  bool poisoned = false;  // the connection died under an open outer level
+};
+
+class PgStore;
+// Which slot this thread holds, per store (a thread may use several stores).
+struct Binding {
+  const PgStore* store;
+  Slot* slot;
+};
+thread_local std::vector<Binding> t_bindings;
+
 class PgStore final : public KeyStore {
  public:
   PgStore(std::string uri, PostgresStoreOptions options, Session session)
-      : uri_(std::move(uri)), options_(std::move(options)), data_(std::move(session)) {}
+      : uri_(std::move(uri)), options_(std::move(options)) {
+    auto first = std::make_unique<Slot>();
+    first->data = std::move(session);
+    idle_.push_back(first.get());
+    slots_.push_back(std::move(first));
+  }
 
   ~PgStore() override {
     {
@@ -388,7 +437,9 @@ class PgStore final : public KeyStore {
     leader_cv_.notify_all();
     if (heartbeat_.joinable()) heartbeat_.join();
     leader_.drop();  // the server releases the advisory lock with the session
-    data_.drop();
+    instance_.drop();  // and the instance locks with theirs
+    std::lock_guard lock(pool_mu_);
+    for (auto& slot : slots_) slot->data.drop();
   }
 
   int schema_version() const noexcept override { return kPostgresSchemaVersion; }
@@ -620,18 +671,20 @@ class PgStore final : public KeyStore {
               "upd AS (UPDATE keys k SET state = $4, lease_host = $5, lease_pid = $6, "
               "lease_instance = $7, lease_id = nextval('lease_ids'), lease_deadline_ms = $8, "
               "updated_at_ms = $9 FROM picked WHERE k.id = picked.id AND k.state = $2 "
-              "RETURNING k.*), "
-              "aud AS (INSERT INTO audit (at_ms, actor, action, pubkey, detail) "
-              "SELECT $9, $10, 'explorer.transition', upd.pubkey, "
-              "'available -> leased: claimed, lease ' || upd.lease_id FROM upd ORDER BY upd.id) "
+              "RETURNING k.*) "
               "SELECT ") + kKeyColumns + " FROM upd ORDER BY id",
           {P(kTierExplorer), P(state_int(KeyState::kAvailable)),
            P(static_cast<std::int64_t>(std::min<std::size_t>(max, 1'000'000))),
            P(state_int(KeyState::kLeased)), P(owner.host), P(owner.pid), P(owner.instance),
-           P(lease_deadline_ms), P(now()), P(owner_string(owner))});
+           P(lease_deadline_ms), P(now())});
       std::vector<KeyRecord> out;
       out.reserve(r.size());
       for (const auto& row : r) out.push_back(read_key(row));
+      // Audit rows are chained one by one (audit_id), after the claim.
+      for (const auto& k : out) {
+        QTW_TRY(audit(owner_string(owner), "explorer.transition", k.pubkey, std::nullopt,
+                      "available -> leased: claimed, lease " + std::to_string(k.lease->lease_id)));
+      }
       return out;
     });
   }
@@ -761,7 +814,7 @@ class PgStore final : public KeyStore {
       bool ours = true;
       if (!cur.empty()) {
         const LeaseOwner holder{cur[0][0].c_str(), i64(cur[0][1]), cur[0][2].c_str()};
-        if (!(holder == owner) && i64(cur[0][3]) >= now()) {
+        if (!holder.same_instance(owner) && i64(cur[0][3]) >= now()) {
           ours = false;
           // The previous holder's deadline has not passed, but we got the
           // lock, so its leader session is gone. If none of its sessions is
@@ -789,7 +842,7 @@ class PgStore final : public KeyStore {
       if (ours) {
         local_leader_ = owner;
         local_deadline_ms_ = deadline_ms;
-      } else if (!local_leader_ || *local_leader_ == owner) {
+      } else if (!local_leader_ || local_leader_->same_instance(owner)) {
         // Nobody in this process leads: let the rightful process have the lock.
         local_leader_.reset();
         unlock_leader();
@@ -804,24 +857,40 @@ class PgStore final : public KeyStore {
     }
   }
 
+  Result<std::optional<std::int64_t>> get_setting(std::string_view name) override {
+    return run("get_setting", true, [&]() -> Result<std::optional<std::int64_t>> {
+      auto r = s().exec("SELECT value FROM counters WHERE name = $1", {P(std::string(name))});
+      if (r.empty()) return std::optional<std::int64_t>{};
+      return std::optional<std::int64_t>(i64(r[0][0]));
+    });
+  }
+
+  Status put_setting(std::string_view name, std::int64_t value) override {
+    QTW_TRY(check_setting_name(name));
+    return run("put_setting", true, [&]() -> Status {
+      s().exec("INSERT INTO counters (name, value) VALUES ($1, $2) "
+               "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+               {P(std::string(name)), P(value)});
+      return {};
+    });
+  }
+
   Status release_leader(const LeaseOwner& owner) override {
     std::unique_lock lock(leader_mu_);
-    if (!local_leader_ || !(*local_leader_ == owner)) {
+    if (!local_leader_ || !local_leader_->same_instance(owner)) {
       // Not the leader here; still clear a stale row of ours (e.g. after a
       // restart with the same identity) on the data connection.
       lock.unlock();
       return run("release_leader", true, [&]() -> Status {
-        s().exec("DELETE FROM leader WHERE name = 'balancer' AND host = $1 AND pid = $2 AND "
-                 "instance = $3",
-                 {P(owner.host), P(owner.pid), P(owner.instance)});
+        s().exec("DELETE FROM leader WHERE name = 'balancer' AND host = $1 AND instance = $2",
+                 {P(owner.host), P(owner.instance)});
         return {};
       });
     }
     try {
       if (leader_.open()) {
-        leader_.exec("DELETE FROM leader WHERE name = 'balancer' AND host = $1 AND pid = $2 AND "
-                     "instance = $3",
-                     {P(owner.host), P(owner.pid), P(owner.instance)});
+        leader_.exec("DELETE FROM leader WHERE name = 'balancer' AND host = $1 AND instance = $2",
+                     {P(owner.host), P(owner.instance)});
       }
       local_leader_.reset();
       unlock_leader();
@@ -830,6 +899,51 @@ class PgStore final : public KeyStore {
       leader_lost();
       return make_error(ErrorCode::kUnavailable,
                         std::string("leader session on ") + describe() + ": " + e.what());
+    }
+  }
+
+  // ---- instance lock ----
+  // A session-level advisory lock keyed by (schema, host, instance) on a
+  // connection of its own that does nothing else: the server frees it when
+  // the process dies (its socket closes) or the connection is lost (TCP
+  // keepalives), never while the process lives and the network holds.
+  Status lock_instance(const LeaseOwner& owner) override {
+    QTW_TRY(check_owner(owner));
+    std::lock_guard lock(instance_mu_);
+    for (const auto& held : instance_locks_) {
+      if (held.same_instance(owner)) return {};
+    }
+    try {
+      if (!instance_.open()) {
+        instance_.drop();
+        QTW_ASSIGN_OR_RETURN(instance_, connect(uri_, options_));
+      }
+      const std::string key = owner.host + "/" + owner.instance;
+      auto r = instance_.exec(
+          "SELECT pg_try_advisory_lock($1, hashtext(current_schema() || '/' || $2)), "
+          "hashtext(current_schema() || '/' || $2)",
+          {P(kPostgresInstanceLockClass), P(key)});
+      if (!r[0][0].as<bool>()) {
+        // Name the holder's session ("qtw host:pid") for the operator.
+        auto who = instance_.exec(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::bigint::oid AND "
+            "l.objid = ($2::bigint & 4294967295)::oid AND l.objsubid = 2 LIMIT 1",
+            {P(kPostgresInstanceLockClass), P(i64(r[0][1]))});
+        const std::string holder = who.empty() ? "" : who[0][0].c_str();
+        return make_error(ErrorCode::kConflict,
+                          "instance '" + owner.instance + "' of host " + owner.host +
+                              " is already running on " + describe() +
+                              (holder.empty() ? std::string() : " (session '" + holder + "')") +
+                              ": stop it first, or give this one another --instance");
+      }
+      instance_locks_.push_back(owner);
+      return {};
+    } catch (const std::exception& e) {
+      instance_.drop();
+      instance_locks_.clear();
+      return make_error(ErrorCode::kUnavailable,
+                        std::string("instance lock on ") + describe() + ": " + e.what());
     }
   }
 
@@ -942,6 +1056,41 @@ class PgStore final : public KeyStore {
     });
   }
 
+  Result<std::vector<AuditEntry>> list_audit_entries(std::int64_t after_id,
+                                                     std::size_t limit) override {
+    return run("list_audit_entries", true, [&]() -> Result<std::vector<AuditEntry>> {
+      return read_audit_entries(s().exec(
+          "SELECT id, at_ms, actor, action, pubkey, intent_id, detail, prev_hash, hash FROM audit "
+          "WHERE id > $1 ORDER BY id LIMIT $2",
+          {P(after_id), limit == 0 ? Param{} : P(static_cast<std::int64_t>(limit))}));
+    });
+  }
+
+  Result<std::vector<AuditEntry>> list_audit_tail(std::size_t count) override {
+    return run("list_audit_tail", true, [&]() -> Result<std::vector<AuditEntry>> {
+      return read_audit_entries(s().exec(
+          "SELECT * FROM (SELECT id, at_ms, actor, action, pubkey, intent_id, detail, prev_hash, "
+          "hash FROM audit ORDER BY id DESC LIMIT $1) t ORDER BY id",
+          {P(static_cast<std::int64_t>(count))}));
+    });
+  }
+
+  static std::vector<AuditEntry> read_audit_entries(const pqxx::result& r) {
+    std::vector<AuditEntry> out;
+    out.reserve(r.size());
+    for (const auto& row : r) {
+      AuditEntry e;
+      e.record = read_audit(row);
+      e.chained = !row[7].is_null() && !row[8].is_null();
+      if (e.chained) {
+        e.prev_hash = fixed<32>(row[7]);
+        e.hash = fixed<32>(row[8]);
+      }
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
   Result<std::vector<AuditRecord>> list_audit(std::int64_t after_id, std::size_t limit) override {
     return run("list_audit", true, [&]() -> Result<std::vector<AuditRecord>> {
       auto r = s().exec(
@@ -950,17 +1099,7 @@ class PgStore final : public KeyStore {
           {P(after_id), limit == 0 ? Param{} : P(static_cast<std::int64_t>(limit))});
       std::vector<AuditRecord> out;
       out.reserve(r.size());
-      for (const auto& row : r) {
-        AuditRecord a;
-        a.id = i64(row[0]);
-        a.at_ms = i64(row[1]);
-        a.actor = row[2].c_str();
-        a.action = row[3].c_str();
-        if (!row[4].is_null()) a.pubkey = pubkey_of(row[4]);
-        if (!row[5].is_null()) a.intent_id = i64(row[5]);
-        a.detail = row[6].c_str();
-        out.push_back(std::move(a));
-      }
+      for (const auto& row : r) out.push_back(read_audit(row));
       return out;
     });
   }
@@ -1016,10 +1155,69 @@ class PgStore final : public KeyStore {
   }
 
  private:
-  Session& s() { return data_; }
+  // The session this thread holds (only valid inside run()).
+  Session& s() { return bound()->data; }
   std::int64_t now() const { return options_.clock_ms(); }
 
   // ---- the transaction machinery ----
+
+  Slot* bound() const {
+    for (const auto& b : t_bindings) {
+      if (b.store == this) return b.slot;
+    }
+    return nullptr;
+  }
+
+  // Takes an idle session, or opens a new slot while under pool_size, or
+  // waits for one to be returned.
+  Slot* checkout() {
+    std::unique_lock lock(pool_mu_);
+    for (;;) {
+      if (!idle_.empty()) {
+        Slot* slot = idle_.back();
+        idle_.pop_back();
+        return slot;
+      }
+      if (slots_.size() < static_cast<std::size_t>(std::max(1, options_.pool_size))) {
+        slots_.push_back(std::make_unique<Slot>());  // connected by run() on first use
+        return slots_.back().get();
+      }
+      pool_cv_.wait(lock);
+    }
+  }
+
+  void checkin(Slot* slot) {
+    {
+      std::lock_guard lock(pool_mu_);
+      idle_.push_back(slot);
+    }
+    pool_cv_.notify_one();
+  }
+
+  // The slot of this thread's outermost run(), bound for its duration.
+  class SlotHold {
+   public:
+    explicit SlotHold(PgStore& store) : store_(store), slot_(store.bound()) {
+      if (slot_ == nullptr) {
+        slot_ = store_.checkout();
+        outer_ = true;
+        t_bindings.push_back(Binding{&store_, slot_});
+      }
+    }
+    ~SlotHold() {
+      if (!outer_) return;
+      std::erase_if(t_bindings, [&](const Binding& b) { return b.store == &store_; });
+      store_.checkin(slot_);
+    }
+    SlotHold(const SlotHold&) = delete;
+    SlotHold& operator=(const SlotHold&) = delete;
+    Slot& slot() { return *slot_; }
+
+   private:
+    PgStore& store_;
+    Slot* slot_;
+    bool outer_ = false;
+  };
 
   // Runs `op` as one transaction level. Outermost level: BEGIN ... COMMIT,
   // retried (when `retry_safe`) if the connection broke before COMMIT was
@@ -1030,9 +1228,13 @@ class PgStore final : public KeyStore {
   template <class F>
   auto run(std::string_view what, bool retry_safe, F&& op) -> decltype(op()) {
     using R = decltype(op());
-    std::lock_guard lock(mu_);
-    const int level = depth_;
-    if (level > 0 && poisoned_) {
+    // The outermost call of this thread takes a session from the pool and
+    // keeps it until it returns: calls nested in a transact() body run on it
+    // (savepoints); other threads run on other sessions concurrently.
+    SlotHold hold(*this);
+    Slot& slot = hold.slot();
+    const int level = slot.depth;
+    if (level > 0 && slot.poisoned) {
       return make_error(ErrorCode::kUnavailable,
                         std::string(what) + ": the connection to " + describe() +
                             " was lost in this transaction; it was rolled back");
@@ -1046,24 +1248,24 @@ class PgStore final : public KeyStore {
         return R(tl::unexpected(std::move(e)));
       };
       try {
-        if (level == 0 && !data_.open()) {
-          data_.drop();
+        if (level == 0 && !slot.data.open()) {
+          slot.data.drop();
           auto sess = connect(uri_, options_);
           if (!sess) {
             if (auto r = retry_or(sess.error())) return std::move(*r);
             sleep_backoff(backoff_ms);
             continue;
           }
-          data_ = std::move(*sess);
+          slot.data = std::move(*sess);
         }
-        data_.exec(level == 0 ? std::string("BEGIN") : "SAVEPOINT sp" + std::to_string(level));
+        slot.data.exec(level == 0 ? std::string("BEGIN") : "SAVEPOINT sp" + std::to_string(level));
         began = true;
-        ++depth_;
+        ++slot.depth;
         R result = op();
-        --depth_;
-        if (poisoned_) {
+        --slot.depth;
+        if (slot.poisoned) {
           // A nested level lost the connection; the server rolled all back.
-          if (level == 0) poisoned_ = false;
+          if (level == 0) slot.poisoned = false;
           if (result) {
             result = R(tl::unexpected(Error{ErrorCode::kUnavailable,
                                             std::string(what) + ": connection to " + describe() +
@@ -1073,26 +1275,26 @@ class PgStore final : public KeyStore {
           return result;
         }
         if (!result) {
-          rollback_level(level);
+          rollback_level(slot, level);
           return result;
         }
         if (level == 0) {
           commit_sent = true;
-          data_.exec("COMMIT");
+          slot.data.exec("COMMIT");
         } else {
-          data_.exec("RELEASE sp" + std::to_string(level));
+          slot.data.exec("RELEASE sp" + std::to_string(level));
         }
         return result;
       } catch (const pqxx::broken_connection& e) {
-        if (began && depth_ > level) --depth_;
-        data_.drop();
+        if (began && slot.depth > level) --slot.depth;
+        slot.data.drop();
         if (level > 0) {
-          poisoned_ = true;
+          slot.poisoned = true;
           return make_error(ErrorCode::kUnavailable,
                             std::string(what) + ": connection to " + describe() +
                                 " lost; the transaction was rolled back by the server");
         }
-        poisoned_ = false;
+        slot.poisoned = false;
         if (commit_sent) {
           // The COMMIT may or may not have been applied: never blindly
           // retry a write whose outcome is unknown.
@@ -1108,19 +1310,19 @@ class PgStore final : public KeyStore {
         }
         sleep_backoff(backoff_ms);
       } catch (const pqxx::in_doubt_error& e) {
-        data_.drop();
-        if (began && depth_ > level) --depth_;
-        if (level > 0) poisoned_ = true;
+        slot.data.drop();
+        if (began && slot.depth > level) --slot.depth;
+        if (level > 0) slot.poisoned = true;
         return make_error(ErrorCode::kUnavailable, std::string(what) + ": outcome unknown: " +
                                                        e.what());
       } catch (const pqxx::sql_error& e) {
-        if (began && depth_ > level) --depth_;
-        const bool conn_ok = data_.open();
-        if (began && conn_ok) rollback_level(level);
+        if (began && slot.depth > level) --slot.depth;
+        const bool conn_ok = slot.data.open();
+        if (began && conn_ok) rollback_level(slot, level);
         if (!conn_ok) {
-          data_.drop();
+          slot.data.drop();
           if (level > 0) {
-            poisoned_ = true;
+            slot.poisoned = true;
           } else if (!commit_sent) {
             if (auto r = retry_or(map_sql_error(e, what))) return std::move(*r);
             sleep_backoff(backoff_ms);
@@ -1135,10 +1337,10 @@ class PgStore final : public KeyStore {
         }
         return tl::unexpected(map_sql_error(e, what));
       } catch (const std::exception& e) {
-        if (began && depth_ > level) --depth_;
-        if (began && data_.open()) rollback_level(level);
+        if (began && slot.depth > level) --slot.depth;
+        if (began && slot.data.open()) rollback_level(slot, level);
         if (commit_sent) {
-          data_.drop();
+          slot.data.drop();
           return make_error(ErrorCode::kUnavailable,
                             std::string(what) + ": COMMIT outcome unknown: " + e.what());
         }
@@ -1152,20 +1354,20 @@ class PgStore final : public KeyStore {
     backoff_ms = std::min(backoff_ms * 2, 2'000);
   }
 
-  void rollback_level(int level) noexcept {
+  void rollback_level(Slot& slot, int level) noexcept {
     try {
       if (level == 0) {
-        data_.exec("ROLLBACK");
+        slot.data.exec("ROLLBACK");
       } else {
         const auto sp = "sp" + std::to_string(level);
-        data_.exec("ROLLBACK TO SAVEPOINT " + sp);
-        data_.exec("RELEASE " + sp);
+        slot.data.exec("ROLLBACK TO SAVEPOINT " + sp);
+        slot.data.exec("RELEASE " + sp);
       }
     } catch (...) {
       // The connection is in an unknown state: drop it; the server rolls
       // back whatever was open, so the whole outer unit must fail.
-      data_.drop();
-      if (level > 0) poisoned_ = true;
+      slot.data.drop();
+      if (level > 0) slot.poisoned = true;
     }
   }
 
@@ -1229,15 +1431,13 @@ class PgStore final : public KeyStore {
             " ORDER BY id FOR UPDATE SKIP LOCKED), "
             "upd AS (UPDATE keys k SET state = $2, lease_host = NULL, lease_pid = NULL, "
             "lease_instance = NULL, lease_id = NULL, lease_deadline_ms = NULL, updated_at_ms = $4 "
-            "FROM picked WHERE k.id = picked.id AND k.state = $1 RETURNING k.id, k.pubkey), "
-            "aud AS (INSERT INTO audit (at_ms, actor, action, pubkey, detail) "
-            "SELECT $4, $5, 'explorer.transition', upd.pubkey, $6 FROM upd ORDER BY upd.id) "
+            "FROM picked WHERE k.id = picked.id AND k.state = $1 RETURNING k.id, k.pubkey) "
             "SELECT pubkey FROM upd ORDER BY id",
-        {P(state_int(KeyState::kLeased)), P(state_int(KeyState::kUsed)), std::move(arg), P(now()),
-         P(options_.actor), P(detail)});
+        {P(state_int(KeyState::kLeased)), P(state_int(KeyState::kUsed)), std::move(arg), P(now())});
     std::vector<solana::Pubkey> out;
     out.reserve(r.size());
     for (const auto& row : r) out.push_back(pubkey_of(row[0]));
+    for (const auto& pk : out) QTW_TRY(audit(options_.actor, "explorer.transition", pk, std::nullopt, detail));
     return out;
   }
 
@@ -1250,11 +1450,27 @@ class PgStore final : public KeyStore {
   Result<std::int64_t> audit_id(const std::string& actor, std::string_view action,
                                 const std::optional<solana::Pubkey>& pubkey,
                                 std::optional<std::int64_t> intent_id, std::string_view detail) {
+    // Appends are serialised across sessions and hosts: the lock is held
+    // from the tail read to this transaction's COMMIT, and the row's id is
+    // drawn under it, so id order is chain order and the chain never forks.
+    s().exec("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+             {P(kAuditLockClass)});
+    auto tail = s().exec("SELECT hash FROM audit ORDER BY id DESC LIMIT 1");
+    AuditHash prev{};
+    if (!tail.empty() && !tail[0][0].is_null()) prev = fixed<32>(tail[0][0]);
+    AuditRecord rec;
+    rec.at_ms = now();
+    rec.actor = actor;
+    rec.action = std::string(action);
+    rec.pubkey = pubkey;
+    rec.intent_id = intent_id;
+    rec.detail = std::string(detail);
+    const AuditHash hash = audit_entry_hash(rec, prev);
     auto r = s().exec(
-        "INSERT INTO audit (at_ms, actor, action, pubkey, intent_id, detail) VALUES ($1, $2, $3, "
-        "$4, $5, $6) RETURNING id",
-        {P(now()), P(actor), P(action), pubkey ? P(pubkey->bytes) : Param{}, P(intent_id),
-         P(detail)});
+        "INSERT INTO audit (at_ms, actor, action, pubkey, intent_id, detail, prev_hash, hash) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        {P(rec.at_ms), P(actor), P(action), pubkey ? P(pubkey->bytes) : Param{}, P(intent_id),
+         P(detail), P(prev), P(hash)});
     return i64(r[0][0]);
   }
 
@@ -1350,10 +1566,17 @@ class PgStore final : public KeyStore {
   const std::string uri_;
   PostgresStoreOptions options_;
 
-  std::recursive_mutex mu_;  // guards data_, depth_, poisoned_; held across transact() bodies
-  Session data_;
-  int depth_ = 0;          // open transaction levels on data_
-  bool poisoned_ = false;  // the connection died under an open outer level
+  // Data sessions: up to options_.pool_size, connected lazily. A thread
+  // holds one from its outermost run() to that call's return (a transact()
+  // body holds it throughout); nobody else touches a held slot.
+  std::mutex pool_mu_;  // guards slots_, idle_
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Slot*> idle_;
+
+  std::mutex instance_mu_;  // guards instance_, instance_locks_
+  Session instance_;         // holds the instance locks; does nothing else
+  std::vector<LeaseOwner> instance_locks_;
 
   std::mutex leader_mu_;  // guards everything below
   Session leader_;
@@ -1364,6 +1587,23 @@ class PgStore final : public KeyStore {
   std::condition_variable leader_cv_;
   std::thread heartbeat_;
 };
+
+// The migration to kAuditChainVersion: chains the rows written before it, in
+// id order, inside the migration's transaction, with the append-only
+// trigger disabled for just that (and enabled again). Throws on SQL errors.
+void chain_unchained_audit_rows(Session& s) {
+  s.exec("ALTER TABLE audit DISABLE TRIGGER audit_no_update");
+  auto rows = s.exec(
+      "SELECT id, at_ms, actor, action, pubkey, intent_id, detail FROM audit ORDER BY id");
+  AuditHash prev{};
+  for (const auto& row : rows) {
+    const AuditRecord a = read_audit(row);
+    const AuditHash hash = audit_entry_hash(a, prev);
+    s.exec("UPDATE audit SET prev_hash = $1, hash = $2 WHERE id = $3", {P(prev), P(hash), P(a.id)});
+    prev = hash;
+  }
+  s.exec("ALTER TABLE audit ENABLE TRIGGER audit_no_update");
+}
 
 // Reads the schema state and migrates; nothing is written unless the schema
 // is absent (and may be created) or older than this build's.
@@ -1416,6 +1656,7 @@ Status open_schema(Session& s, const std::string& uri, const PostgresStoreOption
       }
       for (; version < kPostgresSchemaVersion; ++version) {
         s.work->exec(kMigrations[version]);
+        if (version + 1 == kAuditChainVersion) chain_unchained_audit_rows(s);
         s.exec("INSERT INTO schema_version (version, applied_at_ms) VALUES ($1, $2)",
                {P(version + 1), P(now_ms)});
       }
@@ -1450,6 +1691,11 @@ Result<std::unique_ptr<KeyStore>> open_postgres_store(std::string_view uri,
     };
   }
   if (options.actor.empty()) options.actor = default_actor();
+  if (options.pool_size < 1) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "postgres store options: pool_size must be >= 1, got " +
+                          std::to_string(options.pool_size));
+  }
   if (options.reconnect_attempts < 0 || options.reconnect_backoff_ms < 0 ||
       options.statement_timeout_ms < 0 || options.lock_timeout_ms < 0 ||
       options.heartbeat_interval_ms <= 0 ||

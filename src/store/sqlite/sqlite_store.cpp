@@ -1,11 +1,13 @@
 #include "qtw/store/sqlite_store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <iterator>
 #include <cstring>
@@ -14,6 +16,7 @@
 #include <set>
 #include <utility>
 
+#include "qtw/store/audit_chain.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace qtw::store {
@@ -119,7 +122,16 @@ CREATE TABLE leader (
   deadline_ms INTEGER NOT NULL
 );
 )sql",
+    // v2: the audit log is hash-chained (qtw/store/audit_chain.h). The rows
+    // already there are chained by chain_unchained_audit_rows() in the same
+    // transaction.
+    R"sql(
+ALTER TABLE audit ADD COLUMN prev_hash BLOB CHECK (prev_hash IS NULL OR length(prev_hash) = 32);
+ALTER TABLE audit ADD COLUMN hash BLOB CHECK (hash IS NULL OR length(hash) = 32);
+)sql",
 };
+// The migration that added the audit chain (see chain_unchained_audit_rows).
+constexpr int kAuditChainVersion = kSqliteAuditChainVersion;
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 constexpr const char* kKeyColumns =
@@ -173,6 +185,20 @@ KeyRecord read_key(const Stmt& st) {
 
 std::string owner_string(const LeaseOwner& o) {
   return o.host + ":" + std::to_string(o.pid) + ":" + o.instance;
+}
+
+// An audit row from columns id, at_ms, actor, action, pubkey, intent_id,
+// detail (in that order, from column 0).
+AuditRecord read_audit(const Stmt& st) {
+  AuditRecord a;
+  a.id = st.int64(0);
+  a.at_ms = st.int64(1);
+  a.actor = st.text(2);
+  a.action = st.text(3);
+  if (!st.is_null(4)) a.pubkey = pubkey_col(st, 4);
+  if (!st.is_null(5)) a.intent_id = st.int64(5);
+  a.detail = st.text(6);
+  return a;
 }
 
 Status check_i64(std::uint64_t v, std::string_view what) {
@@ -614,7 +640,7 @@ class SqliteStore final : public KeyStore {
     QTW_ASSIGN_OR_RETURN(bool row, sel.step());
     if (row) {
       const LeaseOwner current{sel.text(0), sel.int64(1), sel.text(2)};
-      if (!(current == owner) && sel.int64(3) >= now()) {
+      if (!current.same_instance(owner) && sel.int64(3) >= now()) {
         QTW_TRY(txn.commit());
         return false;
       }
@@ -633,9 +659,71 @@ class SqliteStore final : public KeyStore {
   Status release_leader(const LeaseOwner& owner) override {
     std::lock_guard lock(mu_);
     QTW_ASSIGN_OR_RETURN(Stmt del, db_.prepare(
-        "DELETE FROM leader WHERE name = 'balancer' AND host = ? AND pid = ? AND instance = ?"));
-    del.bind_text(1, owner.host).bind(2, owner.pid).bind_text(3, owner.instance);
+        "DELETE FROM leader WHERE name = 'balancer' AND host = ? AND instance = ?"));
+    del.bind_text(1, owner.host).bind_text(2, owner.instance);
     return del.run();
+  }
+
+  // ---- instance lock ----
+  Status lock_instance(const LeaseOwner& owner) override {
+    QTW_TRY(check_owner(owner));
+    std::lock_guard lock(mu_);
+    for (const auto& held : instance_locks_) {
+      if (held.first.same_instance(owner)) return {};
+    }
+    // One file per instance name beside the store; flock is per open file
+    // description, so a second store object (or process) conflicts, and the
+    // kernel drops the lock when the descriptor closes or the process dies.
+    // The file is never unlinked: unlinking would race with a new locker.
+    const auto file = path_.string() + ".instance-" + safe_file_name(owner.instance) + ".lock";
+    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      const int err = errno;
+      return make_error(ErrorCode::kIo, "cannot open instance lock " + file + ": " +
+                                            std::strerror(err), err);
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      char buf[64] = {};
+      const auto n = ::pread(fd, buf, sizeof buf - 1, 0);
+      ::close(fd);
+      if (err == EWOULDBLOCK) {
+        std::string holder = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+        while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+        return make_error(ErrorCode::kConflict,
+                          "instance '" + owner.instance + "' is already running on " +
+                              path_.string() +
+                              (holder.empty() ? std::string() : " (pid " + holder + ")") +
+                              ": stop it first, or give this one another --instance");
+      }
+      return make_error(ErrorCode::kIo, "cannot lock " + file + ": " + std::strerror(err), err);
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+      // Only the holder's pid in error messages is lost; the lock holds.
+    }
+    instance_locks_.emplace_back(owner, fd);
+    return {};
+  }
+
+  // ---- settings: rows of the counters table beside next_lease_id ----
+  Result<std::optional<std::int64_t>> get_setting(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt sel, db_.prepare("SELECT value FROM counters WHERE name = ?"));
+    sel.bind_text(1, name);
+    QTW_ASSIGN_OR_RETURN(bool row, sel.step());
+    if (!row) return std::optional<std::int64_t>{};
+    return std::optional<std::int64_t>(sel.int64(0));
+  }
+
+  Status put_setting(std::string_view name, std::int64_t value) override {
+    QTW_TRY(check_setting_name(name));
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(
+        "INSERT INTO counters (name, value) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value"));
+    up.bind_text(1, name).bind(2, value);
+    return up.run();
   }
 
   // ---- intents ----
@@ -745,9 +833,31 @@ class SqliteStore final : public KeyStore {
   // ---- audit ----
   Result<std::int64_t> append_audit(const AuditRecord& record) override {
     std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());  // the tail read and the insert: one writer
     QTW_TRY(audit_locked(record.actor.empty() ? options_.actor : record.actor, record.action,
                          record.pubkey, record.intent_id, record.detail));
-    return db_.last_insert_rowid();
+    const auto id = db_.last_insert_rowid();
+    QTW_TRY(txn.commit());
+    return id;
+  }
+
+  Result<std::vector<AuditEntry>> list_audit_entries(std::int64_t after_id,
+                                                     std::size_t limit) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "SELECT id, at_ms, actor, action, pubkey, intent_id, detail, prev_hash, hash FROM audit "
+        "WHERE id > ? ORDER BY id LIMIT ?"));
+    st.bind(1, after_id).bind(2, limit == 0 ? -1 : static_cast<std::int64_t>(limit));
+    return read_audit_entries(st);
+  }
+
+  Result<std::vector<AuditEntry>> list_audit_tail(std::size_t count) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "SELECT * FROM (SELECT id, at_ms, actor, action, pubkey, intent_id, detail, prev_hash, "
+        "hash FROM audit ORDER BY id DESC LIMIT ?) ORDER BY id"));
+    st.bind(1, static_cast<std::int64_t>(count));
+    return read_audit_entries(st);
   }
 
   Result<std::vector<AuditRecord>> list_audit(std::int64_t after_id, std::size_t limit) override {
@@ -760,15 +870,7 @@ class SqliteStore final : public KeyStore {
     while (true) {
       QTW_ASSIGN_OR_RETURN(bool row, st.step());
       if (!row) break;
-      AuditRecord a;
-      a.id = st.int64(0);
-      a.at_ms = st.int64(1);
-      a.actor = st.text(2);
-      a.action = st.text(3);
-      if (!st.is_null(4)) a.pubkey = pubkey_col(st, 4);
-      if (!st.is_null(5)) a.intent_id = st.int64(5);
-      a.detail = st.text(6);
-      out.push_back(std::move(a));
+      out.push_back(read_audit(st));
     }
     return out;
   }
@@ -827,14 +929,8 @@ class SqliteStore final : public KeyStore {
   std::int64_t now() const { return options_.clock_ms(); }
   static std::int64_t state_int(KeyState s) { return static_cast<std::int64_t>(s); }
   static std::string explorer_name(const solana::Pubkey& pk) {
-    // Hex prefix only: the store does not depend on base58 being linked.
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string s = "key ";
-    for (int i = 0; i < 6; ++i) {
-      s += kHex[pk.bytes[i] >> 4];
-      s += kHex[pk.bytes[i] & 15];
-    }
-    return s + "..";
+    // Base58, as every message names a key.
+    return "Explorer " + pk.to_base58();
   }
 
   static Status unique_or(Status s, std::string_view what) {
@@ -864,7 +960,7 @@ class SqliteStore final : public KeyStore {
     if (!retire && r.sign_count > 0) {
       return make_error(ErrorCode::kConflict, explorer_name(r.pubkey) +
                                                   " signed once: it cannot be returned for "
-                                                  "reuse, only retired (I2)");
+                                                  "reuse, only retired (single use, I2)");
     }
     return {};
   }
@@ -909,20 +1005,54 @@ class SqliteStore final : public KeyStore {
                             std::string(key_state_name(to)) + ": " + std::string(reason));
   }
 
+  // Appends one chained audit row. Requires mu_ and an open transaction
+  // (BEGIN IMMEDIATE: the one writer of the file), so the tail read here is
+  // the tail the row is inserted after.
   Status audit_locked(const std::string& actor, std::string_view action,
                       const std::optional<solana::Pubkey>& pubkey,
                       std::optional<std::int64_t> intent_id, std::string_view detail) {
+    AuditRecord rec;
+    rec.at_ms = now();
+    rec.actor = actor;
+    rec.action = std::string(action);
+    rec.pubkey = pubkey;
+    rec.intent_id = intent_id;
+    rec.detail = std::string(detail);
+    AuditHash prev{};
+    {
+      QTW_ASSIGN_OR_RETURN(Stmt tail, db_.prepare("SELECT hash FROM audit ORDER BY id DESC LIMIT 1"));
+      QTW_ASSIGN_OR_RETURN(bool row, tail.step());
+      if (row && !tail.is_null(0)) prev = to_array<32>(tail.blob(0));
+    }
+    const AuditHash hash = audit_entry_hash(rec, prev);
     QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
-        "INSERT INTO audit (at_ms, actor, action, pubkey, intent_id, detail) VALUES "
-        "(?, ?, ?, ?, ?, ?)"));
-    st.bind(1, now()).bind_text(2, actor).bind_text(3, action);
+        "INSERT INTO audit (at_ms, actor, action, pubkey, intent_id, detail, prev_hash, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    st.bind(1, rec.at_ms).bind_text(2, actor).bind_text(3, action);
     if (pubkey) {
       st.bind(4, pubkey->bytes);
     } else {
       st.bind_null(4);
     }
-    st.bind_opt(5, intent_id).bind_text(6, detail);
+    st.bind_opt(5, intent_id).bind_text(6, detail).bind(7, prev).bind(8, hash);
     return st.run();
+  }
+
+  static Result<std::vector<AuditEntry>> read_audit_entries(Stmt& st) {
+    std::vector<AuditEntry> out;
+    while (true) {
+      QTW_ASSIGN_OR_RETURN(bool row, st.step());
+      if (!row) break;
+      AuditEntry e;
+      e.record = read_audit(st);
+      e.chained = !st.is_null(7) && !st.is_null(8);
+      if (e.chained) {
+        e.prev_hash = to_array<32>(st.blob(7));
+        e.hash = to_array<32>(st.blob(8));
+      }
+      out.push_back(std::move(e));
+    }
+    return out;
   }
 
   Result<KeyRecord> get_key_locked(const solana::Pubkey& pubkey) {
@@ -1003,12 +1133,62 @@ class SqliteStore final : public KeyStore {
     return out;
   }
 
+  // [A-Za-z0-9._-] kept, anything else as %XX: a file name from any instance.
+  static std::string safe_file_name(const std::string& name) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char c : name) {
+      const auto u = static_cast<unsigned char>(c);
+      if (std::isalnum(u) != 0 || c == '.' || c == '_' || c == '-') {
+        out += c;
+      } else {
+        out += '%';
+        out += kHex[u >> 4];
+        out += kHex[u & 15];
+      }
+    }
+    return out.substr(0, 200);
+  }
+
+ public:
+  ~SqliteStore() override {
+    for (const auto& held : instance_locks_) ::close(held.second);
+  }
+
+ private:
   Db db_;
   const std::filesystem::path path_;
   SqliteStoreOptions options_;
+  std::vector<std::pair<LeaseOwner, int>> instance_locks_;  // guarded by mu_; flock'ed fds
   std::recursive_mutex mu_;  // guards db_ and depth_; held across transact() bodies
   int depth_ = 0;            // open transaction levels on db_
 };
+
+// The migration to kAuditChainVersion: chains the rows written before it, in
+// id order, inside the migration's transaction. The append-only trigger is
+// dropped for the update and recreated exactly as migration 1 made it.
+Status chain_unchained_audit_rows(Db& db) {
+  QTW_TRY(db.exec("DROP TRIGGER audit_no_update;"));
+  QTW_ASSIGN_OR_RETURN(Stmt sel, db.prepare(
+      "SELECT id, at_ms, actor, action, pubkey, intent_id, detail FROM audit ORDER BY id"));
+  std::vector<AuditRecord> rows;
+  while (true) {
+    QTW_ASSIGN_OR_RETURN(bool row, sel.step());
+    if (!row) break;
+    rows.push_back(read_audit(sel));
+  }
+  AuditHash prev{};
+  for (const auto& a : rows) {
+    const AuditHash hash = audit_entry_hash(a, prev);
+    QTW_ASSIGN_OR_RETURN(Stmt up, db.prepare("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?"));
+    up.bind(1, prev).bind(2, hash).bind(3, a.id);
+    QTW_TRY(up.run());
+    prev = hash;
+  }
+  return db.exec(
+      "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit\n"
+      "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;");
+}
 
 Status create_file_0600(const std::filesystem::path& path) {
   // O_EXCL: never adopt a file someone else created between our checks.
@@ -1111,8 +1291,11 @@ Result<std::unique_ptr<KeyStore>> open_sqlite_store(const std::filesystem::path&
     std::string sql = "BEGIN IMMEDIATE;\n";
     sql += kMigrations[v];
     sql += "PRAGMA user_version = " + std::to_string(v + 1) + ";\n";
-    sql += "PRAGMA application_id = " + std::to_string(kSqliteApplicationId) + ";\nCOMMIT;";
-    if (auto s = db->exec(sql); !s) {
+    sql += "PRAGMA application_id = " + std::to_string(kSqliteApplicationId) + ";\n";
+    auto s = db->exec(sql);
+    if (s && v + 1 == kAuditChainVersion) s = chain_unchained_audit_rows(*db);
+    if (s) s = db->exec("COMMIT;");
+    if (!s) {
       (void)db->exec("ROLLBACK");
       return fail(with_context(s.error(), "migrating to schema " + std::to_string(v + 1)));
     }

@@ -6,22 +6,12 @@
 # Usage: caps_test.sh QTW SOURCE_DIR
 set -uo pipefail
 QTW=$1; SRC=$2
-WORK=$(mktemp -d /tmp/qtw-caps.XXXXXX)
-NODE_PID=""
-cleanup() { [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-cd "$WORK"
-pass=0; fail=0
-check() { if [ "$2" = "$3" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL $1: got '$2', want '$3'"; fi; }
-jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v?.[k];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
-node "$SRC/tools/localnet/server.js" --port 0 >node.out 2>node.log &
-NODE_PID=$!
-for _ in $(seq 1 100); do grep -q '^READY ' node.out && break; sleep 0.1; done
-URL=$(sed -n 's/^READY //p' node.out)
+. "$SRC/tests/integration/lib.sh"
+qtw_test_begin caps
+start_node
 export QTW_PASSPHRASE="caps test"
-HODL=$("$QTW" keygen -o hodl.json)
-"$QTW" --rpc-url "$URL" airdrop "$HODL" 10000000000 >/dev/null || exit 1
-"$QTW" --store w.db init --banks 2 --hodl-keypair hodl.json --kdf-opslimit 1 --kdf-memlimit-kib 8 >/dev/null || exit 1
+fund_hodl 10000000000
+"$QTW" --store w.db init --banks 2 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 # Two Banks want 0.1 SOL each; HODL may give 0.15 SOL an hour. Explorers: 0.01
 # SOL each, 5 wanted, a Bank may give 0.03 SOL an hour: 3 are funded.
 cat > qtw.toml <<TOML
@@ -57,5 +47,4 @@ sed -i 's/^lamports_per_explorer = 10000000/lamports_per_explorer = 20000000/' q
 "$QTW" --config qtw.toml balance >out 2>err; rc=$?
 check "per-Explorer cap refused" "$rc" 2
 grep -q "exceeds" err && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL cap message: $(cat err)"; }
-echo "caps: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish caps

@@ -5,12 +5,8 @@
 set -uo pipefail
 QTW=$1
 SRC=$2
-WORK=$(mktemp -d /tmp/qtw-cli-test.XXXXXX)
-NODE_PID=""
-cleanup() { [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-cd "$WORK"
-pass=0; fail=0
+. "$SRC/tests/integration/lib.sh"
+qtw_test_begin cli-test
 expect() {  # expect NAME WANT_EXIT WANT_STDERR_SUBSTRING -- command...
   local name=$1 want=$2 msg=$3; shift 4
   "$@" >out.txt 2>err.txt; local got=$?
@@ -41,10 +37,7 @@ C=$("$QTW" keygen -o c.json)
 TX=$("$QTW" transfer --from a.json --to "$C" --lamports 5 --blockhash $BH --sign-only)
 if [ "$(echo "$TX" | base64 -d | wc -c)" = 215 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL sign-only size"; fi
 
-node "$SRC/tools/localnet/server.js" --port 0 >node.out 2>node.log &
-NODE_PID=$!
-for _ in $(seq 1 100); do grep -q '^READY ' node.out && break; sleep 0.1; done
-URL=$(sed -n 's/^READY //p' node.out)
+start_node
 B=$("$QTW" keygen -o b.json)
 "$QTW" --rpc-url "$URL" airdrop "$A" 2000000000 >/dev/null || { echo "FAIL airdrop"; fail=$((fail+1)); }
 "$QTW" --rpc-url "$URL" transfer --from a.json --to "$B" --lamports 1000000 --cu-price 1000 --cu-limit 600 >/dev/null \
@@ -56,5 +49,4 @@ GOT=$("$QTW" --rpc-url "$URL" --json account "$B" | sed -n 's/.*"lamports":\([0-
 if [ "$GOT" = 1000000 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL recipient balance $GOT"; fi
 expect insufficient 1 "failed" -- "$QTW" --rpc-url "$URL" transfer --from b.json --to "$A" --lamports 5000000
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish cli

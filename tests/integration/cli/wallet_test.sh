@@ -1,34 +1,18 @@
 #!/usr/bin/env bash
 # The wallet CLI against the real local node: init, balance, status, acquire /
 # release, recovery, rescue after the store is deleted, sweep --to-hodl, and
-# conservation (DESIGN I6) to the lamport at every step:
+# conservation (I6, docs/ARCHITECTURE.md) to the lamport at every step:
 #   airdropped == sum of managed balances + fees the chain collected.
 # Usage: wallet_test.sh QTW_BINARY SOURCE_DIR
 set -uo pipefail
 QTW=$1
 SRC=$2
-WORK=$(mktemp -d /tmp/qtw-wallet-test.XXXXXX)
-NODE_PID=""
-cleanup() { [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-cd "$WORK"
-pass=0; fail=0
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL $*"; }
-check() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
-jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v[k];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
+. "$SRC/tests/integration/lib.sh"
+qtw_test_begin wallet-test
 
-node "$SRC/tools/localnet/server.js" --port 0 >node.out 2>node.log &
-NODE_PID=$!
-for _ in $(seq 1 100); do grep -q '^READY ' node.out && break; sleep 0.1; done
-URL=$(sed -n 's/^READY //p' node.out)
-[ -n "$URL" ] || { echo "local node did not start"; cat node.log; exit 1; }
+start_node
 export QTW_PASSPHRASE="wallet test passphrase"
 Q() { "$QTW" --store "$WORK/w.db" --rpc-url "$URL" "$@"; }
-fees_collected() {
-  curl -s -X POST -H 'Content-Type: application/json' \
-    -d '{"jsonrpc":"2.0","id":1,"method":"qtwLocalnetInfo"}' "$URL" | jget result.userFeesCollected
-}
 # I6: everything airdropped is in a managed key or was paid as a fee.
 conserved() {  # conserved NAME
   local total fees
@@ -74,14 +58,14 @@ E1=$(Q acquire 2>/dev/null); E2=$(Q acquire 2>/dev/null)
 [ -n "$E1" ] && [ "$E1" != "$E2" ] && ok || bad "two acquires gave '$E1' and '$E2'"
 Q release "$E1" --keep >/dev/null || bad "release --keep"
 Q release "$E2" --retire >/dev/null || bad "release --retire"
-Q release "$E2" --retire >out 2>err; check "second release exits" $? 1
+Q release "$E2" --retire >out 2>err; check "second release exits" $? 2
 grep -q "not leased" err && ok || bad "second release message: $(cat err)"
 Q release 11111111111111111111111111111111 --retire >out 2>err; check "release unknown exits" $? 2
 # A key whose secret was written out counts as signed: --keep is refused.
 E3=$(Q acquire --outfile e3.json 2>/dev/null)
 check "keypair file mode" "$(stat -c %a e3.json)" 600
 check "keypair file pubkey" "$("$QTW" pubkey e3.json)" "$E3"
-Q release "$E3" --keep >out 2>err; check "keep after export exits" $? 1
+Q release "$E3" --keep >out 2>err; check "keep after export exits" $? 2
 grep -q "signed once" err && ok || bad "keep after export message: $(cat err)"
 Q release "$E3" --retire >/dev/null || bad "retire E3"
 
@@ -145,5 +129,4 @@ check "explorers empty after sweep" "$(jget balances_lamports.explorer <s5.json)
 check "hodl holds all after sweep" "$(jget balances_lamports.hodl <s5.json)" "$((AIRDROP - $(fees_collected)))"
 conserved "after sweep"
 
-echo "wallet: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish wallet

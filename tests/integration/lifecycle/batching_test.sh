@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Batching on the real runtime (issue #5, DESIGN §4): creating 50 Explorers
+# Batching on the real runtime (issue #5, docs/ARCHITECTURE.md): creating 50 Explorers
 # takes at most 3 funding transactions, recovering 50 takes at most 7, and
 # every recovered Explorer ends at exactly 0 lamports (its account is gone).
 # Fees are the protocol minimum: 5,000 per signature (one per funding
@@ -7,24 +7,14 @@
 # Usage: batching_test.sh QTW SOURCE_DIR
 set -uo pipefail
 QTW=$1; SRC=$2
-WORK=$(mktemp -d /tmp/qtw-batching.XXXXXX)
-NODE_PID=""
-cleanup() { [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-cd "$WORK"
-pass=0; fail=0
-check() { if [ "$2" = "$3" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL $1: got '$2', want '$3'"; fi; }
-le() { if [ "$2" -le "$3" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL $1: $2 > $3"; fi; }
-jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v?.[k];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
+. "$SRC/tests/integration/lib.sh"
+qtw_test_begin batching
+le() { if [ "$2" -le "$3" ]; then ok; else bad "$1: $2 > $3"; fi; }
 
-node "$SRC/tools/localnet/server.js" --port 0 >node.out 2>node.log &
-NODE_PID=$!
-for _ in $(seq 1 100); do grep -q '^READY ' node.out && break; sleep 0.1; done
-URL=$(sed -n 's/^READY //p' node.out)
+start_node
 export QTW_PASSPHRASE="batching test"
-HODL=$("$QTW" keygen -o hodl.json)
-"$QTW" --rpc-url "$URL" airdrop "$HODL" 20000000000 >/dev/null || exit 1
-"$QTW" --store w.db init --banks 1 --hodl-keypair hodl.json --kdf-opslimit 1 --kdf-memlimit-kib 8 >/dev/null || exit 1
+fund_hodl 20000000000
+"$QTW" --store w.db init --banks 1 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 config() {  # config MIN CREATE
   cat > qtw.toml <<TOML
 [rpc]
@@ -72,5 +62,4 @@ for pk in $(node -e 'for (const k of JSON.parse(require("fs").readFileSync("keys
   l=$(jget lamports <acct.json 2>/dev/null); [ -z "$l" ] || [ "$l" = undefined ] || [ "$l" = 0 ] && zero=$((zero+1))
 done
 check "explorers at 0 lamports on chain" "$zero" 50
-echo "batching: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish batching

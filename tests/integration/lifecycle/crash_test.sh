@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Crash test (DESIGN §10): kill -9 `qtw balance` at pseudo-random instants
+# Crash test (docs/ARCHITECTURE.md, Test rig): kill -9 `qtw balance` at pseudo-random instants
 # while it balances through a slow proxy, many times, with Explorers being
 # used in between; then let a clean cycle finish. Checks, to the lamport:
 #   I1/I6  every airdropped lamport is in a key the store knows, or was a fee;
@@ -11,32 +11,20 @@
 set -uo pipefail
 QTW=$1; SRC=$2; ROUNDS=${3:-10}
 RANDOM=${QTW_CRASH_SEED:-7}
-WORK=$(mktemp -d /tmp/qtw-crash.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${QTW_KEEP_WORK:-}" ] || rm -rf "$WORK"; }
-trap cleanup EXIT
-cd "$WORK"
-pass=0; fail=0
-check() { if [ "$2" = "$3" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL $1: got '$2', want '$3'"; fi; }
-jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v?.[k];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
+. "$SRC/tests/integration/lib.sh"
+qtw_test_begin crash
 
-node "$SRC/tools/localnet/server.js" --port 0 >node.out 2>node.log & PIDS+=($!)
-for _ in $(seq 1 100); do grep -q '^READY ' node.out && break; sleep 0.1; done
-URL=$(sed -n 's/^READY //p' node.out)
-node "$SRC/tools/faultproxy/proxy.js" --listen-port 0 --target "$URL" --mode delay:150 >proxy.out 2>proxy.log & PIDS+=($!)
-for _ in $(seq 1 100); do grep -q '^READY ' proxy.out && break; sleep 0.1; done
-PROXY=$(sed -n 's/^READY //p' proxy.out)
-[ -n "$URL" ] && [ -n "$PROXY" ] || { echo "node or proxy did not start"; exit 1; }
+start_node
+start_proxy "$URL" --mode delay:150
 export QTW_PASSPHRASE="crash test"
 # A killed balancer's leader slot frees after leader_ttl_ms; 1 s keeps the
 # test quick (the default is 15 s).
 printf '[balancer]\nleader_ttl_ms = 1000\n' > ttl.toml
 Q() { "$QTW" --config ttl.toml --store "$WORK/w.db" "$@"; }
-fees() { curl -s -X POST -H 'Content-Type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"qtwLocalnetInfo"}' "$URL" | jget result.userFeesCollected; }
-HODL=$("$QTW" keygen -o hodl.json)
+fees() { fees_collected; }
 AIRDROP=10000000000
-"$QTW" --rpc-url "$URL" airdrop "$HODL" $AIRDROP >/dev/null || exit 1
-Q init --banks 2 --hodl-keypair hodl.json --kdf-opslimit 1 --kdf-memlimit-kib 8 >/dev/null || exit 1
+fund_hodl $AIRDROP
+Q init --banks 2 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 
 killed=0
 for round in $(seq 1 "$ROUNDS"); do
@@ -75,5 +63,4 @@ for pk in $(node -e 'for (const k of JSON.parse(require("fs").readFileSync("keys
 done
 total=$(jget balances_lamports.total <s.json)
 check "conservation (managed $total + fees)" "$((total + $(fees)))" "$AIRDROP"
-echo "crash: $pass passed, $fail failed ($killed of $ROUNDS rounds killed)"
-[ "$fail" = 0 ]
+finish crash "($killed of $ROUNDS rounds killed)"

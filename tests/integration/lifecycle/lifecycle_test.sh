@@ -8,19 +8,12 @@
 # Usage: lifecycle_test.sh QTW LANDER SOURCE_DIR
 set -uo pipefail
 QTW=$1; LANDER=$2; SRC=$3
-WORK=$(mktemp -d /tmp/qtw-lifecycle.XXXXXX)
-NODE_PID=""
-cleanup() { [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-cd "$WORK"
-node "$SRC/tools/localnet/server.js" --port 0 >node.out 2>node.log &
-NODE_PID=$!
-for _ in $(seq 1 100); do grep -q '^READY ' node.out && break; sleep 0.1; done
-URL=$(sed -n 's/^READY //p' node.out)
+. "$SRC/tests/integration/lib.sh"
+qtw_test_begin lifecycle
+start_node
 export QTW_PASSPHRASE="lifecycle test"
-HODL=$("$QTW" keygen -o hodl.json)
-"$QTW" --rpc-url "$URL" airdrop "$HODL" 20000000000 >/dev/null || exit 1
-"$QTW" --store w.db init --banks 3 --hodl-keypair hodl.json --kdf-opslimit 1 --kdf-memlimit-kib 8 >/dev/null || exit 1
+fund_hodl 20000000000
+"$QTW" --store w.db init --banks 3 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 cat > qtw.toml <<TOML
 [rpc]
 url = "$URL"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Restart in the middle of a cycle (issue #5, DESIGN I1/I4): `qtw balance`
+# Restart in the middle of a cycle (issue #5, I1/I4 in docs/ARCHITECTURE.md): `qtw balance`
 # talks to the node through a fault proxy that delays every answer, is
 # killed with SIGKILL after its transactions landed but before it recorded
 # their confirmation, and a fresh `qtw balance` finishes the cycle: it
@@ -9,33 +9,21 @@
 # Usage: restart_test.sh QTW SOURCE_DIR
 set -uo pipefail
 QTW=$1; SRC=$2
-WORK=$(mktemp -d /tmp/qtw-restart.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-cd "$WORK"
-pass=0; fail=0
-check() { if [ "$2" = "$3" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL $1: got '$2', want '$3'"; fi; }
-jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v?.[k];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
+. "$SRC/tests/integration/lib.sh"
+qtw_test_begin restart
 
-node "$SRC/tools/localnet/server.js" --port 0 >node.out 2>node.log & PIDS+=($!)
-for _ in $(seq 1 100); do grep -q '^READY ' node.out && break; sleep 0.1; done
-URL=$(sed -n 's/^READY //p' node.out)
-node "$SRC/tools/faultproxy/proxy.js" --listen-port 0 --target "$URL" >proxy.out 2>proxy.log & PIDS+=($!)
-for _ in $(seq 1 100); do grep -q '^READY ' proxy.out && break; sleep 0.1; done
-PROXY=$(sed -n 's/^READY //p' proxy.out)
-[ -n "$URL" ] && [ -n "$PROXY" ] || { echo "node or proxy did not start"; exit 1; }
+start_node
+start_proxy "$URL"
 export QTW_PASSPHRASE="restart test"
 # A killed balancer's leader slot frees after leader_ttl_ms; 1 s keeps the
 # test quick (the default is 15 s).
 printf '[balancer]\nleader_ttl_ms = 1000\n' > ttl.toml
 Q() { "$QTW" --config ttl.toml --store "$WORK/w.db" "$@"; }
-info() { curl -s -X POST -H 'Content-Type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"qtwLocalnetInfo"}' "$URL" | jget result.userFeesCollected; }
+info() { fees_collected; }
 
-HODL=$("$QTW" keygen -o hodl.json)
 AIRDROP=10000000000
-"$QTW" --rpc-url "$URL" airdrop "$HODL" $AIRDROP >/dev/null || exit 1
-Q init --banks 1 --hodl-keypair hodl.json --kdf-opslimit 1 --kdf-memlimit-kib 8 >/dev/null || exit 1
+fund_hodl $AIRDROP
+Q init --banks 1 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 Q --rpc-url "$URL" --json balance >b0.json || { echo "first balance failed"; exit 1; }
 check "first cycle creates 5" "$(jget explorers_created <b0.json)" 5
 # Retire 3 so the next cycle both recovers (3) and creates (3).
@@ -83,5 +71,4 @@ done
 # Conservation (I6) to the lamport.
 total=$(jget balances_lamports.total <s2.json)
 check "conservation" "$((total + $(info)))" "$AIRDROP"
-echo "restart: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish restart

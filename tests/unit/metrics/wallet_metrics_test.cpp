@@ -39,6 +39,9 @@ TEST(WalletMetrics, SeedNamesAreRegisteredWithTheRightKinds) {
       {"qtrade.wallets.balancer_cycle_duration_seconds", MetricKind::kHistogram, {}, "s"},
       {"qtrade.wallets.rpc_requests", MetricKind::kCounter, {"method"}, "{request}"},
       {"qtrade.wallets.rpc_errors", MetricKind::kCounter, {"method", "error"}, "{error}"},
+      {"qtrade.wallets.key_lamports", MetricKind::kGauge, {"tier", "pubkey"}, "lamports"},
+      {"qtrade.wallets.balancer_cycles_failed", MetricKind::kCounter, {}, "{cycle}"},
+      {"qtrade.wallets.cap_hits", MetricKind::kCounter, {"cap"}, "{event}"},
       {"qtrade.wallets.sign_refused", MetricKind::kCounter, {"rule"}, "{request}"},
   };
   EXPECT_EQ(families.size(), std::size(wants));
@@ -113,6 +116,36 @@ TEST(WalletMetrics, PrometheusSeedNames) {
   EXPECT_NE(text.find("\nqtrade_wallets_total_sol_recovered_total 1234\n"), std::string::npos);
   EXPECT_NE(text.find("\nqtrade_wallets_balancer_cycle_duration_seconds_count 0\n"),
             std::string::npos);
+}
+
+TEST(WalletMetrics, PerKeyLamportGaugesCapHitsAndFailedCycles) {
+  WalletMetrics m;
+  // Every cap is exported at 0 before its first hit.
+  std::string text = write_prometheus_text(m.registry());
+  for (std::string_view cap : kCapNames) {
+    EXPECT_NE(text.find("qtrade_wallets_cap_hits_total{cap=\"" + std::string(cap) + "\"} 0\n"),
+              std::string::npos)
+        << cap << "\n"
+        << text;
+  }
+  EXPECT_NE(text.find("\nqtrade_wallets_balancer_cycles_failed_total 0\n"), std::string::npos);
+
+  m.set_key_lamports("hodl", "HodL1111", 20'000'000'000);
+  m.set_key_lamports("bank", "Bank1111", 5);
+  m.set_key_lamports("bank", "Bank1111", 900'000'000);  // the last read wins
+  m.cap_hits("bank_outflow").inc();
+  m.balancer_cycles_failed().inc(2);
+  EXPECT_EQ(m.key_lamports("bank", "Bank1111").value(), 900'000'000);
+  text = write_prometheus_text(m.registry());
+  EXPECT_NE(text.find("qtrade_wallets_key_lamports{tier=\"hodl\",pubkey=\"HodL1111\"} "
+                      "20000000000\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("qtrade_wallets_key_lamports{tier=\"bank\",pubkey=\"Bank1111\"} 900000000\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("qtrade_wallets_cap_hits_total{cap=\"bank_outflow\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("\nqtrade_wallets_balancer_cycles_failed_total 2\n"), std::string::npos);
 }
 
 }  // namespace

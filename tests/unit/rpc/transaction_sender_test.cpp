@@ -230,6 +230,83 @@ TEST(TransactionSender, ManyTransactionsOneStatusRequestPerPoll) {
   EXPECT_LE(status_requests, 25);
 }
 
+TEST(TransactionSender, ResumedTransactionsAreResentAtOnceThenOnSchedule) {
+  // After a restart the intent log's transactions are resent before the
+  // first status poll (the crashed process's send may have been lost), as
+  // rebroadcasts (no preflight), then every rebroadcast_interval_ms.
+  Rig rig([](std::uint64_t, bool) { return json(nullptr); });
+  std::vector<PendingTransaction> txs(2, pending(30));
+  auto outs = TransactionSender(*rig.client, rig.options()).confirm_all(txs).value();
+  ASSERT_EQ(outs.size(), 2u);
+  const auto bodies = rig.server->bodies();
+  ASSERT_FALSE(bodies.empty());
+  EXPECT_NE(bodies.front().find("sendTransaction"), std::string::npos);
+  EXPECT_EQ(rig.node.preflight_sends.load(), 0);
+  // ~310 ms until expiry with a 200 ms period: at once, then once more.
+  for (const auto& o : outs) {
+    EXPECT_EQ(o.kind, TxOutcomeKind::kExpired);
+    EXPECT_EQ(o.broadcasts, 2);
+  }
+  // Without rebroadcast nothing is sent at all.
+  Rig quiet([](std::uint64_t, bool) { return json(nullptr); });
+  auto q = TransactionSender(*quiet.client, quiet.options()).confirm_all(txs, false).value();
+  EXPECT_EQ(quiet.node.sends.load(), 0);
+  EXPECT_EQ(q.front().broadcasts, 0);
+TEST(TransactionSender, SendsAreOneBatchAndEachPollCarriesTheBlockHeight) {
+  Rig rig(
+      [](std::uint64_t h, bool) { return h < 5 ? json(nullptr) : status_at("confirmed", 4); });
+  std::vector<PendingTransaction> txs(12, pending(1000));
+  TransactionSender sender(*rig.client, rig.options());
+  auto outs = sender.send_and_confirm_all(txs).value();
+  for (const auto& o : outs) {
+    EXPECT_EQ(o.kind, TxOutcomeKind::kConfirmed);
+    EXPECT_EQ(o.broadcasts, 1);
+  }
+  int send_requests = 0, polls = 0, other = 0;
+  for (const auto& b : rig.server->bodies()) {
+    const json body = json::parse(b);
+    ASSERT_TRUE(body.is_array()) << "every request is a JSON-RPC batch here: " << b;
+    const std::string first = body[0]["method"];
+    if (first == "sendTransaction") {
+      ++send_requests;
+      EXPECT_EQ(body.size(), 12u);  // all of them in one request
+    } else if (first == "getSignatureStatuses") {
+      ++polls;
+      EXPECT_EQ(body.back()["method"], "getBlockHeight");
+    } else {
+      ++other;
+    }
+  }
+  EXPECT_EQ(send_requests, 1);
+  EXPECT_GE(polls, 1);
+  EXPECT_EQ(other, 0);  // no separate getBlockHeight request
+  EXPECT_GE(sender.last_block_height(), 5u);
+  EXPECT_EQ(rig.node.sends.load(), 12);
+}
+
+TEST(TransactionSender, PerTransactionRejectionsInOneSendBatch) {
+  // The node answers each element of the batch on its own: a preflight
+  // failure is final for its transaction only.
+  Rig rig([](std::uint64_t h, bool) { return h < 3 ? json(nullptr) : status_at("confirmed", 2); });
+  std::atomic<int> n{0};
+  rig.node.send_reply = [&n]() -> json {
+    if (n++ == 1) {
+      return {{"code", -32002},
+              {"message", "Transaction simulation failed: Error processing Instruction 0"},
+              {"data", {{"err", {{"InstructionError", {0, {{"Custom", 1}}}}}}, {"logs", {"log a"}}}}};
+    }
+    return "2id3YC2jK9G5Wo2phDx4gJVAew8DcY5NAojnVuao8rkxwPYPe8cSwE5GzhEgJA2y8fVjDEo6iR6ykBvDxrTQrtpb";
+  };
+  std::vector<PendingTransaction> txs(3, pending(1000));
+  auto outs = TransactionSender(*rig.client, rig.options()).send_and_confirm_all(txs).value();
+  EXPECT_EQ(outs[0].kind, TxOutcomeKind::kConfirmed);
+  EXPECT_EQ(outs[1].kind, TxOutcomeKind::kFailed);
+  EXPECT_FALSE(outs[1].landed);
+  EXPECT_NE(outs[1].err.find("Custom"), std::string::npos);
+  EXPECT_EQ(outs[1].logs, std::vector<std::string>{"log a"});
+  EXPECT_EQ(outs[2].kind, TxOutcomeKind::kConfirmed);
+}
+
 TEST(TransactionSender, EmptyWireIsInvalidArgument) {
   Rig rig([](std::uint64_t, bool) { return json(nullptr); });
   PendingTransaction p = pending(10);

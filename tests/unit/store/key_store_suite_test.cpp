@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "qtw/store/audit_chain.h"
 #include "qtw/store/key_store.h"
 #include "store_backends.h"
 
@@ -134,7 +135,7 @@ class KeyStoreSuite : public ::testing::TestWithParam<StoreBackend> {
 };
 
 // The legal transitions, written independently of check_transition from
-// DESIGN §3 plus the additions documented in key_store.h.
+// The state machine of docs/ARCHITECTURE.md plus the additions documented in key_store.h.
 const std::set<std::pair<KeyState, KeyState>> kLegal = {
     {KeyState::kPending, KeyState::kAvailable}, {KeyState::kPending, KeyState::kDropped},
     {KeyState::kAvailable, KeyState::kLeased},  {KeyState::kAvailable, KeyState::kUsed},
@@ -652,6 +653,87 @@ TEST_P(KeyStoreSuite, OneLeaderAtATime) {
   EXPECT_FALSE(*store_->try_acquire_leader(kOwnerA, t0 + 40'000));
   ASSERT_TRUE(store_->release_leader(kOwnerB));
   EXPECT_TRUE(*store_->try_acquire_leader(kOwnerA, t0 + 40'000));
+}
+
+TEST_P(KeyStoreSuite, LeaderSlotBelongsToHostAndInstanceNotPid) {
+  // A daemon restarted with the same --instance (new pid) takes its own slot
+  // back at once, before the old deadline; any other instance waits for it.
+  const auto t0 = clock_.now_ms.load();
+  const LeaseOwner before{"host-a", 100, "qtw-serve"};
+  const LeaseOwner restarted{"host-a", 101, "qtw-serve"};
+  const LeaseOwner other_instance{"host-a", 102, "qtw-serve-2"};
+  const LeaseOwner other_host{"host-b", 100, "qtw-serve"};
+  EXPECT_TRUE(*store_->try_acquire_leader(before, t0 + 15'000));
+  EXPECT_FALSE(*store_->try_acquire_leader(other_instance, t0 + 15'000));
+  EXPECT_FALSE(*store_->try_acquire_leader(other_host, t0 + 15'000));
+  EXPECT_TRUE(*store_->try_acquire_leader(restarted, t0 + 15'000));
+  EXPECT_FALSE(*store_->try_acquire_leader(other_instance, t0 + 15'000));
+  ASSERT_TRUE(store_->release_leader(before));  // same host + instance: releases it
+  EXPECT_TRUE(*store_->try_acquire_leader(other_instance, t0 + 15'000));
+}
+
+TEST_P(KeyStoreSuite, InstanceLockIsIdempotentAndPerInstance) {
+  const LeaseOwner a{"host-a", 1, "serve-a"};
+  ASSERT_TRUE(store_->lock_instance(a));
+  ASSERT_TRUE(store_->lock_instance(LeaseOwner{"host-a", 2, "serve-a"}));  // held here already
+  ASSERT_TRUE(store_->lock_instance(LeaseOwner{"host-a", 1, "serve-b"}));
+  EXPECT_EQ(store_->lock_instance(LeaseOwner{"", 1, "x"}).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_P(KeyStoreSuite, AuditLogIsHashChained) {
+  ASSERT_TRUE(store_->append_audit(AuditRecord{0, 0, "cli", "wallet.init", std::nullopt, std::nullopt, "x"}));
+  make_available(*store_, 3);
+  auto entries = store_->list_audit_entries(0, 0);
+  ASSERT_TRUE(entries.has_value());
+  ASSERT_GE(entries->size(), 6u);
+  AuditHash prev{};
+  for (const auto& e : *entries) {
+    ASSERT_TRUE(e.chained);
+    EXPECT_EQ(e.prev_hash, prev) << "entry " << e.record.id;
+    EXPECT_EQ(e.hash, audit_entry_hash(e.record, e.prev_hash)) << "entry " << e.record.id;
+    prev = e.hash;
+  }
+  auto report = verify_audit_chain(*store_, 2);  // small pages: links across pages too
+  ASSERT_TRUE(report.has_value());
+  EXPECT_FALSE(report->first_bad_id);
+  EXPECT_EQ(report->entries, entries->size());
+  EXPECT_EQ(report->tail_id, entries->back().record.id);
+  EXPECT_EQ(report->tail_hash, entries->back().hash);
+  auto tail = store_->list_audit_tail(2);
+  ASSERT_TRUE(tail.has_value());
+  ASSERT_EQ(tail->size(), 2u);
+  EXPECT_EQ(tail->back().record.id, entries->back().record.id);
+  EXPECT_LT(tail->front().record.id, tail->back().record.id);
+  // Any change to a hashed field changes the hash.
+  auto r = entries->front().record;
+  const auto h = audit_entry_hash(r, AuditHash{});
+  r.detail += " ";
+  EXPECT_NE(audit_entry_hash(r, AuditHash{}), h);
+// Named settings (the funding pause a sweep sets): absent until put,
+// replaced in place, rolled back with their transaction, and the lease
+// counter's own row stays out of reach.
+TEST_P(KeyStoreSuite, SettingsPutGetReplaceAndRollBack) {
+  auto absent = store_->get_setting("funding_paused_at_ms");
+  ASSERT_TRUE(absent.has_value()) << absent.error().message;
+  EXPECT_FALSE(absent->has_value());
+  ASSERT_TRUE(store_->put_setting("funding_paused_at_ms", 1234));
+  EXPECT_EQ(**store_->get_setting("funding_paused_at_ms"), 1234);
+  ASSERT_TRUE(store_->put_setting("funding_paused_at_ms", 0));
+  EXPECT_EQ(**store_->get_setting("funding_paused_at_ms"), 0);
+  auto rolled = store_->transact([&]() -> Status {
+    QTW_TRY(store_->put_setting("funding_paused_at_ms", 99));
+    return make_error(ErrorCode::kRpc, "later step failed");
+  });
+  EXPECT_FALSE(rolled);
+  EXPECT_EQ(**store_->get_setting("funding_paused_at_ms"), 0);
+  EXPECT_EQ(store_->put_setting("next_lease_id", 1).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store_->put_setting("", 1).error().code, ErrorCode::kInvalidArgument);
+  // Claims still count leases from their own counter.
+  auto keys = make_available(*store_, 2);
+  auto a = store_->claim_explorers(kOwnerA, 1, clock_.now_ms.load() + 1000);
+  auto b = store_->claim_explorers(kOwnerA, 1, clock_.now_ms.load() + 1000);
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(a->front().lease->lease_id, b->front().lease->lease_id);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, KeyStoreSuite,

@@ -2,9 +2,14 @@
 // checks, refusal of corrupt/foreign files, the append-only audit trigger.
 #include "qtw/store/sqlite_store.h"
 
+#include "qtw/store/audit_chain.h"
+
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <iterator>
@@ -224,6 +229,170 @@ TEST_F(SqliteStoreTest, AuditLogIsAppendOnlyInTheFile) {
   EXPECT_NE(sqlite3_exec(db, "DELETE FROM audit", nullptr, nullptr, &err), SQLITE_OK);
   sqlite3_free(err);
   sqlite3_close(db);
+}
+
+// An attacker with write access to the file (the append-only triggers
+// dropped) edits, deletes, reorders or inserts audit rows: verify names the
+// first bad entry each time.
+TEST_F(SqliteStoreTest, AuditChainDetectsEditsDeletionsReorderingsAndInsertions) {
+  make_populated();  // 52 rows: wallet.create, bank.add, 50 x explorer.reserve
+  {
+    auto s = open(false);
+    ASSERT_TRUE(s.has_value());
+    auto r = verify_audit_chain(**s);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_FALSE(r->first_bad_id) << r->problem;
+    EXPECT_EQ(r->entries, 52u);
+  }
+  const auto pristine = read_all(path_);
+  struct Case {
+    const char* name;
+    const char* sql;
+    std::int64_t first_bad;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"edit", "UPDATE audit SET detail = 'index 99' WHERE id = 10", 10, "edited"},
+      {"edit actor", "UPDATE audit SET actor = 'someone' WHERE id = 52", 52, "edited"},
+      {"delete", "DELETE FROM audit WHERE id = 10", 11, "deleted, inserted or moved"},
+      {"delete first", "DELETE FROM audit WHERE id = 1", 2, "the start of the log"},
+      {"reorder",
+       "UPDATE audit SET id = -10 WHERE id = 10; UPDATE audit SET id = 10 WHERE id = 11; "
+       "UPDATE audit SET id = 11 WHERE id = -10",
+       10, "deleted, inserted or moved"},
+      {"insert unchained",
+       "INSERT INTO audit (id, at_ms, actor, action, detail) VALUES (30000, 1, 'x', 'y', 'z')",
+       30000, "no hash"},
+      {"insert with a made-up hash",
+       "INSERT INTO audit (id, at_ms, actor, action, detail, prev_hash, hash) SELECT 30000, 1, 'x', "
+       "'y', 'z', hash, zeroblob(32) FROM audit WHERE id = 52",
+       30000, "edited"},
+  };
+  for (const auto& c : cases) {
+    write_all(path_, pristine);
+    ::chmod(path_.c_str(), 0600);
+    std::filesystem::remove(path_.string() + "-wal");
+    std::filesystem::remove(path_.string() + "-shm");
+    raw_exec(path_, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;");
+    raw_exec(path_, c.sql);
+    auto s = open(false);
+    ASSERT_TRUE(s.has_value()) << c.name;
+    auto r = verify_audit_chain(**s);
+    ASSERT_TRUE(r.has_value()) << c.name;
+    ASSERT_TRUE(r->first_bad_id) << c.name << ": not detected";
+    EXPECT_EQ(*r->first_bad_id, c.first_bad) << c.name << ": " << r->problem;
+    EXPECT_NE(r->problem.find(c.says), std::string::npos) << c.name << ": " << r->problem;
+  }
+}
+
+// A store from before the chain: its rows are chained by the migration, in
+// the same transaction, and the append-only trigger is back afterwards.
+TEST_F(SqliteStoreTest, MigrationChainsExistingAuditRows) {
+  make_populated();
+  raw_exec(path_,
+           "DROP TRIGGER audit_no_update; ALTER TABLE audit DROP COLUMN prev_hash; "
+           "ALTER TABLE audit DROP COLUMN hash; CREATE TRIGGER audit_no_update BEFORE UPDATE ON "
+           "audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;");
+  const std::string version = "PRAGMA user_version = " + std::to_string(kSqliteAuditChainVersion - 1);
+  raw_exec(path_, version.c_str());
+  auto s = open(false);
+  ASSERT_TRUE(s.has_value()) << to_string(s.error());
+  auto r = verify_audit_chain(**s);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->first_bad_id) << r->problem;
+  EXPECT_EQ(r->entries, 52u);
+  ASSERT_TRUE((*s)->append_audit(AuditRecord{0, 0, "cli", "after", std::nullopt, std::nullopt, ""}));
+  EXPECT_EQ(verify_audit_chain(**s)->entries, 53u);
+  s->reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "UPDATE audit SET detail = 'x'", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+// One live holder per instance: a second store object (as a second process
+// would) is refused, naming the holder's pid; a holder that dies (kill -9)
+// frees it at once.
+TEST_F(SqliteStoreTest, InstanceLockOneLiveProcess) {
+  make_populated();
+  auto a = open(false);
+  auto b = open(false);
+  ASSERT_TRUE(a && b);
+  const LeaseOwner serve{"h", 1, "qtw serve/1"};
+  ASSERT_TRUE((*a)->lock_instance(serve));
+  auto refused = (*b)->lock_instance(LeaseOwner{"h", 2, "qtw serve/1"});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_NE(refused.error().message.find("already running"), std::string::npos);
+  EXPECT_NE(refused.error().message.find("pid " + std::to_string(::getpid())), std::string::npos)
+      << refused.error().message;
+  EXPECT_TRUE((*b)->lock_instance(LeaseOwner{"h", 2, "another"}));
+  a->reset();  // the holder closes the store: free
+  EXPECT_TRUE((*b)->lock_instance(LeaseOwner{"h", 2, "qtw serve/1"}));
+  b->reset();
+
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto mine = open(false);
+    const bool ok = mine && (*mine)->lock_instance(serve).has_value();
+    const char c = ok ? 'y' : 'n';
+    (void)!::write(ready[1], &c, 1);
+    ::pause();
+    ::_exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ASSERT_EQ(c, 'y');
+  auto again = open(false);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ((*again)->lock_instance(serve).error().code, ErrorCode::kConflict);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  EXPECT_TRUE((*again)->lock_instance(serve));
+  ::close(ready[0]);
+  ::close(ready[1]);
+}
+
+// qtw backup: a consistent copy, 0600, never over an existing file without
+// overwrite, nothing left behind on failure, and the copy opens as a store.
+TEST_F(SqliteStoreTest, BackupCopiesOnlineAndRefusesToOverwrite) {
+  make_populated();
+  auto live = open(false);  // a connection holding the store open, as the daemon would
+  ASSERT_TRUE(live.has_value());
+  ASSERT_TRUE((*live)->append_audit(AuditRecord{0, 0, "cli", "before backup", std::nullopt, std::nullopt, ""}));
+  const auto out = dir_ / "copy.db";
+  auto r = backup_sqlite_store(path_, out);
+  ASSERT_TRUE(r.has_value()) << to_string(r.error());
+  EXPECT_GT(r->bytes, 0u);
+  struct stat st {};
+  ASSERT_EQ(::stat(out.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(std::filesystem::exists(out.string() + "-wal"));
+  ASSERT_TRUE((*live)->append_audit(AuditRecord{0, 0, "cli", "after backup", std::nullopt, std::nullopt, ""}));
+  auto again = backup_sqlite_store(path_, out);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+  SqliteStoreOptions o;
+  auto copy = open_sqlite_store(out, o);
+  ASSERT_TRUE(copy.has_value()) << to_string(copy.error());
+  EXPECT_EQ((*copy)->list_keys(filter(KeyTier::Explorer))->size(), 50u);
+  auto chain = verify_audit_chain(**copy);
+  ASSERT_TRUE(chain.has_value());
+  EXPECT_FALSE(chain->first_bad_id) << chain->problem;
+  EXPECT_EQ((*copy)->list_audit_tail(1)->front().record.action, "before backup");
+  copy->reset();
+  SqliteBackupOptions force;
+  force.overwrite = true;
+  ASSERT_TRUE(backup_sqlite_store(path_, out, force));
+  EXPECT_EQ((*open_sqlite_store(out, o))->list_audit_tail(1)->front().record.action, "after backup");
+  EXPECT_EQ(backup_sqlite_store(dir_ / "nope.db", dir_ / "x.db").error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(backup_sqlite_store(path_, dir_ / "no-such-dir" / "x.db"));
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+  }
 }
 
 TEST_F(SqliteStoreTest, TwoConnectionsShareOneFile) {

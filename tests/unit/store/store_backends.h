@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -33,5 +34,10 @@ struct StoreBackend {
 };
 
 std::vector<StoreBackend> store_backends();
+
+// gtest prints a test's parameter in --gtest_list_tests, and CMake's
+// gtest_discover_tests puts that text in the ctest name: the backend's name,
+// not "64-byte object <80-C8 ...>".
+inline void PrintTo(const StoreBackend& backend, std::ostream* os) { *os << backend.name; }
 
 }  // namespace qtw::store::testing

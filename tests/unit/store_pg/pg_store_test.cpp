@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "qtw/store/audit_chain.h"
 #include "qtw/store/postgres_store.h"
 #include "support/pg_cluster.h"
 
@@ -97,12 +98,13 @@ TEST_F(PgStoreTest, SchemaVersionsAndForeignDatabases) {
   }
   const auto schema = uri_.substr(uri_.rfind("%3D") + 3);
   // A newer qtw migrated it: refused, nothing changed.
-  ASSERT_TRUE(cluster_->sql("INSERT INTO " + schema +
-                            ".schema_version VALUES (2, 0)"));
+  const std::string newer = std::to_string(kPostgresSchemaVersion + 1);
+  ASSERT_TRUE(cluster_->sql("INSERT INTO " + schema + ".schema_version VALUES (" + newer +
+                            ", 0)"));
   auto too_new = open_postgres_store(uri_, opts());
   ASSERT_FALSE(too_new);
   EXPECT_EQ(too_new.error().code, ErrorCode::kSchemaTooNew);
-  EXPECT_EQ(*cluster_->sql("SELECT COUNT(*) FROM " + schema + ".schema_version"), "2");
+  EXPECT_EQ(*cluster_->sql("SELECT COUNT(*) FROM " + schema + ".schema_version"), newer);
   EXPECT_EQ(*cluster_->sql("SELECT COUNT(*) FROM " + schema + ".audit"), "0");
 
   // A schema with somebody else's tables is not a qtw store.
@@ -139,6 +141,107 @@ TEST_F(PgStoreTest, AuditLogIsAppendOnlyInTheDatabase) {
   EXPECT_FALSE(cluster_->sql("DELETE FROM " + schema + ".audit"));
   EXPECT_FALSE(cluster_->sql("TRUNCATE " + schema + ".audit"));
   EXPECT_EQ(s->list_audit(0, 0)->size(), 1u);
+}
+
+// Tampering with the chained audit log by someone who can disable the
+// append-only trigger (a database superuser): each is named by verify.
+TEST_F(PgStoreTest, AuditChainDetectsEditsDeletionsAndReordering) {
+  struct Case {
+    const char* name;
+    std::string sql;  // %s = the schema
+    int nth_bad;      // 1-based position of the first bad entry
+    const char* says;
+  };
+  const Case cases[] = {
+      {"edit", "UPDATE %s.audit SET detail = 'x' WHERE id = (SELECT id FROM %s.audit ORDER BY id OFFSET 3 LIMIT 1)", 4, "edited"},
+      {"delete", "DELETE FROM %s.audit WHERE id = (SELECT id FROM %s.audit ORDER BY id OFFSET 3 LIMIT 1)", 4, "deleted, inserted or moved"},
+      {"reorder",
+       "WITH a AS (SELECT id FROM %s.audit ORDER BY id OFFSET 3 LIMIT 1), "
+       "b AS (SELECT id FROM %s.audit ORDER BY id OFFSET 4 LIMIT 1) "
+       "UPDATE %s.audit t SET at_ms = o.at_ms, actor = o.actor, action = o.action, pubkey = o.pubkey, "
+       "intent_id = o.intent_id, detail = o.detail, prev_hash = o.prev_hash, hash = o.hash "
+       "FROM %s.audit o, a, b WHERE (t.id = a.id AND o.id = b.id) OR (t.id = b.id AND o.id = a.id)",
+       4, "deleted, inserted or moved"},
+  };
+  for (const auto& c : cases) {
+    auto uri = cluster_->fresh_schema_uri();
+    ASSERT_TRUE(uri.has_value());
+    auto s = open(*uri);
+    ASSERT_TRUE(s);
+    seed(*s, 4);  // bank.add, 4 reserve, 4 transitions
+    auto clean = verify_audit_chain(*s);
+    ASSERT_TRUE(clean.has_value());
+    EXPECT_FALSE(clean->first_bad_id) << clean->problem;
+    EXPECT_EQ(clean->entries, 9u);
+    auto rows = s->list_audit_entries(0, 0).value();
+    const auto schema = uri->substr(uri->rfind("%3D") + 3);
+    std::string sql = c.sql;
+    for (auto at = sql.find("%s"); at != std::string::npos; at = sql.find("%s")) sql.replace(at, 2, schema);
+    ASSERT_TRUE(cluster_->sql("ALTER TABLE " + schema + ".audit DISABLE TRIGGER audit_no_update"));
+    auto done = cluster_->sql(sql);
+    ASSERT_TRUE(done.has_value()) << c.name << ": " << to_string(done.error());
+    auto r = verify_audit_chain(*s);
+    ASSERT_TRUE(r.has_value()) << c.name;
+    ASSERT_TRUE(r->first_bad_id) << c.name << ": not detected";
+    const auto want = c.nth_bad == 4 && std::string(c.name) == "delete" ? rows[4].record.id
+                                                                          : rows[c.nth_bad - 1].record.id;
+    EXPECT_EQ(*r->first_bad_id, want) << c.name << ": " << r->problem;
+    EXPECT_NE(r->problem.find(c.says), std::string::npos) << c.name << ": " << r->problem;
+  }
+}
+
+// Two stores (two sessions, as two daemons on two hosts) append at once:
+// the appends are serialised, the chain never forks.
+TEST_F(PgStoreTest, TwoWritersNeverForkTheAuditChain) {
+  auto a = open(uri_);
+  auto b = open(uri_);
+  ASSERT_TRUE(a && b);
+  constexpr int kEach = 150;
+  auto writer = [](KeyStore* s, const char* who) {
+    for (int i = 0; i < kEach; ++i) {
+      auto r = s->append_audit(AuditRecord{0, 0, who, "concurrent", std::nullopt, i, "n"});
+      ASSERT_TRUE(r.has_value()) << to_string(r.error());
+    }
+  };
+  std::thread ta(writer, a.get(), "a");
+  std::thread tb(writer, b.get(), "b");
+  ta.join();
+  tb.join();
+  auto r = verify_audit_chain(*a);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->first_bad_id) << r->problem;
+  EXPECT_EQ(r->entries, 2u * kEach);
+}
+
+// One live holder per (host, instance): a second store is refused, naming
+// the holder's session; when the holder's session dies, it is free at once.
+TEST_F(PgStoreTest, InstanceLockFreedWhenItsSessionDies) {
+  const auto app = "inst_" + std::to_string(::getpid()) + "_" +
+                   std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 100000);
+  auto a = open(uri_ + "&application_name=" + app);
+  auto b = open(uri_);
+  ASSERT_TRUE(a && b);
+  const LeaseOwner serve{"host-a", 1, "qtw-serve"};
+  ASSERT_TRUE(a->lock_instance(serve));
+  ASSERT_TRUE(a->lock_instance(serve));  // idempotent
+  auto refused = b->lock_instance(LeaseOwner{"host-a", 2, "qtw-serve"});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_NE(refused.error().message.find("already running"), std::string::npos);
+  EXPECT_NE(refused.error().message.find(app), std::string::npos) << refused.error().message;
+  EXPECT_TRUE(b->lock_instance(LeaseOwner{"host-b", 2, "qtw-serve"}));  // another host's
+  auto killed = cluster_->sql(
+      "SELECT COUNT(pg_terminate_backend(l.pid)) FROM pg_locks l JOIN pg_stat_activity s ON "
+      "s.pid = l.pid WHERE l.locktype = 'advisory' AND l.classid = " +
+      std::to_string(kPostgresInstanceLockClass) + " AND s.application_name = '" + app + "'");
+  ASSERT_TRUE(killed.has_value()) << to_string(killed.error());
+  ASSERT_EQ(*killed, "1");
+  bool got = false;
+  for (int i = 0; i < 100 && !got; ++i) {
+    got = b->lock_instance(LeaseOwner{"host-a", 2, "qtw-serve"}).has_value();
+    if (!got) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(got);
 }
 
 // A session holding row locks on some available Explorers (another host in
@@ -353,6 +456,53 @@ TEST_F(PgStoreTest, SessionKilledMidTransactionRollsBackAndReconnects) {
   EXPECT_EQ(b.error().code, ErrorCode::kNotFound);
   EXPECT_EQ(s->get_key(pk(12)).error().code, ErrorCode::kNotFound);
   EXPECT_TRUE(s->add_bank(0, pk(10)).has_value());
+}
+
+// The pool: a thread inside a long transaction holds one session; another
+// thread's claim runs meanwhile on another session (pool_size 2). With
+// pool_size 1 it waits for the transaction to end. Ordering, not timing:
+// the transaction does not end until it has seen (or given up waiting for)
+// the other thread's claim.
+TEST_F(PgStoreTest, PoolLetsOneSlowTransactionNotHoldUpOtherThreads) {
+  for (int pool : {2, 1}) {
+    SCOPED_TRACE("pool_size " + std::to_string(pool));
+    auto uri = cluster_->fresh_schema_uri();
+    ASSERT_TRUE(uri.has_value());
+    auto o = opts();
+    o.pool_size = pool;
+    auto s = open(*uri, o);
+    ASSERT_TRUE(s);
+    seed(*s, 4);
+    std::atomic<bool> claimed{false};
+    std::atomic<bool> in_txn{false};
+    std::atomic<bool> claimed_inside{false};
+    std::thread other([&] {
+      while (!in_txn) std::this_thread::yield();
+      auto c = s->claim_explorers({"h", 2, "other"}, 2, g_now_ms + 60'000);
+      EXPECT_TRUE(c.has_value() && c->size() == 2u);
+      claimed = true;
+    });
+    auto st = s->transact([&]() -> Status {
+      QTW_TRY(s->add_hodl(pk(77), {}, "inside"));  // this thread's session, nested
+      in_txn = true;
+      // Serialised (pool 1), the claim can never finish in here: a short
+      // wait shows it; pooled, it finishes as soon as it runs.
+      const auto give_up =
+          Clock::now() + (pool > 1 ? std::chrono::milliseconds(20'000) : std::chrono::milliseconds(300));
+      while (!claimed && Clock::now() < give_up) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      claimed_inside = claimed.load();
+      return {};
+    });
+    other.join();
+    ASSERT_TRUE(st) << to_string(st.error());
+    EXPECT_EQ(claimed_inside.load(), pool > 1);
+    EXPECT_TRUE(s->get_key(pk(77)).has_value());
+  }
+  PostgresStoreOptions bad = opts();
+  bad.pool_size = 0;
+  auto refused = open_postgres_store(uri_, bad);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
 }
 
 // pg_ctl restart while threads keep claiming and returning: every call

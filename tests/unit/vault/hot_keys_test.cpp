@@ -64,6 +64,10 @@ TEST(HotKeys, ExplorerVectors) {
     EXPECT_EQ(*parsed, *explorer_path(v.i, v.j));
     auto direct = solana::slip10_derive(hk->master_seed().span(), *parsed);
     EXPECT_EQ(solana::Keypair::from_seed(direct->key.span())->pubkey(), kp->pubkey());
+    // The pubkey-only path (no secret materialised in a Keypair) agrees.
+    auto pk = hk->explorer_pubkey(v.i, v.j);
+    ASSERT_TRUE(pk.has_value()) << to_string(pk.error());
+    EXPECT_EQ(pk->to_base58(), v.pubkey);
   }
   EXPECT_EQ(*solana::parse_derivation_path(bank_path_string(7)), *bank_path(7));
 }
@@ -85,6 +89,10 @@ TEST(HotKeys, RejectsBadInput) {
   EXPECT_EQ(hk->bank_keypair(0x8000'0000u).error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(hk->explorer_keypair(0, 0x8000'0000u).error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(hk->explorer_keypair(0x8000'0000u, 0).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(hk->explorer_pubkey(0, 0x8000'0000u).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(hk->explorer_pubkey(0x8000'0000u, 0).error().code, ErrorCode::kInvalidArgument);
+  auto parent = solana::slip10_derive(hk->master_seed().span(), std::vector<std::uint32_t>{});
+  EXPECT_EQ(solana::slip10_child_pubkey(*parent, 5).error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST(HotKeys, GeneratedSeedsDiffer) {

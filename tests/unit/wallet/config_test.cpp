@@ -16,6 +16,7 @@ TEST(Config, EmptyTextGivesDocumentedDefaults) {
   EXPECT_EQ(c->balancer.lamports_per_explorer, 10'000'000u);
   EXPECT_EQ(c->balancer.lamports_per_bank, 100'000'000u);
   EXPECT_EQ(c->rpc.url, "http://127.0.0.1:8899");
+  EXPECT_EQ(c->store.postgres_pool_size, 4u);
 }
 
 TEST(Config, ReadsEverySection) {
@@ -25,6 +26,7 @@ url = "http://127.0.0.1:9999"
 batch_requests = false
 [store]
 path = "/var/lib/qtw/w.db"
+postgres_pool_size = 8
 [balancer]
 min_explorer_keys = 40
 lamports_per_explorer = 2000000
@@ -38,6 +40,7 @@ format = "json"
   EXPECT_EQ(c->rpc.url, "http://127.0.0.1:9999");
   EXPECT_FALSE(c->rpc.batch_requests);
   EXPECT_EQ(c->store.path, "/var/lib/qtw/w.db");
+  EXPECT_EQ(c->store.postgres_pool_size, 8u);
   EXPECT_EQ(c->balancer.min_explorer_keys, 40u);
   EXPECT_EQ(c->balancer.lamports_per_explorer, 2'000'000u);
   EXPECT_EQ(c->balancer.cu_price_micro_lamports, 1000u);
@@ -49,6 +52,14 @@ struct BadCase {
   const char* toml;
   const char* expect_in_message;
 };
+
+// The ctest name carries this (gtest_discover_tests), not the struct's bytes.
+// Letters and digits only: the name stays a plain ctest name.
+void PrintTo(const BadCase& c, std::ostream* os) {
+  for (const char* p = c.expect_in_message; *p != '\0'; ++p) {
+    *os << (std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_');
+  }
+}
 
 class ConfigRejects : public ::testing::TestWithParam<BadCase> {};
 
@@ -69,6 +80,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[balancer]\nlamports_per_explorer = 0\n", "must be > 0"},
         BadCase{"[balancer]\nlamports_per_explorer = 5000000000\n", "exceeds [caps]"},
         BadCase{"[rpc]\nurl = 3\n", "must be a string"},
+        BadCase{"[store]\npostgres_pool_size = 0\n", "postgres_pool_size must be 1..1000"},
         BadCase{"[log]\nformat = \"xml\"\n", "text or json"},
         BadCase{"[rpc\nurl = 1", "config line 1"}),
     // Test names from the expected message ("unknown_key__balancer_..."),
@@ -107,6 +119,7 @@ TEST(Config, DeployExampleParsesAndMatchesDefaults) {
   EXPECT_EQ(c->service.instance, d.service.instance);
   EXPECT_EQ(c->service.lease_timeout_ms, d.service.lease_timeout_ms);
   EXPECT_EQ(c->pool.lease_timeout_ms, d.pool.lease_timeout_ms);
+  EXPECT_EQ(c->store.postgres_pool_size, d.store.postgres_pool_size);
   EXPECT_EQ(c->policy.deny_assign, d.policy.deny_assign);
   EXPECT_EQ(c->policy.deny_lookup_table_authority, d.policy.deny_lookup_table_authority);
   EXPECT_EQ(c->policy.max_outflow_lamports, d.policy.max_outflow_lamports);

@@ -1,4 +1,4 @@
-// ExplorerPool (DESIGN §3): in-memory hand-out after durable batch claims.
+// ExplorerPool (docs/ARCHITECTURE.md, Explorer state machine): in-memory hand-out after durable batch claims.
 // The source below stands in for the store's side of the interface the pool
 // consumes (claim / mark_used / unclaim) and records every call, so the tests
 // can check exactly what would be written durably. The real store path is

@@ -138,10 +138,30 @@ describe('faultproxy against a real localnet', () => {
     assert.equal(s.override, null);
   });
 
+  it('random:<rate>:<modes> faults about <rate> of the requests, counted by mode', async () => {
+    await fetch(`${P}/__proxy/reset-stats`, { method: 'POST' });
+    await setMode(P, 'random:0.5:http:503,http:429:1');
+    const statuses = [];
+    for (let i = 0; i < 200; i++) statuses.push((await rawPost(P, { jsonrpc: '2.0', id: 1, method: 'getHealth' })).status);
+    const s = await stats(P);
+    const faulted = (s.faults['http:503'] ?? 0) + (s.faults['http:429:1'] ?? 0);
+    assert.equal(faulted, statuses.filter((x) => x !== 200).length);
+    assert.equal(s.faults['http:503'], statuses.filter((x) => x === 503).length);
+    assert.ok(faulted > 60 && faulted < 140, `faulted ${faulted} of 200 at rate 0.5`);
+    assert.ok(s.faults['http:503'] > 0 && s.faults['http:429:1'] > 0);
+    assert.equal(s.forwarded, 200 - faulted);
+    await setMode(P, 'random:0:drop');
+    assert.equal(await rpc(P, 'getHealth'), 'ok');
+  });
+
   it('rejects a bad mode', async () => {
     const res = await fetch(`${P}/__proxy/mode`, { method: 'POST', body: JSON.stringify({ mode: 'explode' }) });
     assert.equal(res.status, 400);
     await assert.rejects(t.startReady(PROXY, ['--listen-port', '0', '--target', N, '--mode', 'nope']));
+    for (const mode of ['random:2:drop', 'random:0.2:', 'random:0.2:explode']) {
+      const r = await fetch(`${P}/__proxy/mode`, { method: 'POST', body: JSON.stringify({ mode }) });
+      assert.equal(r.status, 400, mode);
+    }
   });
 
   it('answers 502 when the target is down', async () => {

@@ -1,0 +1,106 @@
+// What a balancer cycle costs in HTTP requests, on the real local node:
+// counted by the RpcClient's observer, so the figures are exact, not timed.
+//   - steady state: one read request (balances, block height, blockhash when
+//     due, all in one JSON-RPC batch), one send request (every transaction
+//     of the cycle), and one request per confirmation poll; no fee quote
+//     (the fee rule is local, checked once against the node), no standalone
+//     blockhash request while the cached one is young;
+//   - the fee each intent records is the fee the chain charged, with and
+//     without a priority fee (conservation, I6).
+#include <gtest/gtest.h>
+
+#include "qtw/rpc/rpc_client.h"
+#include "support/wallet_rig.h"
+
+namespace qtw::test {
+namespace {
+
+constexpr int kSlotMs = 200;  // blockhash reuse window: 50 blocks = 10 s
+
+WalletRigOptions rig_options(std::uint64_t cu_price = 0) {
+  WalletRigOptions o;
+  o.slot_ms = kSlotMs;
+  o.banks = 2;
+  o.balancer.params.min_explorer_keys = 30;
+  o.balancer.params.explorer_keys_to_create = 30;
+  o.balancer.params.lamports_per_explorer = 2'000'000;
+  o.balancer.params.lamports_per_bank = 1'000'000'000;
+  o.balancer.priority.cu_price_micro_lamports = cu_price;
+  o.balancer.sender.poll_interval_ms = kSlotMs;
+  o.balancer.sender.timeout_ms = 60'000;
+  return o;
+}
+
+// Sum of the fees the chain charged for `signatures`.
+std::uint64_t charged(rpc::RpcClient& rpc, const std::vector<std::string>& signatures) {
+  std::uint64_t total = 0;
+  for (const auto& s : signatures) {
+    auto tx = rpc.get_transaction(*solana::Signature::from_base58(s));
+    EXPECT_TRUE(tx && *tx) << s;
+    if (tx && *tx) total += (*tx)->fee_lamports;
+  }
+  return total;
+}
+
+TEST(BalancerRequests, SteadyCycleIsOneReadOneSendAndItsPolls) {
+  auto rig = WalletRig::start(rig_options());
+  ASSERT_TRUE(rig) << to_string(rig.error());
+  auto& r = **rig;
+
+  // Bootstrap: Banks topped up from HODL, then 30 Explorers created.
+  auto first = r.balancer().run_cycle();
+  ASSERT_TRUE(first) << to_string(first.error());
+  EXPECT_EQ(first->banks_funded, 2u);
+  EXPECT_EQ(first->explorers_created, 30u);
+  // The fee rule was checked against the node once, and only once.
+  EXPECT_EQ(r.counter().calls["getFeeForMessage"], 1u);
+  EXPECT_EQ(first->fees_lamports, charged(r.observer_rpc(), first->signatures));
+
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    SCOPED_TRACE("steady cycle " + std::to_string(cycle));
+    ASSERT_EQ(*r.use_explorers(30), 30u);
+    r.counter().reset();
+    auto report = r.balancer().run_cycle();
+    ASSERT_TRUE(report) << to_string(report.error());
+    EXPECT_EQ(report->explorers_recovered, 30u);
+    EXPECT_EQ(report->explorers_created, 30u);
+    EXPECT_EQ(report->transactions_confirmed, report->transactions_sent);
+    // 30 fundings (21 a transaction) + 30 drains (up to 10 a transaction,
+    // per funding Bank: 21 + 9 -> 3 + 1).
+    EXPECT_EQ(report->transactions_sent, 2u + 4u);
+    EXPECT_EQ(report->fees_lamports, charged(r.observer_rpc(), report->signatures));
+    EXPECT_EQ(report->fees_lamports, 30u * 5'000u + 2u * 5'000u);
+
+    auto& c = r.counter();
+    EXPECT_EQ(c.calls["getFeeForMessage"], 0u);
+    EXPECT_EQ(c.http["getLatestBlockhash"], 0u) << c.http_summary();
+    EXPECT_EQ(c.http["getMultipleAccounts"], 1u) << c.http_summary();
+    EXPECT_EQ(c.http["sendTransaction"], 1u) << c.http_summary();
+    EXPECT_EQ(c.calls["sendTransaction"], report->transactions_sent);
+    const std::uint64_t polls = c.http["getSignatureStatuses"];
+    EXPECT_GE(polls, 1u);
+    // Each poll carries its block height: no request beyond read + send + polls.
+    EXPECT_EQ(c.calls["getBlockHeight"], polls + 1) << c.http_summary();
+    EXPECT_EQ(c.http_total, 2u + polls) << c.http_summary();
+  }
+}
+
+TEST(BalancerRequests, RecordedFeesMatchTheChainWithAPriorityFee) {
+  auto rig = WalletRig::start(rig_options(/*cu_price=*/25'000));
+  ASSERT_TRUE(rig) << to_string(rig.error());
+  auto& r = **rig;
+  auto first = r.balancer().run_cycle();
+  ASSERT_TRUE(first) << to_string(first.error());
+  EXPECT_TRUE(first->warnings.empty()) << first->warnings.front();
+  EXPECT_EQ(first->fees_lamports, charged(r.observer_rpc(), first->signatures));
+  ASSERT_EQ(*r.use_explorers(30), 30u);
+  auto second = r.balancer().run_cycle();
+  ASSERT_TRUE(second) << to_string(second.error());
+  EXPECT_EQ(second->explorers_recovered, 30u);
+  EXPECT_EQ(second->fees_lamports, charged(r.observer_rpc(), second->signatures));
+  // The priority fee is on top of the signatures.
+  EXPECT_GT(second->fees_lamports, 30u * 5'000u + 2u * 5'000u);
+}
+
+}  // namespace
+}  // namespace qtw::test
