@@ -26,5 +26,6 @@ void register_rpc_commands(CLI::App& app, GlobalOptions& global);       // airdr
 void register_wallet_commands(CLI::App& app, GlobalOptions& global);    // init, keys, status, ...
 void register_balancer_commands(CLI::App& app, GlobalOptions& global);  // balance, acquire, release, sweep
 void register_service_commands(CLI::App& app, GlobalOptions& global);   // serve
+void register_hodl_commands(CLI::App& app, GlobalOptions& global);      // hodl ..., banks add
 
 }  // namespace qtw::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   qtw::cli::register_wallet_commands(app, global);
   qtw::cli::register_balancer_commands(app, global);
   qtw::cli::register_service_commands(app, global);
+  qtw::cli::register_hodl_commands(app, global);
 
   try {
     app.parse(argc, argv);
