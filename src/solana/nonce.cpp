@@ -4,27 +4,17 @@
 
 #include <cstring>
 
+#include "solana/le_bytes.h"
+
 namespace qtw::solana {
 namespace {
 
-void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-void put_u64(std::vector<std::uint8_t>& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
+using detail::put_u32;
+using detail::get_u32;
+using detail::get_u64;
+using detail::put_u64;
 void put_key(std::vector<std::uint8_t>& out, const Pubkey& k) {
   out.insert(out.end(), k.bytes.begin(), k.bytes.end());
-}
-std::uint32_t get_u32(std::span<const std::uint8_t> b, std::size_t at) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(b[at + i]) << (8 * i);
-  return v;
-}
-std::uint64_t get_u64(std::span<const std::uint8_t> b, std::size_t at) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(b[at + i]) << (8 * i);
-  return v;
 }
 
 // pubkey/src/lib.rs PDA_MARKER.

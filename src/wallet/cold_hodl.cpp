@@ -8,6 +8,7 @@
 #include "qtw/solana/nonce.h"
 #include "qtw/solana/programs.h"
 #include "qtw/solana/transaction.h"
+#include "solana/le_bytes.h"
 
 namespace qtw::wallet {
 namespace {
@@ -62,15 +63,8 @@ Error bad(const std::string& message) {
   return Error{ErrorCode::kInvalidArgument, message, 0};
 }
 
-std::uint32_t u32_le(std::span<const std::uint8_t> d) {
-  return static_cast<std::uint32_t>(d[0]) | static_cast<std::uint32_t>(d[1]) << 8 |
-         static_cast<std::uint32_t>(d[2]) << 16 | static_cast<std::uint32_t>(d[3]) << 24;
-}
-std::uint64_t u64_le(std::span<const std::uint8_t> d) {
-  std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | d[static_cast<std::size_t>(i)];
-  return v;
-}
+std::uint32_t u32_le(std::span<const std::uint8_t> d) { return solana::detail::get_u32(d, 0); }
+std::uint64_t u64_le(std::span<const std::uint8_t> d) { return solana::detail::get_u64(d, 0); }
 
 }  // namespace
 

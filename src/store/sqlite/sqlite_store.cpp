@@ -12,6 +12,7 @@
 #include <limits>
 #include <mutex>
 #include <set>
+#include <type_traits>
 #include <utility>
 
 #include "store/sqlite/sqlite_db.h"
@@ -902,18 +903,7 @@ class SqliteStore final : public KeyStore {
         status ? "SELECT id FROM topup_requests WHERE status = ? ORDER BY id"
                : "SELECT id FROM topup_requests ORDER BY id"));
     if (status) st.bind(1, static_cast<std::int64_t>(*status));
-    std::vector<std::int64_t> ids;
-    while (true) {
-      QTW_ASSIGN_OR_RETURN(bool row, st.step());
-      if (!row) break;
-      ids.push_back(st.int64(0));
-    }
-    std::vector<TopupRequestRecord> out;
-    for (auto id : ids) {
-      QTW_ASSIGN_OR_RETURN(auto r, get_topup_locked(id));
-      out.push_back(std::move(r));
-    }
-    return out;
+    return records_from_ids(st, [&](std::int64_t id) { return get_topup_locked(id); });
   }
 
   Status update_topup_request(std::int64_t id, TopupStatus from, TopupStatus to,
@@ -1227,19 +1217,29 @@ class SqliteStore final : public KeyStore {
   }
 
   Result<std::vector<IntentRecord>> intents_from_ids(Stmt& st) {
+    return records_from_ids(st, [&](std::int64_t id) { return get_intent_locked(id); });
+  }
+
+  // Runs `st` (one id column), then `get(id)` for each row once the
+  // statement is done (the getters prepare statements of their own).
+  template <class Get>
+  auto records_from_ids(Stmt& st, const Get& get)
+      -> Result<std::vector<typename std::invoke_result_t<Get, std::int64_t>::value_type>> {
     std::vector<std::int64_t> ids;
     while (true) {
       QTW_ASSIGN_OR_RETURN(bool row, st.step());
       if (!row) break;
       ids.push_back(st.int64(0));
     }
-    std::vector<IntentRecord> out;
+    std::vector<typename std::invoke_result_t<Get, std::int64_t>::value_type> out;
+    out.reserve(ids.size());
     for (auto id : ids) {
-      QTW_ASSIGN_OR_RETURN(IntentRecord r, get_intent_locked(id));
+      QTW_ASSIGN_OR_RETURN(auto r, get(id));
       out.push_back(std::move(r));
     }
     return out;
   }
+
 
   static Result<std::vector<solana::Pubkey>> collect_pubkeys(Stmt& st) {
     std::vector<solana::Pubkey> out;
