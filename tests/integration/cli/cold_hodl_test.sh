@@ -205,16 +205,30 @@ Q --json balance >b4.json || bad "balance 4"
 check "request 2 for the new Bank" "$(jget topup_requests <b4.json)" "[2]"
 Q hodl request export 2 --outfile req2.json >/dev/null
 S "sign 2" req2.json --keypair hodl.json --outfile signed2.json >/dev/null 2>&1 || bad "sign 2"
+# Someone else uses the nonce: the balancer sees it moved, marks request 2
+# stale and writes request 3 on the new nonce value.
 node "$HELPER" advance-nonce "$URL" hodl.json "$NONCE" >/dev/null || bad "advance nonce"
 sleep 0.3
-Q hodl submit signed2.json >out 2>err; check "stale request refused" $? 2
-has "stale reason" "stale" err
-Q --json hodl requests --all >r.json; check "request 2 marked stale" "$(jget 1.status <r.json)" stale
 Q --json balance >b5.json || bad "balance 5"
 check "stale request replaced" "$(jget topup_requests <b5.json)" "[3]"
+grep -q "top-up request 2 is stale" b5.json && ok || bad "balance reports the stale request: $(cat b5.json)"
+Q --json hodl requests --all >r.json; check "request 2 marked stale" "$(jget 1.status <r.json)" stale
+Q hodl submit signed2.json >out 2>err; check "stale request refused" $? 2
+has "stale reason" "is stale" err
+# The nonce moves again after request 3 was signed: submit finds out on
+# chain, refuses, marks it stale; the next cycle writes request 4.
 Q hodl request export 3 --outfile req3.json >/dev/null
 S "sign 3" req3.json --keypair hodl.json --outfile signed3.json >/dev/null 2>&1 || bad "sign 3"
-Q hodl submit signed3.json >out 2>err || bad "submit 3: $(cat err)"
+node "$HELPER" advance-nonce "$URL" hodl.json "$NONCE" >/dev/null || bad "advance nonce 2"
+sleep 0.3
+Q hodl submit signed3.json >out 2>err; check "submit sees the nonce moved" $? 2
+has "stale from the chain" "now holds" err
+Q --json hodl requests --all >r.json; check "request 3 marked stale by submit" "$(jget 2.status <r.json)" stale
+Q --json balance >b6.json || bad "balance 6"
+check "request 4 replaces it" "$(jget topup_requests <b6.json)" "[4]"
+Q hodl request export 4 --outfile req4.json >/dev/null
+S "sign 4" req4.json --keypair hodl.json --outfile signed4.json >/dev/null 2>&1 || bad "sign 4"
+Q hodl submit signed4.json >out 2>err || bad "submit 4: $(cat err)"
 check "Bank 2 at target" "$(lamports "$BANK2")" 100000000
 conserved "after the replacement"
 
