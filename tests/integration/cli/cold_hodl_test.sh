@@ -16,7 +16,12 @@ SRC=$2
 HELPER="$SRC/tests/integration/cli/cold_hodl_helper.js"
 WORK=$(mktemp -d /tmp/qtw-cold-test.XXXXXX)
 NODE_PID=""
-cleanup() { [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+SERVE_PID=""
+cleanup() {
+  [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null
+  [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null
+  wait 2>/dev/null; rm -rf "$WORK"
+}
 trap cleanup EXIT
 cd "$WORK"
 pass=0; fail=0
@@ -231,6 +236,23 @@ S "sign 4" req4.json --keypair hodl.json --outfile signed4.json >/dev/null 2>&1 
 Q hodl submit signed4.json >out 2>err || bad "submit 4: $(cat err)"
 check "Bank 2 at target" "$(lamports "$BANK2")" 100000000
 conserved "after the replacement"
+
+# ---- the daemon writes requests too ----
+Q --json banks add 1 >ba3.json 2>err || bad "banks add 3: $(cat err)"
+BANK3=$(jget banks.0.pubkey <ba3.json)
+printf '0123456789abcdef0123456789abcdef\n' >token; chmod 600 token
+"$QTW" --config qtw.toml --store "$WORK/w.db" --rpc-url "$URL" serve --listen 127.0.0.1:0 \
+  --token-file "$WORK/token" --instance cold-test >serve.out 2>serve.err &
+SERVE_PID=$!
+for _ in $(seq 1 100); do
+  [ "$(Q --json hodl requests | jlen)" = 1 ] && break
+  sleep 0.2
+done
+kill -TERM "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null; SERVE_PID=""
+Q --json hodl requests >r.json
+check "the daemon wrote one request" "$(jlen <r.json)" 1
+check "the daemon's request tops up the new Bank" "$(jget 0.transfers.0.to <r.json)" "$BANK3"
+check "the daemon's request amount" "$(jget 0.transfers.0.lamports <r.json)" 100000000
 
 # ---- hodl remove ----
 Q hodl remove "$HODL" --yes >out 2>err; check "the last HODL key stays while Banks hold funds" $? 2
