@@ -632,7 +632,14 @@ Status Balancer::request_cold_topups(const std::vector<ColdNeed>& needs,
         QTW_ASSIGN_OR_RETURN(auto st, rpc_.get_signature_statuses(sigs, true));
         landed = st[0];
       }
-      if (landed && r.status == TopupStatus::kSubmitted) {
+      if (landed) {
+        // Its own signature moved the nonce (submitted here, or sent by
+        // another tool after a submit that did not land).
+        if (r.status == TopupStatus::kPending) {
+          QTW_TRY(store_.update_topup_request(r.id, TopupStatus::kPending, TopupStatus::kSubmitted,
+                                              std::nullopt, std::nullopt, ""));
+          r.status = TopupStatus::kSubmitted;
+        }
         QTW_TRY(store_.update_topup_request(r.id, r.status,
                                             landed->err.empty() ? TopupStatus::kLanded
                                                                 : TopupStatus::kFailed,

@@ -395,10 +395,22 @@ Result<SubmitResult> submit_topup(store::KeyStore& store, rpc::RpcClient& rpc,
   // transaction is what advanced it.
   const Pubkey nonce_keys[] = {req.nonce_account};
   QTW_ASSIGN_OR_RETURN(auto nonces, read_nonce_accounts(rpc, nonce_keys));
+  // Set when this very transaction is what moved the nonce: it is recorded
+  // as it landed and not sent again.
+  std::optional<rpc::TxOutcome> already;
   if (!nonces[0] || nonces[0]->durable_nonce != req.nonce_value) {
     const solana::Signature sigs[] = {signature};
     QTW_ASSIGN_OR_RETURN(auto statuses, rpc.get_signature_statuses(sigs, true));
-    if (!statuses[0]) {
+    if (statuses[0]) {
+      rpc::TxOutcome o;
+      o.kind = statuses[0]->err.empty() ? rpc::TxOutcomeKind::kConfirmed
+                                        : rpc::TxOutcomeKind::kFailed;
+      o.signature = signature;
+      o.slot = statuses[0]->slot;
+      o.landed = true;
+      o.err = statuses[0]->err;
+      already = o;
+    } else {
       const std::string why = !nonces[0] ? "nonce account " + req.nonce_account.to_base58() +
                                                " is gone or not a nonce account"
                                          : "nonce account " + req.nonce_account.to_base58() +
@@ -458,9 +470,14 @@ Result<SubmitResult> submit_topup(store::KeyStore& store, rpc::RpcClient& rpc,
     }
   }
   QTW_ASSIGN_OR_RETURN(auto intent, store.get_intent(intent_id));
-  rpc::TransactionSender sender(rpc, sender_options);
-  QTW_ASSIGN_OR_RETURN(auto outcome, sender.send_and_confirm(rpc::PendingTransaction{
-                                         wire, signature, height + 150}));
+  rpc::TxOutcome outcome;
+  if (already) {
+    outcome = *already;
+  } else {
+    rpc::TransactionSender sender(rpc, sender_options);
+    QTW_ASSIGN_OR_RETURN(outcome, sender.send_and_confirm(rpc::PendingTransaction{
+                                      wire, signature, height + 150}));
+  }
   using rpc::TxOutcomeKind;
   out.slot = outcome.slot;
   if (outcome.kind == TxOutcomeKind::kUnknown) {

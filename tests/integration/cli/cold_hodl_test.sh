@@ -233,7 +233,14 @@ Q --json balance >b6.json || bad "balance 6"
 check "request 4 replaces it" "$(jget topup_requests <b6.json)" "[4]"
 Q hodl request export 4 --outfile req4.json >/dev/null
 S "sign 4" req4.json --keypair hodl.json --outfile signed4.json >/dev/null 2>&1 || bad "sign 4"
-Q hodl submit signed4.json >out 2>err || bad "submit 4: $(cat err)"
+# Broadcast by another tool first (the signed file's transaction_base64 is
+# a plain wire transaction): submit then finds it landed, records it and
+# sends nothing more.
+rpc sendTransaction "[\"$(jget transaction_base64 <signed4.json)\",{\"encoding\":\"base64\"}]" >sent4.json
+has "another tool can broadcast the signed file" '"result"' sent4.json
+sleep 0.3
+Q --json hodl submit signed4.json >sub4.json 2>err || bad "submit 4: $(cat err)"
+check "submit records what another tool sent" "$(jget status <sub4.json)" landed
 check "Bank 2 at target" "$(lamports "$BANK2")" 100000000
 conserved "after the replacement"
 
