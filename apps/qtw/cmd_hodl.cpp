@@ -1,11 +1,12 @@
 // qtw hodl add|list|remove, qtw hodl nonce create, qtw hodl requests,
 // qtw hodl request export, qtw hodl sign, qtw hodl submit, qtw banks add
 // (docs/COLD_HODL.md).
-#include <CLI/CLI.hpp>
-
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -87,8 +88,8 @@ Result<std::string> read_text_file(const std::string& path, std::size_t max_byte
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
   if (text.size() > max_bytes) {
-    return make_error(ErrorCode::kInvalidArgument, path + " is larger than " +
-                                                       std::to_string(max_bytes) + " bytes");
+    return make_error(ErrorCode::kInvalidArgument,
+                      path + " is larger than " + std::to_string(max_bytes) + " bytes");
   }
   return text;
 }
@@ -130,16 +131,16 @@ Result<json> parse_json_file(const std::string& path) {
 Result<std::string> str_field(const json& j, const char* name) {
   auto it = j.find(name);
   if (it == j.end() || !it->is_string()) {
-    return make_error(ErrorCode::kInvalidArgument, std::string("field \"") + name +
-                                                       "\" is missing or not a string");
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::string("field \"") + name + "\" is missing or not a string");
   }
   return it->get<std::string>();
 }
 Result<std::uint64_t> u64_field(const json& j, const char* name) {
   auto it = j.find(name);
   if (it == j.end() || !it->is_number_unsigned()) {
-    return make_error(ErrorCode::kInvalidArgument, std::string("field \"") + name +
-                                                       "\" is missing or not a whole number");
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::string("field \"") + name + "\" is missing or not a whole number");
   }
   return it->get<std::uint64_t>();
 }
@@ -155,7 +156,7 @@ std::string lamports_and_sol(std::uint64_t lamports) {
 }
 
 Result<std::unique_ptr<store::KeyStore>> open_store_for(const GlobalOptions& global,
-                                                         wallet::WalletConfig* config_out) {
+                                                        wallet::WalletConfig* config_out) {
   QTW_ASSIGN_OR_RETURN(auto config, load_effective_config(global));
   QTW_ASSIGN_OR_RETURN(auto st, open_wallet_store(config, /*create=*/false));
   if (config_out != nullptr) *config_out = std::move(config);
@@ -166,8 +167,8 @@ Result<std::unique_ptr<store::KeyStore>> open_store_for(const GlobalOptions& glo
 Result<std::unique_ptr<vault::HotKeys>> unseal_hot_keys(store::KeyStore& store,
                                                         const SecureBytes& passphrase) {
   QTW_ASSIGN_OR_RETURN(auto wallet, store.get_wallet());
-  QTW_ASSIGN_OR_RETURN(auto seed, vault::open(wallet.sealed_seed, passphrase,
-                                              vault::kPurposeMasterSeed));
+  QTW_ASSIGN_OR_RETURN(auto seed,
+                       vault::open(wallet.sealed_seed, passphrase, vault::kPurposeMasterSeed));
   return vault::HotKeys::create(std::move(seed));
 }
 
@@ -188,8 +189,9 @@ struct AddArgs {
 
 int run_hodl_add(const AddArgs& args, const GlobalOptions& global) {
   if (args.keypair.has_value() == args.pubkey.has_value()) {
-    return usage_error("give exactly one of --keypair F (imported, sealed) or --pubkey PK "
-                       "(watch-only)");
+    return usage_error(
+        "give exactly one of --keypair F (imported, sealed) or --pubkey PK "
+        "(watch-only)");
   }
   wallet::WalletConfig config;
   auto st = open_store_for(global, &config);
@@ -223,12 +225,13 @@ int run_hodl_add(const AddArgs& args, const GlobalOptions& global) {
     vault::SealOptions o;
     o.opslimit = args.seal.kdf_opslimit;
     o.memlimit_bytes = args.seal.kdf_memlimit_kib * 1024;
-    auto s = vault::seal(kp->to_bytes().span(), *passphrase, vault::hodl_purpose(pk.to_base58()), o);
+    auto s =
+        vault::seal(kp->to_bytes().span(), *passphrase, vault::hodl_purpose(pk.to_base58()), o);
     if (!s) return report_error(s.error());
     sealed = std::move(*s);
   }
-  auto added = store.add_hodl(pk, sealed, args.label.empty() ? (kp ? *args.keypair : "watch-only")
-                                                             : args.label);
+  auto added = store.add_hodl(
+      pk, sealed, args.label.empty() ? (kp ? *args.keypair : "watch-only") : args.label);
   if (!added) return report_error(added.error());
   if (global.json) {
     std::cout << json{{"pubkey", pk.to_base58()}, {"watch_only", !kp}}.dump() << "\n";
@@ -320,7 +323,8 @@ int run_hodl_remove(const std::string& text, bool yes, const GlobalOptions& glob
   }
   if (!yes) {
     const std::string expect = "remove " + text.substr(0, 8);
-    if (!confirmed("Removing HODL key " + text + (key->watch_only() ? " (watch-only)" : " (sealed secret)") +
+    if (!confirmed("Removing HODL key " + text +
+                       (key->watch_only() ? " (watch-only)" : " (sealed secret)") +
                        " from the wallet; Banks will no longer top up from or sweep to it.\n",
                    expect)) {
       return usage_error("confirmation not given; nothing removed (or pass --yes)");
@@ -405,8 +409,9 @@ int run_nonce_create(const std::optional<std::string>& hodl_text,
       }
     }
     if (!hodl) {
-      return usage_error("no watch-only HODL key registered; name one with --hodl PK (see `qtw "
-                         "hodl list`)");
+      return usage_error(
+          "no watch-only HODL key registered; name one with --hodl PK (see `qtw "
+          "hodl list`)");
     }
   }
   auto passphrase = load_cli_passphrase(passphrase_file);
@@ -617,19 +622,20 @@ int run_sign(const SignArgs& args, const GlobalOptions& global) {
   claim.nonce_value = *nonce;
   const auto banks = j->find("banks");
   const auto transfers = j->find("transfers");
-  if (banks == j->end() || !banks->is_array() || transfers == j->end() ||
-      !transfers->is_array()) {
-    return fail(Error{ErrorCode::kInvalidArgument, "fields \"banks\" and \"transfers\" must be lists",
-                      0});
+  if (banks == j->end() || !banks->is_array() || transfers == j->end() || !transfers->is_array()) {
+    return fail(
+        Error{ErrorCode::kInvalidArgument, "fields \"banks\" and \"transfers\" must be lists", 0});
   }
   for (const auto& b : *banks) {
-    if (!b.is_object()) return fail(Error{ErrorCode::kInvalidArgument, "a bank entry is not an object", 0});
+    if (!b.is_object())
+      return fail(Error{ErrorCode::kInvalidArgument, "a bank entry is not an object", 0});
     auto pk = pubkey_field(b, "pubkey");
     if (!pk) return fail(pk.error());
     claim.banks.push_back(*pk);
   }
   for (const auto& t : *transfers) {
-    if (!t.is_object()) return fail(Error{ErrorCode::kInvalidArgument, "a transfer is not an object", 0});
+    if (!t.is_object())
+      return fail(Error{ErrorCode::kInvalidArgument, "a transfer is not an object", 0});
     auto from = pubkey_field(t, "from");
     if (!from) return fail(from.error());
     auto to = pubkey_field(t, "to");
@@ -650,8 +656,8 @@ int run_sign(const SignArgs& args, const GlobalOptions& global) {
   // Every form of the message in the file must say the same thing.
   if (auto b58 = j->find("message_base58"); b58 != j->end()) {
     auto other = b58->is_string() ? solana::base58_decode(b58->get<std::string>(), 4096)
-                                  : Result<std::vector<std::uint8_t>>(make_error(
-                                        ErrorCode::kInvalidArgument, "not a string"));
+                                  : Result<std::vector<std::uint8_t>>(
+                                        make_error(ErrorCode::kInvalidArgument, "not a string"));
     if (!other || *other != *message) {
       return fail(Error{ErrorCode::kInvalidArgument,
                         "message_base58 and message_base64 are not the same message", 0});
@@ -729,9 +735,8 @@ int run_sign(const SignArgs& args, const GlobalOptions& global) {
     std::cout << json{{"id", *id}, {"signature", sig.to_base58()}, {"outfile", args.outfile}}.dump()
               << "\n";
   } else {
-    std::cout << "signed request " << *id << ": " << sig.to_base58() << "\nwrote "
-              << args.outfile << "; carry it back and run `qtw hodl submit " << args.outfile
-              << "`\n";
+    std::cout << "signed request " << *id << ": " << sig.to_base58() << "\nwrote " << args.outfile
+              << "; carry it back and run `qtw hodl submit " << args.outfile << "`\n";
   }
   return 0;
 }
@@ -757,8 +762,9 @@ int run_submit(const SubmitArgs& args, const GlobalOptions& global) {
     if (!j) return report_error(j.error());
     auto format = str_field(*j, "format");
     if (!format || *format != kSignedFormat) {
-      return usage_error(*args.signed_file + " is not a signed qtw top-up (`qtw hodl sign` "
-                                             "writes one)");
+      return usage_error(*args.signed_file +
+                         " is not a signed qtw top-up (`qtw hodl sign` "
+                         "writes one)");
     }
     auto rid = u64_field(*j, "id");
     if (!rid) return report_error(rid.error());
@@ -778,8 +784,9 @@ int run_submit(const SubmitArgs& args, const GlobalOptions& global) {
     }
   } else {
     if (!args.request || !args.signer) {
-      return usage_error("give the signed file `qtw hodl sign` wrote, or --request ID --signer "
-                         "PUBKEY=SIGNATURE");
+      return usage_error(
+          "give the signed file `qtw hodl sign` wrote, or --request ID --signer "
+          "PUBKEY=SIGNATURE");
     }
     id = *args.request;
     const auto eq = args.signer->find('=');
@@ -810,8 +817,9 @@ int run_submit(const SubmitArgs& args, const GlobalOptions& global) {
                          std::to_string(id) + "'s (byte for byte); refusing to send it");
     }
     if (tx->signatures.size() != 1 || tx->signatures[0] != sig) {
-      return usage_error("the signed transaction's signature differs from the file's "
-                         "\"signature\"");
+      return usage_error(
+          "the signed transaction's signature differs from the file's "
+          "\"signature\"");
     }
   }
   auto client = rpc::RpcClient::connect(config.rpc.url);
@@ -893,8 +901,9 @@ void register_hodl_commands(CLI::App& app, GlobalOptions& global) {
   });
 
   auto requests_all = std::make_shared<bool>(false);
-  auto* requests = hodl->add_subcommand("requests", "Top-up requests waiting for an offline "
-                                                    "signature (--all: every request)");
+  auto* requests = hodl->add_subcommand("requests",
+                                        "Top-up requests waiting for an offline "
+                                        "signature (--all: every request)");
   requests->add_flag("--all", *requests_all, "Also landed, failed and stale requests");
   requests->callback(
       [requests_all, &global] { global.exit_code = run_requests(*requests_all, global); });
@@ -907,8 +916,9 @@ void register_hodl_commands(CLI::App& app, GlobalOptions& global) {
     bool force = false;
   };
   auto export_args = std::make_shared<ExportArgs>();
-  auto* exp = request->add_subcommand("export", "Write a pending request to a file for the "
-                                                "offline signer");
+  auto* exp = request->add_subcommand("export",
+                                      "Write a pending request to a file for the "
+                                      "offline signer");
   exp->add_option("id", export_args->id, "Request id (`qtw hodl requests`)")->required();
   exp->add_option("--outfile", export_args->outfile, "File to write")->required();
   exp->add_flag("--force", export_args->force, "Overwrite the file");
@@ -918,11 +928,11 @@ void register_hodl_commands(CLI::App& app, GlobalOptions& global) {
   });
 
   auto sign_args = std::make_shared<SignArgs>();
-  auto* sign = hodl->add_subcommand(
-      "sign", "OFFLINE: check a request file, show every transfer, sign after a typed "
-              "confirmation (opens no store, no network)");
-  sign->add_option("request", sign_args->request_file, "Request file (request export)")
-      ->required();
+  auto* sign =
+      hodl->add_subcommand("sign",
+                           "OFFLINE: check a request file, show every transfer, sign after a typed "
+                           "confirmation (opens no store, no network)");
+  sign->add_option("request", sign_args->request_file, "Request file (request export)")->required();
   sign->add_option("--keypair", sign_args->keypair, "The HODL keypair file")->required();
   sign->add_option("--outfile", sign_args->outfile, "Signed file to write")->required();
   sign->add_flag("--force", sign_args->force, "Overwrite the signed file");

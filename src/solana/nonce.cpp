@@ -9,9 +9,9 @@
 namespace qtw::solana {
 namespace {
 
-using detail::put_u32;
 using detail::get_u32;
 using detail::get_u64;
+using detail::put_u32;
 using detail::put_u64;
 void put_key(std::vector<std::uint8_t>& out, const Pubkey& k) {
   out.insert(out.end(), k.bytes.begin(), k.bytes.end());
@@ -96,9 +96,9 @@ Instruction initialize_nonce_account(const Pubkey& nonce, const Pubkey& authorit
 
 Result<NonceAccountState> decode_nonce_account(std::span<const std::uint8_t> data) {
   if (data.size() != kNonceAccountSize) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "not a nonce account: data is " + std::to_string(data.size()) +
-                          " bytes, a nonce account holds 80");
+    return make_error(ErrorCode::kInvalidArgument, "not a nonce account: data is " +
+                                                       std::to_string(data.size()) +
+                                                       " bytes, a nonce account holds 80");
   }
   NonceAccountState out;
   out.version = get_u32(data, 0);

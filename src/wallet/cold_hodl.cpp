@@ -63,8 +63,12 @@ Error bad(const std::string& message) {
   return Error{ErrorCode::kInvalidArgument, message, 0};
 }
 
-std::uint32_t u32_le(std::span<const std::uint8_t> d) { return solana::detail::get_u32(d, 0); }
-std::uint64_t u64_le(std::span<const std::uint8_t> d) { return solana::detail::get_u64(d, 0); }
+std::uint32_t u32_le(std::span<const std::uint8_t> d) {
+  return solana::detail::get_u32(d, 0);
+}
+std::uint64_t u64_le(std::span<const std::uint8_t> d) {
+  return solana::detail::get_u64(d, 0);
+}
 
 }  // namespace
 
@@ -83,24 +87,25 @@ Result<std::vector<std::string>> check_hodl_on_chain(rpc::RpcClient& rpc, const 
   std::vector<std::string> warnings;
   QTW_ASSIGN_OR_RETURN(auto account, rpc.get_account_info(pubkey));
   if (!account) {
-    warnings.push_back(pubkey.to_base58() + " does not exist on chain (0 lamports): check it is "
-                                            "the address you meant");
+    warnings.push_back(pubkey.to_base58() +
+                       " does not exist on chain (0 lamports): check it is "
+                       "the address you meant");
   } else {
     if (account->executable) {
       return tl::unexpected(bad(pubkey.to_base58() + " is an executable account (a program), not "
                                                      "a wallet"));
     }
     if (account->owner != solana::system_program_id()) {
-      warnings.push_back(pubkey.to_base58() + " is owned by program " +
-                         account->owner.to_base58() +
+      warnings.push_back(pubkey.to_base58() + " is owned by program " + account->owner.to_base58() +
                          ", not the System Program: it can receive sweeps but cannot pay fees "
                          "for top-ups");
     }
   }
   if (!solana::is_on_curve(pubkey)) {
-    warnings.push_back(pubkey.to_base58() + " is off-curve (a program-derived address, e.g. a "
-                                            "multisig vault): no single key signs for it, so "
-                                            "its Bank top-ups need that vault's own tooling");
+    warnings.push_back(pubkey.to_base58() +
+                       " is off-curve (a program-derived address, e.g. a "
+                       "multisig vault): no single key signs for it, so "
+                       "its Bank top-ups need that vault's own tooling");
   }
   return warnings;
 }
@@ -122,9 +127,9 @@ Result<solana::Message> build_topup_message(const Pubkey& hodl, const Pubkey& no
   QTW_ASSIGN_OR_RETURN(auto message, solana::Message::compile(hodl, ixs, nonce_value));
   auto tx = solana::Transaction::from_message(message);
   if (tx.serialized_size() > solana::kPacketDataSize) {
-    return make_error(ErrorCode::kTooLarge, "top-up request for " +
-                                                std::to_string(transfers.size()) +
-                                                " Banks exceeds 1,232 bytes");
+    return make_error(
+        ErrorCode::kTooLarge,
+        "top-up request for " + std::to_string(transfers.size()) + " Banks exceeds 1,232 bytes");
   }
   return message;
 }
@@ -161,10 +166,9 @@ Result<CheckedTopup> check_topup_message(std::span<const std::uint8_t> message_b
     return tl::unexpected(bad(where(0) + "is not AdvanceNonceAccount; a top-up starts with it"));
   }
   if (adv.accounts[0].pubkey != claim.nonce_account) {
-    return tl::unexpected(bad(where(0) + "advances nonce account " +
-                              adv.accounts[0].pubkey.to_base58() +
-                              ", not the request's nonce account " +
-                              claim.nonce_account.to_base58()));
+    return tl::unexpected(
+        bad(where(0) + "advances nonce account " + adv.accounts[0].pubkey.to_base58() +
+            ", not the request's nonce account " + claim.nonce_account.to_base58()));
   }
   if (adv.accounts[1].pubkey != solana::sysvar_recent_blockhashes_id() ||
       adv.accounts[2].pubkey != claim.hodl) {
@@ -188,8 +192,8 @@ Result<CheckedTopup> check_topup_message(std::span<const std::uint8_t> message_b
     TopupTransferView v{ix.accounts[0].pubkey, ix.accounts[1].pubkey,
                         u64_le(std::span(ix.data).subspan(4, 8))};
     if (v.from != claim.hodl) {
-      return tl::unexpected(bad(where(i) + "transfers from " + v.from.to_base58() +
-                                ", not from the HODL key"));
+      return tl::unexpected(
+          bad(where(i) + "transfers from " + v.from.to_base58() + ", not from the HODL key"));
     }
     if (std::find(claim.banks.begin(), claim.banks.end(), v.to) == claim.banks.end()) {
       return tl::unexpected(bad(where(i) + "pays " + v.to.to_base58() +
@@ -197,8 +201,8 @@ Result<CheckedTopup> check_topup_message(std::span<const std::uint8_t> message_b
     }
     const auto& want = claim.transfers[i - 1];
     if (want.to != v.to) {
-      return tl::unexpected(bad(where(i) + "pays " + v.to.to_base58() + " where the request lists " +
-                                want.to.to_base58()));
+      return tl::unexpected(bad(where(i) + "pays " + v.to.to_base58() +
+                                " where the request lists " + want.to.to_base58()));
     }
     if (want.lamports != v.lamports) {
       return tl::unexpected(bad(where(i) + "moves " + std::to_string(v.lamports) +
@@ -215,9 +219,11 @@ Result<CheckedTopup> check_topup_message(std::span<const std::uint8_t> message_b
   // extra account, no other ordering, nothing the checks above did not name.
   QTW_ASSIGN_OR_RETURN(auto expected, build_topup_message(claim.hodl, claim.nonce_account,
                                                           claim.nonce_value, claim.transfers));
-  if (expected.serialize() != std::vector<std::uint8_t>(message_bytes.begin(), message_bytes.end())) {
-    return tl::unexpected(bad("the message differs from the top-up the request describes "
-                              "(extra accounts or another layout)"));
+  if (expected.serialize() !=
+      std::vector<std::uint8_t>(message_bytes.begin(), message_bytes.end())) {
+    return tl::unexpected(
+        bad("the message differs from the top-up the request describes "
+            "(extra accounts or another layout)"));
   }
   out.message = std::move(*parsed);
   return out;
@@ -236,8 +242,7 @@ Result<std::vector<std::optional<solana::NonceAccountState>>> read_nonce_account
   return out;
 }
 
-Result<store::NonceAccountRecord> create_nonce_account(store::KeyStore& store,
-                                                       rpc::RpcClient& rpc,
+Result<store::NonceAccountRecord> create_nonce_account(store::KeyStore& store, rpc::RpcClient& rpc,
                                                        const solana::Keypair& bank,
                                                        const Pubkey& hodl,
                                                        const CreateNonceOptions& options) {
@@ -256,11 +261,10 @@ Result<store::NonceAccountRecord> create_nonce_account(store::KeyStore& store,
   for (std::uint32_t n = 0;; ++n) {
     if (n > 1000) return make_error(ErrorCode::kInternal, "no free nonce account seed");
     seed = "qtw-nonce-" + std::to_string(n);
-    QTW_ASSIGN_OR_RETURN(address, solana::create_with_seed(bank.pubkey(), seed,
-                                                           solana::system_program_id()));
-    const bool in_store = std::any_of(known.begin(), known.end(), [&](const auto& r) {
-      return r.address == address;
-    });
+    QTW_ASSIGN_OR_RETURN(
+        address, solana::create_with_seed(bank.pubkey(), seed, solana::system_program_id()));
+    const bool in_store = std::any_of(known.begin(), known.end(),
+                                      [&](const auto& r) { return r.address == address; });
     if (in_store) continue;
     QTW_ASSIGN_OR_RETURN(auto existing, rpc.get_account_info(address));
     if (!existing) break;
@@ -275,10 +279,11 @@ Result<store::NonceAccountRecord> create_nonce_account(store::KeyStore& store,
                                                        rent, solana::kNonceAccountSize,
                                                        solana::system_program_id()),
       solana::system_program::initialize_nonce_account(address, hodl)};
-  QTW_ASSIGN_OR_RETURN(auto message, solana::Message::compile(bank.pubkey(), ixs,
-                                                              blockhash.blockhash));
+  QTW_ASSIGN_OR_RETURN(auto message,
+                       solana::Message::compile(bank.pubkey(), ixs, blockhash.blockhash));
   QTW_ASSIGN_OR_RETURN(auto fee_quote, rpc.get_fee_for_message(message.serialize()));
-  if (!fee_quote) return make_error(ErrorCode::kUnavailable, "the node forgot the blockhash; retry");
+  if (!fee_quote)
+    return make_error(ErrorCode::kUnavailable, "the node forgot the blockhash; retry");
   QTW_ASSIGN_OR_RETURN(const std::uint64_t bank_lamports, rpc.get_balance(bank.pubkey()));
   const std::uint64_t cost = rent + *fee_quote;
   if (bank_lamports < cost + bank_rent_min) {
@@ -316,8 +321,8 @@ Result<store::NonceAccountRecord> create_nonce_account(store::KeyStore& store,
     QTW_ASSIGN_OR_RETURN(intent_id, store.insert_intent(intent));
     return {};
   }));
-  QTW_TRY(store.update_intent(intent_id, store::IntentStatus::kPrepared,
-                              store::IntentStatus::kSent, {}));
+  QTW_TRY(store.update_intent(intent_id, store::IntentStatus::kPrepared, store::IntentStatus::kSent,
+                              {}));
   rpc::TransactionSender sender(rpc, options.sender);
   QTW_ASSIGN_OR_RETURN(auto outcome, sender.send_and_confirm(rpc::PendingTransaction{
                                          wire, tx.id(), blockhash.last_valid_block_height}));
@@ -327,8 +332,8 @@ Result<store::NonceAccountRecord> create_nonce_account(store::KeyStore& store,
                       "the nonce account creation " + tx.id().to_base58() +
                           " is not confirmed yet; the next `qtw balance` finishes it");
   }
-  const bool ok = outcome.kind == TxOutcomeKind::kConfirmed ||
-                  outcome.kind == TxOutcomeKind::kFinalized;
+  const bool ok =
+      outcome.kind == TxOutcomeKind::kConfirmed || outcome.kind == TxOutcomeKind::kFinalized;
   store::IntentOutcome result;
   if (outcome.landed) {
     result.slot = outcome.slot;
@@ -336,20 +341,20 @@ Result<store::NonceAccountRecord> create_nonce_account(store::KeyStore& store,
   }
   result.error = outcome.err;
   QTW_TRY(store.transact([&]() -> Status {
-    QTW_TRY(store.update_intent(intent_id, store::IntentStatus::kSent,
-                                ok ? store::IntentStatus::kConfirmed
-                                   : (outcome.kind == TxOutcomeKind::kExpired
-                                          ? store::IntentStatus::kExpired
-                                          : store::IntentStatus::kFailed),
-                                result));
-    return store.set_nonce_account_status(address, store::NonceAccountStatus::kCreating,
-                                          ok ? store::NonceAccountStatus::kActive
-                                             : store::NonceAccountStatus::kFailed);
+    QTW_TRY(store.update_intent(
+        intent_id, store::IntentStatus::kSent,
+        ok ? store::IntentStatus::kConfirmed
+           : (outcome.kind == TxOutcomeKind::kExpired ? store::IntentStatus::kExpired
+                                                      : store::IntentStatus::kFailed),
+        result));
+    return store.set_nonce_account_status(
+        address, store::NonceAccountStatus::kCreating,
+        ok ? store::NonceAccountStatus::kActive : store::NonceAccountStatus::kFailed);
   }));
   if (!ok) {
-    return make_error(ErrorCode::kRpc, "the nonce account creation did not land: " +
-                                           (outcome.err.empty() ? std::string("expired")
-                                                                : outcome.err));
+    return make_error(ErrorCode::kRpc,
+                      "the nonce account creation did not land: " +
+                          (outcome.err.empty() ? std::string("expired") : outcome.err));
   }
   record.status = store::NonceAccountStatus::kActive;
   return record;
@@ -403,8 +408,8 @@ Result<SubmitResult> submit_topup(store::KeyStore& store, rpc::RpcClient& rpc,
     QTW_ASSIGN_OR_RETURN(auto statuses, rpc.get_signature_statuses(sigs, true));
     if (statuses[0]) {
       rpc::TxOutcome o;
-      o.kind = statuses[0]->err.empty() ? rpc::TxOutcomeKind::kConfirmed
-                                        : rpc::TxOutcomeKind::kFailed;
+      o.kind =
+          statuses[0]->err.empty() ? rpc::TxOutcomeKind::kConfirmed : rpc::TxOutcomeKind::kFailed;
       o.signature = signature;
       o.slot = statuses[0]->slot;
       o.landed = true;
@@ -414,13 +419,13 @@ Result<SubmitResult> submit_topup(store::KeyStore& store, rpc::RpcClient& rpc,
       const std::string why = !nonces[0] ? "nonce account " + req.nonce_account.to_base58() +
                                                " is gone or not a nonce account"
                                          : "nonce account " + req.nonce_account.to_base58() +
-                                               " now holds " +
-                                               nonces[0]->durable_nonce.to_base58();
+                                               " now holds " + nonces[0]->durable_nonce.to_base58();
       QTW_TRY(store.update_topup_request(req.id, req.status, TopupStatus::kStale, std::nullopt,
                                          std::nullopt, why));
       return make_error(ErrorCode::kConflict,
-                        name + " is stale: " + why + ", so it can never land. Sign the request "
-                               "that replaces it (the next `qtw balance` writes it)");
+                        name + " is stale: " + why +
+                            ", so it can never land. Sign the request "
+                            "that replaces it (the next `qtw balance` writes it)");
     }
   }
 
@@ -431,9 +436,8 @@ Result<SubmitResult> submit_topup(store::KeyStore& store, rpc::RpcClient& rpc,
     intent_id = *req.intent_id;
     QTW_ASSIGN_OR_RETURN(auto intent, store.get_intent(intent_id));
     if (intent.signature != signature) {
-      return make_error(ErrorCode::kConflict,
-                        name + " was already submitted with signature " +
-                            intent.signature.to_base58());
+      return make_error(ErrorCode::kConflict, name + " was already submitted with signature " +
+                                                  intent.signature.to_base58());
     }
     if (intent.status == store::IntentStatus::kPrepared) {
       QTW_TRY(store.update_intent(intent_id, store::IntentStatus::kPrepared,
@@ -475,19 +479,20 @@ Result<SubmitResult> submit_topup(store::KeyStore& store, rpc::RpcClient& rpc,
     outcome = *already;
   } else {
     rpc::TransactionSender sender(rpc, sender_options);
-    QTW_ASSIGN_OR_RETURN(outcome, sender.send_and_confirm(rpc::PendingTransaction{
-                                      wire, signature, height + 150}));
+    QTW_ASSIGN_OR_RETURN(
+        outcome, sender.send_and_confirm(rpc::PendingTransaction{wire, signature, height + 150}));
   }
   using rpc::TxOutcomeKind;
   out.slot = outcome.slot;
   if (outcome.kind == TxOutcomeKind::kUnknown) {
     out.status = TopupStatus::kSubmitted;
-    out.detail = "sent, not confirmed yet: `qtw hodl submit` again or the next `qtw balance` "
-                 "finishes it";
+    out.detail =
+        "sent, not confirmed yet: `qtw hodl submit` again or the next `qtw balance` "
+        "finishes it";
     return out;
   }
-  const bool ok = outcome.kind == TxOutcomeKind::kConfirmed ||
-                  outcome.kind == TxOutcomeKind::kFinalized;
+  const bool ok =
+      outcome.kind == TxOutcomeKind::kConfirmed || outcome.kind == TxOutcomeKind::kFinalized;
   store::IntentOutcome result;
   if (outcome.landed) {
     result.slot = outcome.slot;
@@ -505,9 +510,10 @@ Result<SubmitResult> submit_topup(store::KeyStore& store, rpc::RpcClient& rpc,
       ok ? TopupStatus::kLanded : (outcome.landed ? TopupStatus::kFailed : TopupStatus::kPending);
   QTW_TRY(store.transact([&]() -> Status {
     if (intent.status != intent_to) {
-      QTW_TRY(store.update_intent(intent_id, intent.status == store::IntentStatus::kPrepared
-                                                 ? store::IntentStatus::kSent
-                                                 : intent.status,
+      QTW_TRY(store.update_intent(intent_id,
+                                  intent.status == store::IntentStatus::kPrepared
+                                      ? store::IntentStatus::kSent
+                                      : intent.status,
                                   intent_to, result));
     }
     return store.update_topup_request(req.id, TopupStatus::kSubmitted, req_to, std::nullopt,
@@ -515,10 +521,10 @@ Result<SubmitResult> submit_topup(store::KeyStore& store, rpc::RpcClient& rpc,
   }));
   out.status = req_to;
   if (!ok) {
-    return make_error(ErrorCode::kRpc,
-                      name + (outcome.landed ? " landed with an error: "
-                                             : " was not accepted by the node: ") +
-                          (outcome.err.empty() ? std::string("expired") : outcome.err));
+    return make_error(
+        ErrorCode::kRpc,
+        name + (outcome.landed ? " landed with an error: " : " was not accepted by the node: ") +
+            (outcome.err.empty() ? std::string("expired") : outcome.err));
   }
   return out;
 }

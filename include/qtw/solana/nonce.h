@@ -68,10 +68,10 @@ inline constexpr std::uint32_t kSystemTransfer = 2;
 
 // A decoded nonce account (nonce/src/state.rs).
 struct NonceAccountState {
-  std::uint32_t version = 0;  // 0 Legacy, 1 Current
-  bool initialized = false;   // State::Initialized
-  Pubkey authority;           // meaningful when initialized
-  Hash durable_nonce;         // the value a durable transaction uses as blockhash
+  std::uint32_t version = 0;                 // 0 Legacy, 1 Current
+  bool initialized = false;                  // State::Initialized
+  Pubkey authority;                          // meaningful when initialized
+  Hash durable_nonce;                        // the value a durable transaction uses as blockhash
   std::uint64_t lamports_per_signature = 0;  // fee_calculator
 };
 

@@ -69,8 +69,8 @@ struct TopupClaim {
   solana::Pubkey hodl;
   solana::Pubkey nonce_account;
   solana::Hash nonce_value;
-  std::vector<solana::Pubkey> banks;              // the Banks listed in the request
-  std::vector<store::IntentTransfer> transfers;   // as listed, in order
+  std::vector<solana::Pubkey> banks;             // the Banks listed in the request
+  std::vector<store::IntentTransfer> transfers;  // as listed, in order
 };
 
 // One decoded transfer of a checked message.
@@ -122,7 +122,7 @@ struct SubmitResult {
   std::int64_t request_id = 0;
   store::TopupStatus status = store::TopupStatus::kSubmitted;  // after this call
   solana::Signature signature;
-  bool already_landed = false;   // it had landed before this call: nothing sent
+  bool already_landed = false;  // it had landed before this call: nothing sent
   std::uint64_t slot = 0;
   std::uint64_t fee_lamports = 0;
   std::string detail;
@@ -137,9 +137,9 @@ struct SubmitResult {
 // intent log, the request and the audit log. A request that already landed
 // is reported (already_landed) and not sent again.
 [[nodiscard]] Result<SubmitResult> submit_topup(store::KeyStore& store, rpc::RpcClient& rpc,
-                                               std::int64_t request_id,
-                                               const solana::Signature& signature,
-                                               const rpc::SenderOptions& sender = {});
+                                                std::int64_t request_id,
+                                                const solana::Signature& signature,
+                                                const rpc::SenderOptions& sender = {});
 
 // Reads the nonce accounts named and decodes them: nullopt for a missing or
 // non-nonce account. One getMultipleAccounts.

@@ -11,7 +11,9 @@
 namespace qtw::solana {
 namespace {
 
-Pubkey pk(const char* b58) { return *Pubkey::from_base58(b58); }
+Pubkey pk(const char* b58) {
+  return *Pubkey::from_base58(b58);
+}
 
 TEST(Nonce, CreateWithSeedMatchesSdkVector) {
   // solana-sdk pubkey/src/lib.rs test_create_with_seed, and @solana/kit
@@ -50,10 +52,12 @@ TEST(Nonce, InstructionLayouts) {
   EXPECT_EQ(hex_encode(std::span(cws.data).first(4)), "03000000");
   EXPECT_EQ(cws.data.size(), 4u + 32 + 8 + 2 + 8 + 8 + 32);
   EXPECT_EQ(hex_encode(std::span(cws.data).subspan(36, 10)), "02000000000000006162");
-  EXPECT_EQ(hex_encode(std::span(cws.data).subspan(46, 16)), "0017160000000000" "5000000000000000");
+  EXPECT_EQ(hex_encode(std::span(cws.data).subspan(46, 16)),
+            "0017160000000000"
+            "5000000000000000");
   EXPECT_EQ(cws.accounts.size(), 2u);  // base == from: listed once
-  auto cws2 = system_program::create_account_with_seed(bank, nonce, auth, "ab", 1, 80,
-                                                       system_program_id());
+  auto cws2 =
+      system_program::create_account_with_seed(bank, nonce, auth, "ab", 1, 80, system_program_id());
   EXPECT_EQ(cws2.accounts.size(), 3u);
   EXPECT_EQ(cws2.accounts[2], (AccountMeta{auth, true, false}));
 }
@@ -68,8 +72,10 @@ TEST(Nonce, DecodesAccountWrittenByTheRuntime) {
   ASSERT_TRUE(st) << st.error().message;
   EXPECT_EQ(st->version, 1u);
   EXPECT_TRUE(st->initialized);
-  EXPECT_EQ(hex_encode(st->authority.bytes), "930358db5bd33eb27d3d52a40d5aa1981f0dda11768f0469ff2ff19fed5c099b");
-  EXPECT_EQ(hex_encode(st->durable_nonce.bytes), "4a18e975f0f2004e108861bd18a11a2271f32977fc279db6f33ec80a0b60c8e0");
+  EXPECT_EQ(hex_encode(st->authority.bytes),
+            "930358db5bd33eb27d3d52a40d5aa1981f0dda11768f0469ff2ff19fed5c099b");
+  EXPECT_EQ(hex_encode(st->durable_nonce.bytes),
+            "4a18e975f0f2004e108861bd18a11a2271f32977fc279db6f33ec80a0b60c8e0");
   EXPECT_EQ(st->lamports_per_signature, 5000u);
 }
 

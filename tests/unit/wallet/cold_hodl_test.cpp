@@ -140,13 +140,13 @@ TEST(ColdHodl, CheckRefusesEveryTamper) {
 }
 
 TEST(ColdHodl, RefusesReservedAddresses) {
-  for (const char* id : {"11111111111111111111111111111111",
-                         "ComputeBudget111111111111111111111111111111",
-                         "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
-                         "SysvarC1ock11111111111111111111111111111111",
-                         "SysvarRent111111111111111111111111111111111",
-                         "BPFLoaderUpgradeab1e11111111111111111111111",
-                         "1nc1nerator11111111111111111111111111111111"}) {
+  for (const char* id :
+       {"11111111111111111111111111111111", "ComputeBudget111111111111111111111111111111",
+        "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+        "SysvarC1ock11111111111111111111111111111111",
+        "SysvarRent111111111111111111111111111111111",
+        "BPFLoaderUpgradeab1e11111111111111111111111",
+        "1nc1nerator11111111111111111111111111111111"}) {
     auto pk = Pubkey::from_base58(id);
     ASSERT_TRUE(pk) << id;
     auto r = check_hodl_address(*pk);
