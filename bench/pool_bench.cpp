@@ -1,5 +1,5 @@
 // ExplorerPool: the in-process acquire + return round trip behind the seed's
-// get_explorer_keypair / return_explorer_keypair (DESIGN §3: after a durable
+// get_explorer_keypair / return_explorer_keypair (docs/ARCHITECTURE.md, Explorer state machine: after a durable
 // batch claim, acquire/return are in memory).
 //   BM_AcquireReturnInMemory  the in-memory path (acquire, return unused)
 //   BM_AcquireReturn          acquire + return(retire), amortising the slow

@@ -1,4 +1,4 @@
-// qtw status, balance, acquire, release, sweep --to-hodl (DESIGN §9).
+// qtw status, balance, acquire, release, sweep --to-hodl, resume (README.md, docs/ARCHITECTURE.md).
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -35,7 +35,8 @@ bool may_hold_lamports(const store::KeyRecord& k) {
 // ---- status ----
 
 int run_status(bool no_balances, const GlobalOptions& global) {
-  auto config = load_effective_config(global);
+  std::string config_used;
+  auto config = load_effective_config(global, &config_used);
   if (!config) return report_error(config.error());
   auto st = open_wallet_store(*config, /*create=*/false);
   if (!st) return report_error(st.error());
@@ -55,50 +56,60 @@ int run_status(bool no_balances, const GlobalOptions& global) {
     if (store::topup_is_live(r.status)) live_requests.push_back(&r);
   }
   std::map<std::int64_t, std::uint64_t> nonce_lamports;  // by nonce record id
+  auto paused_since = wallet::funding_paused_since(store);
+  if (!paused_since) return report_error(paused_since.error());
 
   // Balances of every key that may hold lamports, 100 per getMultipleAccounts.
+  // An unreachable node is a warning: the store's view still prints.
   std::vector<const store::KeyRecord*> watched;
   for (const auto& k : *keys) {
     if (may_hold_lamports(k)) watched.push_back(&k);
   }
   std::map<std::int64_t, std::uint64_t> lamports;  // by key id
   std::map<std::string, std::uint64_t> tier_total;
+  std::string balance_warning;
+  bool have_balances = false;
   if (!no_balances) {
-    auto client = rpc::RpcClient::connect(config->rpc.url);
-    if (!client) return report_error(client.error());
-    std::vector<solana::Pubkey> pks;
-    pks.reserve(watched.size() + nonces->size());
-    for (const auto* k : watched) pks.push_back(k->pubkey);
-    for (const auto& n : *nonces) pks.push_back(n.address);
-    auto accounts = (*client)->get_multiple_accounts(pks);
-    if (!accounts) {
-      return report_error(with_context(accounts.error(), "reading balances from " +
-                                                             config->rpc.url +
-                                                             " (--no-balances skips this)"));
-    }
-    for (std::size_t i = 0; i < watched.size(); ++i) {
-      const std::uint64_t l = (*accounts)[i] ? (*accounts)[i]->lamports : 0;
-      lamports[watched[i]->id] = l;
-      tier_total[std::string(store::key_tier_name(watched[i]->tier))] += l;
-    }
-    for (std::size_t i = 0; i < nonces->size(); ++i) {
-      const auto& a = (*accounts)[watched.size() + i];
-      nonce_lamports[(*nonces)[i].id] = a ? a->lamports : 0;
-      tier_total["nonce"] += a ? a->lamports : 0;
+    auto read = [&]() -> Status {
+      QTW_ASSIGN_OR_RETURN(auto client, rpc::RpcClient::connect(config->rpc.url));
+      std::vector<solana::Pubkey> pks;
+      pks.reserve(watched.size() + nonces->size());
+      for (const auto* k : watched) pks.push_back(k->pubkey);
+      for (const auto& n : *nonces) pks.push_back(n.address);
+      QTW_ASSIGN_OR_RETURN(auto accounts, client->get_multiple_accounts(pks));
+      for (std::size_t i = 0; i < watched.size(); ++i) {
+        const std::uint64_t l = accounts[i] ? accounts[i]->lamports : 0;
+        lamports[watched[i]->id] = l;
+        tier_total[std::string(store::key_tier_name(watched[i]->tier))] += l;
+      }
+      for (std::size_t i = 0; i < nonces->size(); ++i) {
+        const auto& a = accounts[watched.size() + i];
+        nonce_lamports[(*nonces)[i].id] = a ? a->lamports : 0;
+        tier_total["nonce"] += a ? a->lamports : 0;
+      }
+      return {};
+    };
+    if (auto r = read(); r) {
+      have_balances = true;
+    } else {
+      balance_warning = "balances not read from " + config->rpc.url + ": " + r.error().message;
     }
   }
 
   if (global.json) {
     json out;
+    out["config"] = config_used.empty() ? json(nullptr) : json(config_used);
     out["store"] = store.describe();
-    out["rpc_url"] = no_balances ? json(nullptr) : json(config->rpc.url);
+    out["rpc_url"] = config->rpc.url;
+    out["funding_paused"] = paused_since->has_value();
+    out["funding_paused_since_ms"] = *paused_since ? json(**paused_since) : json(nullptr);
     json by_tier = json::object();
     for (const auto& c : *counts) {
       by_tier[std::string(store::key_tier_name(c.tier))]
              [std::string(store::key_state_name(c.state))] = c.count;
     }
     out["keys"] = by_tier;
-    if (no_balances) {
+    if (!have_balances) {
       out["balances_lamports"] = nullptr;
     } else {
       std::uint64_t total = 0;
@@ -112,13 +123,14 @@ int run_status(bool no_balances, const GlobalOptions& global) {
       b["nonce"] = tier_total["nonce"];
       out["balances_lamports"] = b;
     }
+    out["warnings"] = balance_warning.empty() ? json::array() : json::array({balance_warning});
     json hot = json::array();
     for (const auto& k : *keys) {
       if (k.tier == KeyTier::Explorer) continue;
       json j{{"tier", store::key_tier_name(k.tier)}, {"pubkey", k.pubkey.to_base58()}};
       j["bank_index"] = k.bank_index ? json(*k.bank_index) : json(nullptr);
       j["watch_only"] = k.watch_only();
-      j["lamports"] = no_balances ? json(nullptr) : json(lamports[k.id]);
+      j["lamports"] = have_balances ? json(lamports[k.id]) : json(nullptr);
       hot.push_back(std::move(j));
     }
     out["hodl_and_banks"] = hot;
@@ -136,7 +148,7 @@ int run_status(bool no_balances, const GlobalOptions& global) {
              {"authority", n.hodl.to_base58()},
              {"funding_bank", n.funding_bank.to_base58()},
              {"status", store::nonce_account_status_name(n.status)}};
-      j["lamports"] = no_balances ? json(nullptr) : json(nonce_lamports[n.id]);
+      j["lamports"] = !have_balances ? json(nullptr) : json(nonce_lamports[n.id]);
       na.push_back(std::move(j));
     }
     out["nonce_accounts"] = na;
@@ -152,17 +164,25 @@ int run_status(bool no_balances, const GlobalOptions& global) {
     }
     out["topup_requests"] = tr;
     std::cout << out.dump() << "\n";
+    if (!balance_warning.empty()) std::cerr << "warning: " << balance_warning << "\n";
     return 0;
   }
 
-  std::cout << "store: " << store.describe() << "\n\n";
+  std::cout << "config: " << (config_used.empty() ? "(none found: built-in defaults)" : config_used)
+            << "\nstore:  " << store.describe() << "\nrpc:    " << config->rpc.url << "\n";
+  if (*paused_since) {
+    std::cout << "funding: PAUSED since "
+              << format_local_time(**paused_since)
+              << " (a sweep): no Bank top-up, no new Explorers until `qtw resume`\n";
+  }
+  std::cout << "\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : *counts) {
     rows.push_back({std::string(store::key_tier_name(c.tier)),
                     std::string(store::key_state_name(c.state)), std::to_string(c.count)});
   }
   std::cout << render_table({"TIER", "STATE", "KEYS"}, rows) << "\n";
-  if (!no_balances) {
+  if (have_balances) {
     rows.clear();
     for (const auto& k : *keys) {
       if (k.tier == KeyTier::Explorer) continue;
@@ -179,7 +199,7 @@ int run_status(bool no_balances, const GlobalOptions& global) {
     for (const auto& n : *nonces) {
       rows.push_back({n.address.to_base58(), n.hodl.to_base58(),
                       std::string(store::nonce_account_status_name(n.status)),
-                      no_balances ? "-" : format_sol(nonce_lamports[n.id])});
+                      !have_balances ? "-" : format_sol(nonce_lamports[n.id])});
     }
     std::cout << "nonce accounts (cold HODL top-ups):\n"
               << render_table({"NONCE ACCOUNT", "AUTHORITY (HODL)", "STATUS", "BALANCE"}, rows)
@@ -208,12 +228,13 @@ int run_status(bool no_balances, const GlobalOptions& global) {
     std::cout << "in flight:\n"
               << render_table({"SIGNATURE", "KIND", "STATUS", "LAST VALID HEIGHT"}, rows);
   }
+  if (!balance_warning.empty()) std::cerr << "warning: " << balance_warning << "\n";
   return 0;
 }
 
 // ---- balance ----
 
-json report_json(const wallet::BalanceReport& r) {
+json report_json(const wallet::BalanceReport& r, std::chrono::milliseconds unlock) {
   return json{{"intents_resumed", r.intents_resumed},
               {"explorers_recovered", r.explorers_recovered},
               {"lamports_recovered", r.lamports_recovered},
@@ -224,6 +245,7 @@ json report_json(const wallet::BalanceReport& r) {
               {"lamports_to_explorers", r.lamports_to_explorers},
               {"explorers_dropped", r.explorers_dropped},
               {"fees_lamports", r.fees_lamports},
+              {"signatures_landed", r.signatures_landed},
               {"transactions_sent", r.transactions_sent},
               {"transactions_confirmed", r.transactions_confirmed},
               {"transactions_failed", r.transactions_failed},
@@ -232,15 +254,20 @@ json report_json(const wallet::BalanceReport& r) {
               {"leases_expired", r.leases_expired},
               {"banks_swept", r.banks_swept},
               {"lamports_to_hodl", r.lamports_to_hodl},
+              {"bank_sweep_signatures", r.bank_sweep_signatures},
               {"explorers_still_leased", r.explorers_still_leased},
+              {"funding_paused", r.funding_paused},
+              {"interrupted", r.interrupted},
               {"signatures", r.signatures},
               {"unsigned_requests", r.unsigned_requests},
               {"topup_requests", r.topup_requests},
               {"warnings", r.warnings},
-              {"duration_ms", r.duration.count()}};
+              {"unlock_ms", unlock.count()},
+              {"duration_ms", (r.duration + unlock).count()}};
 }
 
-void print_report(const wallet::BalanceReport& r) {
+void print_report(const wallet::BalanceReport& r, std::chrono::milliseconds unlock) {
+  const std::uint32_t landed = r.transactions_confirmed + r.transactions_failed;
   std::vector<std::vector<std::string>> rows = {
       {"recovered", std::to_string(r.explorers_recovered) + " Explorers",
        format_sol(r.lamports_recovered)},
@@ -249,37 +276,69 @@ void print_report(const wallet::BalanceReport& r) {
       {"created", std::to_string(r.explorers_created) + " Explorers",
        format_sol(r.lamports_to_explorers)},
       {"dropped", std::to_string(r.explorers_dropped) + " Explorers", "-"},
-      {"fees", std::to_string(r.transactions_confirmed) + "/" +
-                   std::to_string(r.transactions_sent) + " tx confirmed",
+      // The fee is per signature: a recovery carries one per Explorer.
+      {"fees", std::to_string(r.signatures_landed) + " signatures in " + std::to_string(landed) +
+                   " landed tx",
        std::to_string(r.fees_lamports) + " lamports"},
   };
   std::cout << render_table({"STEP", "COUNT", "AMOUNT"}, rows);
-  if (r.intents_resumed > 0) {
-    std::cout << "resumed " << r.intents_resumed << " transaction(s) left by an earlier run\n";
-  }
+  std::cout << "transactions: " << r.transactions_sent << " sent this run";
+  if (r.intents_resumed > 0) std::cout << " + " << r.intents_resumed << " resumed from an earlier run";
+  std::cout << "; " << r.transactions_confirmed << " confirmed, " << r.transactions_failed
+            << " failed, " << r.transactions_expired << " expired, " << r.transactions_unknown
+            << " unresolved\n";
   if (r.leases_expired > 0) std::cout << r.leases_expired << " expired lease(s) -> used\n";
-  for (const auto& s : r.signatures) std::cout << "signature " << s << "\n";
+  for (const auto& sig : r.signatures) std::cout << "signature " << sig << "\n";
   for (const auto& u : r.unsigned_requests) std::cout << "unsigned request " << u << "\n";
   for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
-  std::cout << "took " << r.duration.count() << " ms\n";
+  std::cout << "took " << (r.duration + unlock).count() << " ms (unlock " << unlock.count()
+            << " ms)\n";
+}
+
+// Unresolved intents in the store: what the next run resumes.
+std::size_t unresolved_count(wallet::KeyManager& km) {
+  auto in_flight = km.store().list_unresolved_intents();
+  return in_flight ? in_flight->size() : 0;
 }
 
 int run_balance(const std::optional<std::string>& passphrase_file, const GlobalOptions& global) {
+  // Ctrl-C from here on: finish the current step, free the leader slot,
+  // say what the next run resumes (exit 130).
+  install_interrupt_flag();
   auto config = load_effective_config(global);
   if (!config) return report_error(config.error());
-  auto km = open_key_manager(*config, passphrase_file);
+  const auto started = std::chrono::steady_clock::now();
+  auto options = wallet::key_manager_options(*config);
+  options.balancer.interrupt = interrupt_flag();
+  auto km = open_key_manager(*config, passphrase_file, std::move(options));
   if (!km) return report_error(km.error());
+  const auto unlock = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  if (interrupt_flag()->load()) {
+    (void)(*km)->stop();
+    return print_error("interrupted before the cycle began; nothing was sent", 130);
+  }
   if (auto lead = (*km)->take_leadership(); !lead) {
     return report_error(lead.error());
   }
   auto report = (*km)->balance();
-  auto stopped = (*km)->stop();
+  const std::size_t to_resume = unresolved_count(**km);
+  auto stopped = (*km)->stop();  // frees the leader slot at once
   if (!report) return report_error(report.error());
   if (!stopped) return report_error(stopped.error());
   if (global.json) {
-    std::cout << report_json(*report).dump() << "\n";
+    json out = report_json(*report, unlock);
+    out["transactions_to_resume"] = to_resume;
+    std::cout << out.dump() << "\n";
   } else {
-    print_report(*report);
+    print_report(*report, unlock);
+  }
+  if (report->interrupted || interrupt_flag()->load()) {
+    return print_error("interrupted: stopped after the current step; " +
+                           std::to_string(to_resume) +
+                           " transaction(s) will be resumed by the next `qtw balance` or "
+                           "`qtw serve`",
+                       130);
   }
   // Failed or unresolved transactions are an operational failure (exit 1).
   return report->transactions_failed + report->transactions_unknown > 0 ? 1 : 0;
@@ -313,7 +372,10 @@ int run_acquire(const AcquireArgs& args, const GlobalOptions& global) {
     if (!passphrase) return report_error(passphrase.error());
     auto wallet = store->get_wallet();
     if (!wallet) return report_error(wallet.error());
-    auto seed = vault::open(wallet->sealed_seed, *passphrase, vault::kPurposeMasterSeed);
+    auto seed = [&] {
+      Spinner spinner("unlocking the master seed (Argon2id)");
+      return vault::open(wallet->sealed_seed, *passphrase, vault::kPurposeMasterSeed);
+    }();
     if (!seed) return report_error(seed.error());
     auto h = vault::HotKeys::create(std::move(*seed));
     if (!h) return report_error(h.error());
@@ -350,8 +412,9 @@ int run_acquire(const AcquireArgs& args, const GlobalOptions& global) {
     std::cout << out.dump() << "\n";
   } else {
     std::cout << k.pubkey.to_base58() << "\n";
-    std::cerr << "leased until " << deadline << " (Unix ms); return it with `qtw release "
-              << k.pubkey.to_base58() << " --retire`\n";
+    std::cerr << "leased until " << format_deadline(deadline, unix_ms())
+              << "; return it with `qtw release " << k.pubkey.to_base58()
+              << " --retire` (it signed) or `--keep` (it signed nothing)\n";
   }
   return 0;
 }
@@ -371,14 +434,16 @@ int run_release(const std::string& pubkey_text, bool retire, bool keep,
     return usage_error(pubkey_text + " is a " + std::string(store::key_tier_name(key->tier)) +
                        " key, not an Explorer");
   }
+  // Refusals of what was asked are bad requests (exit 2), not failures.
   if (key->state != KeyState::kLeased || !key->lease) {
-    return report_error(Error{ErrorCode::kConflict,
-                              "Explorer " + pubkey_text + " is " +
-                                  std::string(store::key_state_name(key->state)) +
-                                  ", not leased (an expired lease already counts as used)",
-                              0});
+    return usage_error("Explorer " + pk->to_base58() + " is " +
+                       std::string(store::key_state_name(key->state)) +
+                       ", not leased (an expired lease already counts as used)");
   }
   if (auto r = (*st)->release_explorer(*pk, key->lease->lease_id, retire); !r) {
+    if (r.error().code == ErrorCode::kConflict || r.error().code == ErrorCode::kIllegalTransition) {
+      return usage_error(r.error().message);
+    }
     return report_error(r.error());
   }
   if (global.json) {
@@ -439,8 +504,11 @@ int run_sweep(const std::optional<std::string>& hodl_text,
       return usage_error("confirmation not given; nothing swept");
     }
   }
+  const auto started = std::chrono::steady_clock::now();
   auto km = open_key_manager(*config, passphrase_file);
   if (!km) return report_error(km.error());
+  const auto unlock = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
   if (auto lead = (*km)->take_leadership(); !lead) {
     return report_error(lead.error());
   }
@@ -449,11 +517,16 @@ int run_sweep(const std::optional<std::string>& hodl_text,
   if (!report) return report_error(report.error());
   if (!stopped) return report_error(stopped.error());
   if (global.json) {
-    std::cout << report_json(*report).dump() << "\n";
+    std::cout << report_json(*report, unlock).dump() << "\n";
   } else {
-    print_report(*report);
+    print_report(*report, unlock);
     std::cout << "swept " << report->banks_swept
               << " Bank(s): " << format_sol(report->lamports_to_hodl) << " to HODL\n";
+    for (const auto& sig : report->bank_sweep_signatures) {
+      std::cout << "bank sweep signature " << sig << "\n";
+    }
+    std::cout << "funding is paused: `qtw balance` and `qtw serve` recover Explorers but fund "
+                 "nothing until `qtw resume`\n";
     if (report->explorers_still_leased > 0) {
       std::cout << "warning: " << report->explorers_still_leased
                 << " Explorer(s) still leased; run sweep again once their leases end\n";
@@ -461,6 +534,23 @@ int run_sweep(const std::optional<std::string>& hodl_text,
   }
   const auto& c = *report;
   return c.transactions_failed + c.transactions_unknown > 0 ? 1 : 0;
+}
+
+int run_resume(const GlobalOptions& global) {
+  auto config = load_effective_config(global);
+  if (!config) return report_error(config.error());
+  auto st = open_wallet_store(*config, /*create=*/false);
+  if (!st) return report_error(st.error());
+  auto was = wallet::resume_funding(**st, "cli");
+  if (!was) return report_error(was.error());
+  if (global.json) {
+    std::cout << json{{"was_paused", *was}, {"funding_paused", false}}.dump() << "\n";
+  } else {
+    std::cout << (*was ? "funding resumed: the next cycle tops Banks up from HODL and creates "
+                         "Explorers again\n"
+                       : "funding was not paused; nothing changed\n");
+  }
+  return 0;
 }
 
 }  // namespace
@@ -516,7 +606,9 @@ void register_balancer_commands(CLI::App& app, GlobalOptions& global) {
   };
   auto sweep_args = std::make_shared<SweepArgs>();
   auto* sweep = app.add_subcommand(
-      "sweep", "Emergency/tear-down: drain Explorers to their Banks and Banks to HODL");
+      "sweep",
+      "Emergency/tear-down: drain Explorers to their Banks and Banks to HODL, and pause "
+      "funding until `qtw resume`");
   sweep->add_flag("--to-hodl", sweep_args->to_hodl, "Required: where the funds go")->required();
   sweep->add_option("--hodl", sweep_args->hodl, "Which HODL pubkey (default: the first)");
   sweep->add_flag("--yes", sweep_args->yes,
@@ -526,6 +618,11 @@ void register_balancer_commands(CLI::App& app, GlobalOptions& global) {
     global.exit_code =
         run_sweep(sweep_args->hodl, sweep_args->passphrase_file, sweep_args->yes, global);
   });
+
+  auto* resume = app.add_subcommand(
+      "resume", "End the funding pause a sweep left: Banks are topped up and Explorers created "
+                "again (no passphrase needed)");
+  resume->callback([&global] { global.exit_code = run_resume(global); });
 }
 
 }  // namespace qtw::cli

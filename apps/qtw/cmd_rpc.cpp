@@ -23,16 +23,17 @@ Result<std::unique_ptr<rpc::RpcClient>> connect(const GlobalOptions& global) {
 void register_rpc_commands(CLI::App& app, GlobalOptions& global) {
   struct Args {
     std::string pubkey;
-    std::string lamports;
+    AmountArgs amount;
   };
   auto a = std::make_shared<Args>();
   auto* airdrop = app.add_subcommand("airdrop", "Request an airdrop (test clusters only) and wait for it");
   airdrop->add_option("pubkey", a->pubkey, "Recipient (base58)")->required();
-  airdrop->add_option("lamports", a->lamports, "Amount in lamports")->required();
+  airdrop->add_option("lamports", a->amount.lamports, "Amount in lamports (or --sol)");
+  airdrop->add_option("--sol", a->amount.sol, "Amount in SOL, e.g. 1.5 (at most 9 decimals)");
   airdrop->callback([a, &global] {
     auto to = solana::Pubkey::from_base58(a->pubkey);
     if (!to) return void(global.exit_code = report_error(to.error()));
-    auto lamports = parse_lamports(a->lamports);
+    auto lamports = amount_lamports(a->amount);
     if (!lamports) return void(global.exit_code = report_error(lamports.error()));
     auto client = connect(global);
     if (!client) return void(global.exit_code = report_error(client.error()));
@@ -45,8 +46,8 @@ void register_rpc_commands(CLI::App& app, GlobalOptions& global) {
     auto outcome = sender.confirm_all(
         std::vector<rpc::PendingTransaction>{{{}, *sig, latest->last_valid_block_height}}, false);
     if (!outcome || (*outcome)[0].kind != rpc::TxOutcomeKind::kConfirmed) {
-      std::cerr << "qtw: error: airdrop " << sig->to_base58() << " was not confirmed\n";
-      return void(global.exit_code = 1);
+      return void(global.exit_code =
+                      print_error("airdrop " + sig->to_base58() + " was not confirmed", 1));
     }
     std::cout << sig->to_base58() << "\n";
   });

@@ -1,4 +1,4 @@
-// qtw serve: the daemon (DESIGN §7, docs/DAEMON.md). Balancer loop + HTTP API.
+// qtw serve: the daemon (docs/DAEMON.md). Balancer loop + HTTP API.
 #include <CLI/CLI.hpp>
 
 #include <pthread.h>
@@ -29,7 +29,14 @@ struct ServeArgs {
   std::optional<std::string> passphrase_file;
   std::string log_format;  // text|json; "" = [log] format
   std::string log_level;
+  bool allow_remote = false;
 };
+
+// Hosts only this machine can reach. Anything else (0.0.0.0, ::, a LAN
+// address, a name) exposes the API and /metrics to other hosts.
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
 
 // %* in the JSON pattern: the message as the inside of a JSON string (RFC
 // 8259 section 7), so a quote or newline in any message (an error text, a
@@ -109,6 +116,19 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   if (!listen.empty() && (colon == std::string::npos || port < 0 || port > 65535)) {
     return usage_error("--listen must be HOST:PORT (e.g. 127.0.0.1:8686), not '" + listen + "'");
   }
+  const std::string listen_host = listen.empty() ? std::string() : listen.substr(0, colon);
+  if (!listen.empty() && !is_loopback_host(listen_host)) {
+    if (!args.allow_remote) {
+      return usage_error("--listen " + listen + " would serve the API and /metrics to other "
+                         "hosts; listen on 127.0.0.1 (or a Unix socket) and put a TLS proxy in "
+                         "front, or pass --allow-remote if this is really meant "
+                         "(docs/DAEMON.md)");
+    }
+    spdlog::warn("listening on {} (--allow-remote): other hosts can reach the API and /metrics; "
+                 "the bearer token and any Explorer signatures travel in clear text without a "
+                 "TLS proxy",
+                 listen);
+  }
   const std::string token_file =
       args.token_file.empty() ? config->service.token_file : args.token_file;
   if (token_file.empty()) {
@@ -131,9 +151,22 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   if (!passphrase) return report_error(passphrase.error());
   auto st = open_wallet_store(*config, /*create=*/false);
   if (!st) return report_error(st.error());
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  const std::string instance = args.instance.empty() ? config->service.instance : args.instance;
   auto options = wallet::key_manager_options(*config);
   options.metrics = &wallet_metrics;
-  auto km = wallet::KeyManager::open(std::move(*st), *passphrase, std::move(options));
+  // The daemon's leases: held in the store by a stable owner, handed out
+  // from memory (claimed in batches), kept across a restart and adopted by
+  // the next start; an API lease lasts [service] lease_timeout_ms.
+  options.owner = store::LeaseOwner{host, 0, instance};
+  options.adopt_leases = true;
+  options.pool.keep_leases_on_shutdown = true;
+  options.pool.lease_timeout = std::chrono::milliseconds(config->service.lease_timeout_ms);
+  auto km = [&] {
+    Spinner spinner("unlocking the wallet (Argon2id)");
+    return wallet::KeyManager::open(std::move(*st), *passphrase, std::move(options));
+  }();
   if (!km) return report_error(km.error());
 
   service::ServiceOptions so;
@@ -141,13 +174,7 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   so.port = port;
   so.unix_socket = unix_socket;
   so.token = std::move(*token);
-  char host[256] = {};
-  ::gethostname(host, sizeof(host) - 1);
-  const std::string instance = args.instance.empty() ? config->service.instance : args.instance;
-  so.owner = store::LeaseOwner{host, 0, instance};
-  so.lease_timeout = std::chrono::milliseconds(config->service.lease_timeout_ms);
   so.metrics = &wallet_metrics;
-  so.min_available = config->balancer.min_explorer_keys;
   auto svc = service::Service::create(**km, std::move(so));
   if (!svc) return report_error(svc.error());
   if (auto b = (*svc)->bind(); !b) return report_error(b.error());
@@ -213,6 +240,9 @@ void register_service_commands(CLI::App& app, GlobalOptions& global) {
   serve->add_option("--instance", args->instance,
                     "Lease-holder name in the store; stable across restarts, unique per daemon "
                     "(default [service] instance, \"qtw-serve\")");
+  serve->add_flag("--allow-remote", args->allow_remote,
+                  "Allow a --listen address other hosts can reach (0.0.0.0, a LAN address); "
+                  "refused without it");
   add_passphrase_option(serve, args->passphrase_file);
   serve->add_option("--log-format", args->log_format, "text or json (default [log] format)");
   serve->add_option("--log-level", args->log_level,

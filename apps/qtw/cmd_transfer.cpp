@@ -21,7 +21,7 @@ namespace {
 struct TransferArgs {
   std::string from;
   std::string to;
-  std::string lamports;
+  AmountArgs amount;
   std::string fee_payer;
   std::optional<std::uint64_t> cu_price;
   std::optional<std::uint32_t> cu_limit;
@@ -33,8 +33,8 @@ struct TransferArgs {
 int run_transfer(const TransferArgs& a, const GlobalOptions& global) {
   auto to = solana::Pubkey::from_base58(a.to);
   if (!to) return report_error(with_context(to.error(), "--to"));
-  auto lamports = parse_lamports(a.lamports);
-  if (!lamports) return report_error(with_context(lamports.error(), "--lamports"));
+  auto lamports = amount_lamports(a.amount);
+  if (!lamports) return report_error(lamports.error());
   if (a.cu_limit && (*a.cu_limit == 0 || *a.cu_limit > solana::compute_budget::kMaxComputeUnitLimit)) {
     return usage_error("--cu-limit must be 1..1400000");
   }
@@ -110,17 +110,20 @@ int run_transfer(const TransferArgs& a, const GlobalOptions& global) {
     case rpc::TxOutcomeKind::kFinalized:
       return 0;
     case rpc::TxOutcomeKind::kFailed:
-      std::cerr << "qtw: error: transaction " << tx.id().to_base58() << " failed: " << o.err << "\n";
-      for (const auto& l : o.logs) std::cerr << "  " << l << "\n";
-      return 1;
+    {
+      std::string what = "transaction " + tx.id().to_base58() + " failed: " + o.err;
+      for (const auto& l : o.logs) what += "\n  " + l;
+      return print_error(what, 1);
+    }
     case rpc::TxOutcomeKind::kExpired:
-      std::cerr << "qtw: error: transaction " << tx.id().to_base58()
-                << " expired without landing (blockhash too old); nothing was spent, retry\n";
-      return 1;
+      return print_error("transaction " + tx.id().to_base58() +
+                             " expired without landing (blockhash too old); nothing was spent, "
+                             "retry",
+                         1);
     case rpc::TxOutcomeKind::kUnknown:
-      std::cerr << "qtw: error: outcome of " << tx.id().to_base58()
-                << " unknown (" << o.last_error << "); check it before retrying: it may still land\n";
-      return 1;
+      return print_error("outcome of " + tx.id().to_base58() + " unknown (" + o.last_error +
+                             "); check it before retrying: it may still land",
+                         1);
   }
   return 1;
 }
@@ -135,7 +138,8 @@ void register_transfer_commands(CLI::App& app, GlobalOptions& global) {
       "With --sign-only --blockhash B it prints the base64 wire transaction and sends nothing.");
   cmd->add_option("--from", a->from, "Keypair file of the sender")->required();
   cmd->add_option("--to", a->to, "Recipient pubkey (base58)")->required();
-  cmd->add_option("--lamports", a->lamports, "Amount in lamports (1 SOL = 1000000000)")->required();
+  cmd->add_option("--lamports", a->amount.lamports, "Amount in lamports (1 SOL = 1000000000)");
+  cmd->add_option("--sol", a->amount.sol, "Amount in SOL, e.g. 1.5 (at most 9 decimals)");
   cmd->add_option("--fee-payer", a->fee_payer, "Keypair file paying the fee (default: --from)");
   cmd->add_option("--cu-price", a->cu_price, "Priority fee: SetComputeUnitPrice in micro-lamports per CU");
   cmd->add_option("--cu-limit", a->cu_limit, "SetComputeUnitLimit (1..1400000)");

@@ -1,6 +1,7 @@
 // qtw init, qtw keys list, qtw export-seed (docs/KEYS.md).
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -187,7 +188,8 @@ int run_init(const InitArgs& args, const GlobalOptions& global) {
   if (!config_r) return fail(config_r.error());
   const auto& config = *config_r;
 
-  auto passphrase = load_cli_passphrase(args.seal.passphrase_file);
+  if (auto ok = confirm_seal_cost(args.seal); !ok) return fail(ok.error());
+  auto passphrase = load_cli_passphrase(args.seal.passphrase_file, /*confirm=*/true);
   if (!passphrase) return fail(passphrase.error());
 
   // Read every input before creating anything.
@@ -253,6 +255,18 @@ int run_init(const InitArgs& args, const GlobalOptions& global) {
     auto found = scan_chain(**hot, **client, args.bank_gap, args.explorer_gap);
     if (!found) return fail(with_context(found.error(), "scanning " + config.rpc.url));
     scanned = std::move(*found);
+    // --banks N: Banks 0..N-1 come back even if the chain never saw them
+    // (derived but never funded), so the wallet keeps its shape.
+    for (std::uint32_t i = 0; i < args.banks; ++i) {
+      const bool have = std::any_of(scanned.begin(), scanned.end(),
+                                    [i](const ScannedBank& b) { return b.index == i; });
+      if (have) continue;
+      auto kp = (*hot)->bank_keypair(i);
+      if (!kp) return fail(kp.error());
+      scanned.push_back(ScannedBank{i, kp->pubkey(), 0, {}});
+    }
+    std::sort(scanned.begin(), scanned.end(),
+              [](const ScannedBank& a, const ScannedBank& b) { return a.index < b.index; });
   }
 
   nlohmann::json banks = nlohmann::json::array();
@@ -405,7 +419,10 @@ int run_export_seed(const SealArgs& seal_args, bool confirmed, const GlobalOptio
   }
   auto passphrase = load_cli_passphrase(seal_args.passphrase_file);
   if (!passphrase) return report_error(passphrase.error());
-  auto seed = vault::open(wallet->sealed_seed, *passphrase, vault::kPurposeMasterSeed);
+  auto seed = [&] {
+    Spinner spinner("unlocking the master seed (Argon2id)");
+    return vault::open(wallet->sealed_seed, *passphrase, vault::kPurposeMasterSeed);
+  }();
   if (!seed) return report_error(seed.error());
   // Written byte by byte from secure memory: the seed never sits in a
   // std::string.
@@ -432,10 +449,12 @@ void register_wallet_commands(CLI::App& app, GlobalOptions& global) {
   init->add_option("--hodl-pubkey", init_args->hodl_pubkeys,
                    "Register a watch-only HODL pubkey; repeatable");
   add_seal_options(init, init_args->seal);
+  init->add_flag("--yes", init_args->seal.yes, "Do not ask to confirm a KDF memory above 1 GiB");
   init->callback([init_args, &global] { global.exit_code = run_init(*init_args, global); });
 
   auto rescue_args = std::make_shared<InitArgs>();
   rescue_args->seed_file = std::string();
+  rescue_args->banks = 0;
   auto* rescue = app.add_subcommand(
       "rescue",
       "Rebuild a lost store from the master seed (export-seed's hex file) and the chain: "
@@ -447,6 +466,9 @@ void register_wallet_commands(CLI::App& app, GlobalOptions& global) {
                      "Re-import a HODL keypair file; repeatable");
   rescue->add_option("--hodl-pubkey", rescue_args->hodl_pubkeys,
                      "Re-register a watch-only HODL pubkey; repeatable");
+  rescue->add_option("--banks", rescue_args->banks,
+                     "Also restore Banks 0..N-1 that the chain never saw (never funded)")
+      ->check(CLI::Range(0u, 1000u));
   rescue->add_option("--bank-gap", rescue_args->bank_gap,
                      "Stop the Bank scan after this many unused Banks in a row (default 5)")
       ->check(CLI::Range(1u, 1000u));
@@ -455,6 +477,8 @@ void register_wallet_commands(CLI::App& app, GlobalOptions& global) {
                      "(default 100)")
       ->check(CLI::Range(1u, 100000u));
   add_seal_options(rescue, rescue_args->seal);
+  rescue->add_flag("--yes", rescue_args->seal.yes,
+                   "Do not ask to confirm a KDF memory above 1 GiB");
   rescue->callback([rescue_args, &global] { global.exit_code = run_init(*rescue_args, global); });
 
   auto* keys = app.add_subcommand("keys", "Managed keys");

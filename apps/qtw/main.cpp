@@ -4,22 +4,21 @@
 
 #include <iostream>
 
+#include "cli_util.h"
 #include "commands.h"
+#include "app_setup.h"
 
 int main(int argc, char** argv) {
   using qtw::cli::GlobalOptions;
   CLI::App app{
       "qtw: three-tier Solana key management (HODL -> Bank -> single-use Explorer).\n"
-      "Exit codes: 0 success, 1 operational failure, 2 bad usage or input."};
+      "Exit codes: 0 success, 1 operational failure, 2 bad usage or input (or a request the "
+      "wallet refuses), 130 interrupted."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
+  app.set_version_flag("--version,-V", qtw::cli::version_string(), "Print the version and exit");
   GlobalOptions global;
-  auto* config = app.add_option("--config", global.config_path,
-                                "TOML config file (default qtw.toml; must exist when given)");
-  global.config_option = config;
-  app.add_option("--store", global.store, "Store: a SQLite file path or postgresql://... URI");
-  app.add_option("--rpc-url", global.rpc_url, "Solana JSON-RPC URL (default http://127.0.0.1:8899)");
-  app.add_flag("--json", global.json, "Machine-readable JSON output");
+  qtw::cli::bind_global_options(&global);
 
   qtw::cli::register_key_commands(app, global);
   qtw::cli::register_transfer_commands(app, global);
@@ -28,16 +27,27 @@ int main(int argc, char** argv) {
   qtw::cli::register_balancer_commands(app, global);
   qtw::cli::register_service_commands(app, global);
   qtw::cli::register_hodl_commands(app, global);
+  qtw::cli::register_completion_command(app, global);
+  // Last: every command registered above (and any added later) accepts the
+  // global options before or after its name, and lists them in --help.
+  qtw::cli::add_global_options_everywhere(app, global);
 
+  if (auto unknown = qtw::cli::check_command_names(app, argc, argv); unknown) {
+    global.json = qtw::cli::json_requested(argc, argv);
+    return qtw::cli::usage_error(*unknown);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "qtw: error: " << e.what() << "\n(run `qtw --help` or `qtw <command> --help`)\n";
-    return 2;
+    global.json = global.json || qtw::cli::json_requested(argc, argv);
+    return qtw::cli::usage_error(std::string(e.what()) +
+                                 " (run `qtw --help` or `qtw <command> --help`)");
   }
   return global.exit_code;
 }

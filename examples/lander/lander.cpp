@@ -1,4 +1,4 @@
-// qtw-lander: the seed's lifecycle as a runnable program (DESIGN §1-§4).
+// qtw-lander: the seed's lifecycle as a runnable program (docs/ARCHITECTURE.md).
 //
 // Opens the wallet in process, starts the background balancer, and runs T
 // Lander threads that together perform N real transactions. Each one:
@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -141,13 +142,14 @@ void lander_thread(const Args& args, const std::string& rpc_url, wallet::KeyMana
 
 void draw_progress(std::uint32_t done, std::uint32_t total, double seconds,
                    const wallet::ExplorerPoolStats& pool) {
-  // A redrawn bar on a terminal; one line per 10% into a log or pipe.
+  // A redrawn bar on a terminal; into a log or pipe, one line every 5 s
+  // (and the last), not one per redraw.
   static const bool tty = ::isatty(2) != 0;
-  static std::uint32_t last_tenth = 0;
+  static std::optional<std::chrono::steady_clock::time_point> last_line;
   if (!tty) {
-    const std::uint32_t tenth = total == 0 ? 10 : done * 10 / total;
-    if (tenth == last_tenth && done != total) return;
-    last_tenth = tenth;
+    const auto now = std::chrono::steady_clock::now();
+    if (last_line && now - *last_line < std::chrono::seconds(5) && done != total) return;
+    last_line = now;
   }
   constexpr int kWidth = 40;
   const int filled = total == 0 ? kWidth : static_cast<int>(kWidth * done / total);

@@ -66,7 +66,7 @@ Result<IntentStatus> parse_intent_status(std::string_view text) {
 
 Status check_transition(KeyState from, KeyState to) {
   using S = KeyState;
-  // The table of DESIGN §3 plus the documented additions (key_store.h).
+  // The state machine of docs/ARCHITECTURE.md plus the documented additions (key_store.h).
   static constexpr std::pair<S, S> kLegal[] = {
       {S::kPending, S::kAvailable}, {S::kPending, S::kDropped},   {S::kAvailable, S::kLeased},
       {S::kAvailable, S::kUsed},    {S::kLeased, S::kAvailable},  {S::kLeased, S::kUsed},
@@ -78,7 +78,7 @@ Status check_transition(KeyState from, KeyState to) {
   }
   return make_error(ErrorCode::kIllegalTransition,
                     "explorer state " + std::string(key_state_name(from)) + " -> " +
-                        std::string(key_state_name(to)) + " is not allowed (DESIGN §3)");
+                        std::string(key_state_name(to)) + " is not allowed (Explorer state machine, docs/ARCHITECTURE.md)");
 }
 
 Status check_intent_transition(IntentStatus from, IntentStatus to) {
@@ -94,6 +94,14 @@ Status check_intent_transition(IntentStatus from, IntentStatus to) {
   return make_error(ErrorCode::kIllegalTransition,
                     "intent status " + std::string(intent_status_name(from)) + " -> " +
                         std::string(intent_status_name(to)) + " is not allowed");
+}
+
+Status check_setting_name(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name == "next_lease_id") {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "setting name '" + std::string(name) + "' is empty, too long or reserved");
+  }
+  return {};
 }
 
 }  // namespace qtw::store

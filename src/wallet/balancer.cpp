@@ -55,6 +55,38 @@ std::vector<Pubkey> senders_of(const std::vector<store::IntentTransfer>& transfe
 
 }  // namespace
 
+Result<std::optional<std::int64_t>> funding_paused_since(store::KeyStore& store) {
+  QTW_ASSIGN_OR_RETURN(auto value, store.get_setting(kFundingPausedSetting));
+  if (!value || *value == 0) return std::optional<std::int64_t>{};
+  return value;
+}
+
+Status pause_funding(store::KeyStore& store, std::string_view actor, std::string_view reason,
+                     std::int64_t now_ms) {
+  QTW_ASSIGN_OR_RETURN(auto since, funding_paused_since(store));
+  if (since) return {};
+  return store.transact([&]() -> Status {
+    QTW_TRY(store.put_setting(kFundingPausedSetting, now_ms));
+    return store
+        .append_audit(store::AuditRecord{0, 0, std::string(actor), "wallet.pause", std::nullopt,
+                                         std::nullopt, std::string(reason)})
+        .map([](auto) {});
+  });
+}
+
+Result<bool> resume_funding(store::KeyStore& store, std::string_view actor) {
+  QTW_ASSIGN_OR_RETURN(auto since, funding_paused_since(store));
+  if (!since) return false;
+  QTW_TRY(store.transact([&]() -> Status {
+    QTW_TRY(store.put_setting(kFundingPausedSetting, 0));
+    return store
+        .append_audit(store::AuditRecord{0, 0, std::string(actor), "wallet.resume", std::nullopt,
+                                         std::nullopt, "paused since " + std::to_string(*since)})
+        .map([](auto) {});
+  }));
+  return true;
+}
+
 Balancer::Balancer(store::KeyStore& store, rpc::RpcClient& rpc, KeySigner& signer,
                    BalancerOptions options, metrics::WalletMetrics* metrics)
     : store_(store), rpc_(rpc), signer_(signer), options_(std::move(options)), metrics_(metrics) {}
@@ -113,7 +145,7 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
     return make_error(ErrorCode::kCapExceeded,
                       "lamports_per_explorer " + std::to_string(params.lamports_per_explorer) +
                           " exceeds the cap of " + std::to_string(options_.max_lamports_per_explorer) +
-                          " (I7)");
+                          " (a safety cap, I7 in docs/ARCHITECTURE.md)");
   }
   BalanceReport report;
 
@@ -129,6 +161,13 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
         "some earlier transactions are still unresolved; nothing new was sent this cycle");
     return report;
   }
+  // Ctrl-C: stop between steps; persisted intents are resumed next cycle.
+  auto interrupted = [&] {
+    if (options_.interrupt == nullptr || !options_.interrupt->load()) return false;
+    report.interrupted = true;
+    return true;
+  };
+  if (interrupted()) return report;
 
   if (rent_exempt_min_ == 0) {
     QTW_ASSIGN_OR_RETURN(rent_exempt_min_, rpc_.get_minimum_balance_for_rent_exemption(0));
@@ -188,15 +227,30 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
   QTW_ASSIGN_OR_RETURN(auto blockhash, rpc_.get_latest_blockhash());
 
   // 2. Recover used Explorers into their funding Banks.
+  if (interrupted()) return report;
   QTW_TRY(recover(used, balances, blockhash, report));
+  // A sweep paused funding: recover, but take nothing from HODL and create
+  // nothing until `qtw resume`.
+  QTW_ASSIGN_OR_RETURN(auto paused_since, funding_paused_since(store_));
+  if (paused_since) {
+    report.funding_paused = true;
+    report.warnings.push_back(
+        "funding is paused since a sweep: no Bank top-up from HODL and no new Explorers "
+        "until `qtw resume`");
+    if (interrupted()) return report;
+    QTW_TRY(confirm(report));
+    return report;
+  }
 
   // Expected balances: confirmed balance +/- what this cycle has in flight.
   std::unordered_map<Pubkey, std::int64_t> expected;
   for (const auto& k : banks) expected[k.pubkey] = static_cast<std::int64_t>(balances[k.pubkey]);
   for (const auto& k : hodls) expected[k.pubkey] = static_cast<std::int64_t>(balances[k.pubkey]);
   // 3. Top up Banks from HODL.
+  if (interrupted()) return report;
   QTW_TRY(fund_banks(params, banks, hodls, expected, blockhash, report));
   // 4. Create Explorers when the pool runs low.
+  if (interrupted()) return report;
   const std::uint32_t created_before = static_cast<std::uint32_t>(in_flight_.size());
   QTW_TRY(create_explorers(params, banks, expected, blockhash, report));
   const bool starved = report.banks_funded == 0 && in_flight_.size() == created_before &&
@@ -204,9 +258,10 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
                          return flight.kind == IntentKind::kFundBank;
                        });
   // 5. Send everything persisted above and track it to an outcome.
+  if (interrupted()) return report;
   QTW_TRY(confirm(report));
   in_flight_.clear();
-  if (starved && report.banks_funded > 0) {
+  if (starved && report.banks_funded > 0 && !interrupted()) {
     // The Banks were empty (first run, or drained) and their top-ups just
     // landed: create now rather than one interval later. Balances are read
     // again; nothing above is still in flight.
@@ -245,9 +300,13 @@ Result<BalanceReport> Balancer::sweep_locked(const Pubkey& hodl) {
   if (hodl_key.tier != KeyTier::Hodl) {
     return make_error(ErrorCode::kInvalidArgument,
                       hodl.to_base58() + " is not a HODL key of this wallet; Banks sweep only "
-                                         "to HODL (I3)");
+                                         "to HODL (funds move only along the tier graph, I3)");
   }
+  // Paused first: from here on no cycle (this process's or a daemon's) funds
+  // a Bank or creates an Explorer, even if the sweep stops half way.
+  QTW_TRY(pause_funding(store_, "balancer", "sweep to HODL " + hodl.to_base58(), now_ms()));
   BalanceReport report;
+  report.funding_paused = true;
   QTW_ASSIGN_OR_RETURN(auto expired, store_.expire_leases(now_ms()));
   report.leases_expired = static_cast<std::uint32_t>(expired.size());
   QTW_TRY(resolve_unresolved(report));
@@ -316,6 +375,7 @@ Result<BalanceReport> Balancer::sweep_locked(const Pubkey& hodl) {
     QTW_TRY(persist_and_queue(IntentKind::kSweep, tx, blockhash.last_valid_block_height,
                               *fee_quote, {store::IntentTransfer{banks[i].pubkey, hodl, amount}},
                               {}, report));
+    report.bank_sweep_signatures.push_back(tx.id().to_base58());
   }
   QTW_TRY(confirm(report));
   return report;
@@ -559,7 +619,7 @@ Status Balancer::fund_banks(const BalanceParams& params, const std::vector<KeyRe
     if (hour + need > options_.max_hodl_outflow_lamports_per_hour) {
       report.warnings.push_back("HODL outflow cap reached (" + std::to_string(hour) +
                                 " lamports in the last hour): Bank " + bank.pubkey.to_base58() +
-                                " not topped up (I7)");
+                                " not topped up (safety cap, I7)");
       continue;
     }
     const solana::Keypair* hodl_key = signer_.hodl_keypair(source->pubkey);
@@ -823,7 +883,7 @@ Status Balancer::create_explorers(const BalanceParams& params, const std::vector
         hour >= cap ? 0 : static_cast<std::size_t>((cap - hour) / params.lamports_per_explorer);
     if (allowed < n) {
       report.warnings.push_back("Bank outflow cap reached for " + bank->pubkey.to_base58() +
-                                " (" + std::to_string(hour) + " lamports in the last hour, I7)" +
+                                " (" + std::to_string(hour) + " lamports in the last hour; safety cap, I7)" +
                                 (allowed > 0 ? ": funding " + std::to_string(allowed) + " of " +
                                                    std::to_string(n)
                                              : std::string()));
@@ -891,6 +951,9 @@ Status Balancer::apply_outcome(const InFlight& flight, const rpc::TxOutcome& out
   if (outcome.landed) {
     result.slot = outcome.slot;
     result.fee_lamports = flight.fee_lamports;
+    // The wire starts with the signature count (compact-u16; one byte below
+    // 128, and a transaction carries at most 127 signatures).
+    if (!flight.tx.wire.empty()) report.signatures_landed += flight.tx.wire[0] & 0x7f;
   }
   result.error = outcome.err;
   const IntentStatus to = ok ? IntentStatus::kConfirmed

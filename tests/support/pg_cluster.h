@@ -1,5 +1,5 @@
 #pragma once
-// A real PostgreSQL server for tests (DESIGN §10), run by
+// A real PostgreSQL server for tests (docs/ARCHITECTURE.md, Test rig), run by
 // scripts/pg-test-cluster: initdb in a temporary directory as an
 // unprivileged user, a free loopback port, removed on destruction.
 //

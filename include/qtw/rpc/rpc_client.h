@@ -19,7 +19,7 @@
 // JSON-RPC -32005 (node unhealthy), with jittered exponential backoff,
 // honouring Retry-After, bounded by attempts and total time. send_transaction
 // NEVER retries: a lost response may mean the transaction was forwarded;
-// rebroadcasting is the TransactionSender's decision (DESIGN I4).
+// rebroadcasting is the TransactionSender's decision (I4, docs/ARCHITECTURE.md).
 //
 // Thread safety: not thread-safe (it owns one transport with one connection,
 // and last_error_detail() is per client). Use one client per thread.

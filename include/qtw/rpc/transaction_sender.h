@@ -1,5 +1,5 @@
 #pragma once
-// Sends signed transactions and tracks them to an outcome (DESIGN I4).
+// Sends signed transactions and tracks them to an outcome (I4, docs/ARCHITECTURE.md).
 //
 // The sender only ever (re)broadcasts the exact wire bytes it was given: it
 // never re-signs and never builds a new transaction. A transaction is

@@ -1,5 +1,5 @@
 #pragma once
-// KeyStore: the durable heart of the wallet (DESIGN §2, §3, §6).
+// KeyStore: the durable heart of the wallet (docs/ARCHITECTURE.md).
 //
 // One interface, several backends: SQLite (embedded default, one process
 // writes) and PostgreSQL (many hosts share one pool). Every method is one
@@ -25,7 +25,7 @@
 // Errors (closed set, see qtw/result.h):
 //   kNotFound           the named key/intent/wallet does not exist
 //   kAlreadyExists      refusing to overwrite (wallet, pubkey, index)
-//   kIllegalTransition  an Explorer state change DESIGN §3 does not allow,
+//   kIllegalTransition  an Explorer state change the state machine does not allow,
 //                       or the key is not in the state the caller expected
 //                       (compare-and-set failed); nothing was written
 //   kConflict           a lease/sign-once guard refused (another owner, or
@@ -48,11 +48,11 @@
 
 namespace qtw::store {
 
-// The three tiers (seed-compatible names, DESIGN §1). Stored as integers:
+// The three tiers (seed-compatible names, docs/ARCHITECTURE.md). Stored as integers:
 // the values are part of the schema, never renumber.
 enum class KeyTier : std::uint8_t { Hodl = 0, Bank = 1, Explorer = 2 };
 
-// Key states. Explorers move through the machine of DESIGN §3 (see
+// Key states. Explorers move through the state machine of docs/ARCHITECTURE.md (see
 // check_transition). HODL and Bank keys are always kActive. Stored as
 // integers: the values are part of the schema, never renumber.
 enum class KeyState : std::uint8_t {
@@ -152,7 +152,7 @@ struct WalletMeta {
   int schema_version = 0;                 // of the store as opened
 };
 
-// ---- Transaction intent log (DESIGN §6; I1, I4, I6 after a crash) ----
+// ---- Transaction intent log (docs/ARCHITECTURE.md; I1, I4, I6 after a crash) ----
 
 enum class IntentKind : std::uint8_t {
   kFundBank = 0,       // HODL -> Bank
@@ -355,7 +355,7 @@ class KeyStore {
                                                KeyState from, KeyState to,
                                                std::string_view reason) = 0;
 
-  // ---- leases (DESIGN §3 durable claim) ----
+  // ---- leases (durable claim, docs/ARCHITECTURE.md) ----
   // Atomically moves up to `max` kAvailable Explorers (oldest first) to
   // kLeased for `owner` with a fresh lease_id each and the given deadline.
   // Returns what was claimed (possibly empty). No key is ever returned to
@@ -391,7 +391,7 @@ class KeyStore {
   [[nodiscard]] virtual Status mark_signed(const solana::Pubkey& explorer,
                                            std::uint64_t lease_id) = 0;
 
-  // ---- balancer leader (one at a time, DESIGN §6) ----
+  // ---- balancer leader (one at a time, docs/ARCHITECTURE.md) ----
   // True if `owner` is (now) the leader until `deadline_ms`: the slot was
   // free, expired (deadline < now), or already ours (renewal). PostgreSQL
   // may implement this with an advisory lock and ignore the deadline.
@@ -454,11 +454,22 @@ class KeyStore {
                                                     std::optional<std::int64_t> intent_id,
                                                     std::string_view detail) = 0;
 
+  // ---- wallet settings: named integers (e.g. "funding_paused_at_ms") ----
+  // The value stored under `name`; nullopt if it was never set.
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> get_setting(std::string_view name) = 0;
+  // Inserts or replaces `name`. kInvalidArgument for an empty name or one the
+  // store keeps for itself ("next_lease_id").
+  [[nodiscard]] virtual Status put_setting(std::string_view name, std::int64_t value) = 0;
+
   // ---- audit ----
   [[nodiscard]] virtual Result<std::int64_t> append_audit(const AuditRecord& record) = 0;
   // Rows with id > after_id, oldest first, at most `limit` (0 = all).
   [[nodiscard]] virtual Result<std::vector<AuditRecord>> list_audit(std::int64_t after_id,
                                                                     std::size_t limit) = 0;
 };
+
+// put_setting's name rule, shared by the backends: non-empty, at most 64
+// bytes, and not "next_lease_id" (the SQLite lease counter's row).
+[[nodiscard]] Status check_setting_name(std::string_view name);
 
 }  // namespace qtw::store

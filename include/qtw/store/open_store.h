@@ -1,7 +1,7 @@
 #pragma once
 // Opens the store a location names: "postgresql://..." / "postgres://..." or
 // a libpq key=value string with "dbname=" selects PostgreSQL; anything else
-// is a SQLite file path ("sqlite:" prefix optional). DESIGN §6, §9.
+// is a SQLite file path ("sqlite:" prefix optional). See README.md, Default locations.
 #include <memory>
 #include <string_view>
 

@@ -1,6 +1,6 @@
 #pragma once
 // The shared KeyStore backend: one PostgreSQL database, many hosts
-// (DESIGN §6, docs/MULTI_HOST.md).
+// (docs/MULTI_HOST.md).
 //
 // Schema: the tables of the SQLite backend (wallet, keys, intents,
 // intent_transfers, audit, leader) with PostgreSQL types, created by
@@ -61,7 +61,7 @@
 namespace qtw::store {
 
 // Schema version the PostgreSQL backend writes (rows in schema_version).
-inline constexpr int kPostgresSchemaVersion = 2;
+inline constexpr int kPostgresSchemaVersion = 3;
 // First key of the leader advisory lock: "QTW1".
 inline constexpr std::int32_t kPostgresLeaderLockClass = 0x51545731;
 

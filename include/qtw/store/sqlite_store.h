@@ -1,5 +1,5 @@
 #pragma once
-// The embedded KeyStore backend: one SQLite file (DESIGN §6).
+// The embedded KeyStore backend: one SQLite file (docs/ARCHITECTURE.md, The store).
 //
 // - WAL journal, foreign_keys=ON, busy_timeout, synchronous=FULL: in WAL mode
 //   NORMAL may lose the last commits on power loss, and a lost commit after

@@ -1,5 +1,5 @@
 #pragma once
-// The wallet master seed and the hot-tier keys derived from it (DESIGN §5).
+// The wallet master seed and the hot-tier keys derived from it (docs/KEYS.md).
 //
 // Paths (SLIP-0010 ed25519, every component hardened; docs/KEYS.md):
 //   Bank i                 m/44'/501'/1000'/i'/0'

@@ -1,5 +1,5 @@
 #pragma once
-// Sealing secrets at rest (DESIGN §5, I5).
+// Sealing secrets at rest (docs/KEYS.md, I5).
 //
 // A secret (master seed, imported HODL keypair) is sealed under a passphrase:
 // Argon2id (libsodium crypto_pwhash, ALG_ARGON2ID13) turns the passphrase and

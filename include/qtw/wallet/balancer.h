@@ -1,6 +1,6 @@
 #pragma once
 // Balancer: one cycle = resolve in-flight, read, recover, fund Banks, create
-// Explorers, confirm (DESIGN §4). Every transaction is persisted to the
+// Explorers, confirm (docs/ARCHITECTURE.md, The balancer cycle). Every transaction is persisted to the
 // intent log with its signed bytes and lastValidBlockHeight BEFORE it is
 // sent, so a restarted balancer finishes or safely abandons what it started
 // (I1, I4): it rebroadcasts the same bytes while the blockhash is valid and
@@ -13,6 +13,7 @@
 //
 // Thread safety: one cycle at a time per Balancer (run_cycle is serialised
 // by an internal mutex). Uses its own RpcClient, which must not be shared.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <unordered_map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "qtw/result.h"
@@ -68,6 +70,9 @@ struct BalancerOptions {
   rpc::SenderOptions sender;
   // Wall clock in Unix ms (lease expiry, caps window). Default system time.
   std::function<std::int64_t()> now_ms;
+  // When set (e.g. by Ctrl-C in `qtw balance`), a cycle stops after the
+  // step it is in: nothing new is sent, nothing more is awaited. Not owned.
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 // What one cycle did.
@@ -92,6 +97,7 @@ struct BalanceReport {
   std::uint32_t banks_swept = 0;
   std::uint64_t lamports_to_hodl = 0;
   std::uint32_t explorers_still_leased = 0;  // left alone: a Lander may be signing
+  std::vector<std::string> bank_sweep_signatures;  // the Bank -> HODL transactions
   std::vector<std::string> signatures;      // of every transaction sent this cycle
   // Watch-only HODL: unsigned top-up transactions (base64 wire, zero
   // signatures) for an offline signer. With a nonce account (qtw hodl nonce
@@ -102,8 +108,30 @@ struct BalanceReport {
   // Ids of the stored top-up requests this cycle wrote.
   std::vector<std::int64_t> topup_requests;
   std::vector<std::string> warnings;        // caps hit, HODL empty, ...
+  // Funding paused (after a sweep, until `qtw resume`): no Bank top-up from
+  // HODL and no Explorer creation this cycle; recovery still ran.
+  bool funding_paused = false;
+  // Stopped after a step because BalancerOptions::interrupt was set; what
+  // it sent and did not confirm is resumed by the next cycle.
+  bool interrupted = false;
+  // Signatures on the transactions that landed (the fee is per signature:
+  // a recovery of n Explorers into one Bank carries n + 1).
+  std::uint32_t signatures_landed = 0;
   std::chrono::milliseconds duration{0};
 };
+
+// The wallet's funding pause, stored in the store setting
+// kFundingPausedSetting (Unix ms it began, 0 = not paused). sweep_to_hodl
+// sets it; `qtw resume` clears it. While paused, cycles recover Explorers
+// but fund no Bank from HODL and create no Explorer. Both changes are
+// audit-logged (wallet.pause, wallet.resume).
+inline constexpr std::string_view kFundingPausedSetting = "funding_paused_at_ms";
+// The Unix ms the pause began; nullopt when not paused.
+[[nodiscard]] Result<std::optional<std::int64_t>> funding_paused_since(store::KeyStore& store);
+[[nodiscard]] Status pause_funding(store::KeyStore& store, std::string_view actor,
+                                   std::string_view reason, std::int64_t now_ms);
+// Returns whether the wallet was paused.
+[[nodiscard]] Result<bool> resume_funding(store::KeyStore& store, std::string_view actor);
 
 class Balancer {
  public:

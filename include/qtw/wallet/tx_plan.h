@@ -1,5 +1,5 @@
 #pragma once
-// Pure transaction packing for the balancer (DESIGN §4). No I/O: given keys,
+// Pure transaction packing for the balancer (docs/ARCHITECTURE.md, The balancer cycle). No I/O: given keys,
 // balances and the fee the node quoted, build the exact messages to sign.
 // Thread safety: free functions, no shared state.
 #include <cstddef>
@@ -37,7 +37,7 @@ struct Drain {
 };
 
 // Recovery: several Explorers drain to 0 into one Bank in one transaction;
-// every Explorer signs; the richest pays the whole fee (DESIGN §4 step 2).
+// every Explorer signs; the richest pays the whole fee (docs/ARCHITECTURE.md, balancer cycle step 2).
 // `fee_lamports` is the node's quote for this exact message shape
 // (getFeeForMessage); the fee payer transfers balance - fee, the others
 // transfer their whole balance. Errors: kInvalidArgument when empty, when a

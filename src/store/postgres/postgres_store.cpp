@@ -126,7 +126,15 @@ CREATE TABLE leader (
   deadline_ms BIGINT NOT NULL
 );
 )sql",
-    // v2: cold HODL (docs/COLD_HODL.md): durable nonce accounts whose
+    // v2: named wallet settings, as SQLite's counters table holds them
+    // beside next_lease_id (e.g. funding_paused_at_ms).
+    R"sql(
+CREATE TABLE counters (
+  name TEXT PRIMARY KEY,
+  value BIGINT NOT NULL
+);
+)sql",
+    // v3: cold HODL (docs/COLD_HODL.md): durable nonce accounts whose
     // authority is a HODL key, and the unsigned top-up requests built on them.
     R"sql(
 CREATE TABLE nonce_accounts (
@@ -268,14 +276,8 @@ std::string owner_string(const LeaseOwner& o) {
 }
 
 std::string explorer_name(const solana::Pubkey& pk) {
-  // Hex prefix only, as the SQLite backend: no base58 dependency here.
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s = "key ";
-  for (int i = 0; i < 6; ++i) {
-    s += kHex[pk.bytes[i] >> 4];
-    s += kHex[pk.bytes[i] & 15];
-  }
-  return s + "..";
+  // Base58, as every message names a key.
+  return "Explorer " + pk.to_base58();
 }
 
 Status check_i64(std::uint64_t v, std::string_view what) {
@@ -304,7 +306,7 @@ Status check_release(const KeyRecord& r, bool retire) {
   if (!retire && r.sign_count > 0) {
     return make_error(ErrorCode::kConflict, explorer_name(r.pubkey) +
                                                 " signed once: it cannot be returned for reuse, "
-                                                "only retired (I2)");
+                                                "only retired (single use, I2)");
   }
   return {};
 }
@@ -838,6 +840,24 @@ class PgStore final : public KeyStore {
       return make_error(ErrorCode::kUnavailable,
                         std::string("leader session on ") + describe() + ": " + e.what());
     }
+  }
+
+  Result<std::optional<std::int64_t>> get_setting(std::string_view name) override {
+    return run("get_setting", true, [&]() -> Result<std::optional<std::int64_t>> {
+      auto r = s().exec("SELECT value FROM counters WHERE name = $1", {P(std::string(name))});
+      if (r.empty()) return std::optional<std::int64_t>{};
+      return std::optional<std::int64_t>(i64(r[0][0]));
+    });
+  }
+
+  Status put_setting(std::string_view name, std::int64_t value) override {
+    QTW_TRY(check_setting_name(name));
+    return run("put_setting", true, [&]() -> Status {
+      s().exec("INSERT INTO counters (name, value) VALUES ($1, $2) "
+               "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+               {P(std::string(name)), P(value)});
+      return {};
+    });
   }
 
   Status release_leader(const LeaseOwner& owner) override {

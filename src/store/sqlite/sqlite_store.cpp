@@ -675,6 +675,26 @@ class SqliteStore final : public KeyStore {
     return del.run();
   }
 
+  // ---- settings: rows of the counters table beside next_lease_id ----
+  Result<std::optional<std::int64_t>> get_setting(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt sel, db_.prepare("SELECT value FROM counters WHERE name = ?"));
+    sel.bind_text(1, name);
+    QTW_ASSIGN_OR_RETURN(bool row, sel.step());
+    if (!row) return std::optional<std::int64_t>{};
+    return std::optional<std::int64_t>(sel.int64(0));
+  }
+
+  Status put_setting(std::string_view name, std::int64_t value) override {
+    QTW_TRY(check_setting_name(name));
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(
+        "INSERT INTO counters (name, value) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value"));
+    up.bind_text(1, name).bind(2, value);
+    return up.run();
+  }
+
   // ---- intents ----
   Result<std::int64_t> insert_intent(const IntentRecord& intent) override {
     if (intent.status != IntentStatus::kPrepared) {
@@ -1026,14 +1046,8 @@ class SqliteStore final : public KeyStore {
   std::int64_t now() const { return options_.clock_ms(); }
   static std::int64_t state_int(KeyState s) { return static_cast<std::int64_t>(s); }
   static std::string explorer_name(const solana::Pubkey& pk) {
-    // Hex prefix only: the store does not depend on base58 being linked.
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string s = "key ";
-    for (int i = 0; i < 6; ++i) {
-      s += kHex[pk.bytes[i] >> 4];
-      s += kHex[pk.bytes[i] & 15];
-    }
-    return s + "..";
+    // Base58, as every message names a key.
+    return "Explorer " + pk.to_base58();
   }
 
   static Status unique_or(Status s, std::string_view what) {
@@ -1063,7 +1077,7 @@ class SqliteStore final : public KeyStore {
     if (!retire && r.sign_count > 0) {
       return make_error(ErrorCode::kConflict, explorer_name(r.pubkey) +
                                                   " signed once: it cannot be returned for "
-                                                  "reuse, only retired (I2)");
+                                                  "reuse, only retired (single use, I2)");
     }
     return {};
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The wallet CLI against the real local node: init, balance, status, acquire /
 # release, recovery, rescue after the store is deleted, sweep --to-hodl, and
-# conservation (DESIGN I6) to the lamport at every step:
+# conservation (I6, docs/ARCHITECTURE.md) to the lamport at every step:
 #   airdropped == sum of managed balances + fees the chain collected.
 # Usage: wallet_test.sh QTW_BINARY SOURCE_DIR
 set -uo pipefail
@@ -74,14 +74,14 @@ E1=$(Q acquire 2>/dev/null); E2=$(Q acquire 2>/dev/null)
 [ -n "$E1" ] && [ "$E1" != "$E2" ] && ok || bad "two acquires gave '$E1' and '$E2'"
 Q release "$E1" --keep >/dev/null || bad "release --keep"
 Q release "$E2" --retire >/dev/null || bad "release --retire"
-Q release "$E2" --retire >out 2>err; check "second release exits" $? 1
+Q release "$E2" --retire >out 2>err; check "second release exits" $? 2
 grep -q "not leased" err && ok || bad "second release message: $(cat err)"
 Q release 11111111111111111111111111111111 --retire >out 2>err; check "release unknown exits" $? 2
 # A key whose secret was written out counts as signed: --keep is refused.
 E3=$(Q acquire --outfile e3.json 2>/dev/null)
 check "keypair file mode" "$(stat -c %a e3.json)" 600
 check "keypair file pubkey" "$("$QTW" pubkey e3.json)" "$E3"
-Q release "$E3" --keep >out 2>err; check "keep after export exits" $? 1
+Q release "$E3" --keep >out 2>err; check "keep after export exits" $? 2
 grep -q "signed once" err && ok || bad "keep after export message: $(cat err)"
 Q release "$E3" --retire >/dev/null || bad "retire E3"
 

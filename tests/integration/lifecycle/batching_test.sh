@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Batching on the real runtime (issue #5, DESIGN §4): creating 50 Explorers
+# Batching on the real runtime (issue #5, docs/ARCHITECTURE.md): creating 50 Explorers
 # takes at most 3 funding transactions, recovering 50 takes at most 7, and
 # every recovered Explorer ends at exactly 0 lamports (its account is gone).
 # Fees are the protocol minimum: 5,000 per signature (one per funding

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Crash test (DESIGN §10): kill -9 `qtw balance` at pseudo-random instants
+# Crash test (docs/ARCHITECTURE.md, Test rig): kill -9 `qtw balance` at pseudo-random instants
 # while it balances through a slow proxy, many times, with Explorers being
 # used in between; then let a clean cycle finish. Checks, to the lamport:
 #   I1/I6  every airdropped lamport is in a key the store knows, or was a fee;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Restart in the middle of a cycle (issue #5, DESIGN I1/I4): `qtw balance`
+# Restart in the middle of a cycle (issue #5, I1/I4 in docs/ARCHITECTURE.md): `qtw balance`
 # talks to the node through a fault proxy that delays every answer, is
 # killed with SIGKILL after its transactions landed but before it recorded
 # their confirmation, and a fresh `qtw balance` finishes the cycle: it

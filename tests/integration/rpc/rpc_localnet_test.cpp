@@ -160,7 +160,7 @@ TEST_F(LocalnetRpc, ExpiredBlockhashIsReportedExpiredAndNothingDoubleSpent) {
 
   // The expired bytes can never land now: rebroadcasting them is harmless.
   (void)direct_->send_transaction(tx.wire, SendOptions{true, {}, {}});
-  // Only now rebuild with a fresh blockhash (DESIGN I4): exactly one debit.
+  // Only now rebuild with a fresh blockhash (I4, docs/ARCHITECTURE.md): exactly one debit.
   auto lb2 = direct_->get_latest_blockhash().value();
   std::vector<std::uint8_t> message;
   auto tx2 = make_transfer(a, b, amount, lb2, &message);

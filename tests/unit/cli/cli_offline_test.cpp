@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_run.h"
 #include "qtw/solana/encoding.h"
 #include "qtw/solana/keypair_file.h"
 #include "qtw/solana/programs.h"
@@ -23,18 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing_cli::CliRun;
 
 class Cli : public ::testing::Test {
  protected:
@@ -51,14 +41,7 @@ class Cli : public ::testing::Test {
   CliRun run(const std::vector<std::string>& args) {
     std::string cmd = std::string("'") + QTW_CLI_PATH + "'";
     for (const auto& a : args) cmd += " '" + a + "'";
-    cmd +=
-        " >'" + (dir_ / "stdout").string() + "' 2>'" + (dir_ / "stderr").string() + "' </dev/null";
-    const int status = std::system(cmd.c_str());
-    CliRun r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(dir_ / "stdout");
-    r.err = slurp(dir_ / "stderr");
-    return r;
+    return testing_cli::run_shell(cmd + " </dev/null", dir_);
   }
 
   std::string write_text(const std::string& name, const std::string& text, mode_t mode = 0600) {
@@ -208,6 +191,60 @@ TEST_F(Cli, SignOnlyWithFeePayerAndComputeBudget) {
   EXPECT_EQ(ixs[0], compute_budget::set_compute_unit_limit(450));
   EXPECT_EQ(ixs[1], compute_budget::set_compute_unit_price(25000));
   EXPECT_EQ(ixs[2], system_program::transfer(pubkey_of(1), pubkey_of(2), 5000));
+}
+
+// --sol takes what a person types, exactly: decimal digits to lamports with
+// no floating point (0.1 + 0.2 is 300000000 lamports, not 300000000.00000004).
+TEST_F(Cli, SolAmountsParseExactlyToLamports) {
+  const auto from = write_key("from.json", 1);
+  auto sign = [&](const std::string& sol) {
+    return run({"transfer", "--from", from, "--to", pubkey_of(2).to_base58(), "--sol", sol,
+                "--blockhash", kBlockhash, "--sign-only"});
+  };
+  const std::pair<const char*, std::uint64_t> good[] = {
+      {"1.5", 1'500'000'000},          {"0.000000001", 1},
+      {"2", 2'000'000'000},            {".3", 300'000'000},
+      {"0.3", 300'000'000},            {"18446744073.709551615", 18'446'744'073'709'551'615u},
+      {"000.100000000", 100'000'000},
+  };
+  for (const auto& [text, lamports] : good) {
+    SCOPED_TRACE(text);
+    const CliRun r = sign(text);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto tx = Transaction::deserialize(*base64_decode(r.out.substr(0, r.out.size() - 1)));
+    ASSERT_TRUE(tx) << tx.error().message;
+    EXPECT_EQ(tx->message.decompile()[0],
+              system_program::transfer(pubkey_of(1), pubkey_of(2), lamports));
+  }
+  const std::pair<const char*, const char*> bad[] = {
+      {"1.0000000001", "more than 9 decimals"},
+      {"0", "zero"},
+      {"0.000000000", "zero"},
+      {"-1", "not a decimal number"},
+      {"+1", "not a decimal number"},
+      {"1e9", "not a decimal number"},
+      {"1,5", "not a decimal number"},
+      {"abc", "not a decimal number"},
+      {"1.", "ends with a dot"},
+      {".", "not a number"},
+      {"1.2.3", "not a decimal number"},
+      {"18446744073.709551616", "too large"},
+      {"99999999999999999999", "too large"},
+      {" 1", "not a decimal number"},
+  };
+  for (const auto& [text, says] : bad) {
+    SCOPED_TRACE(text);
+    expect_bad_input({"transfer", "--from", from, "--to", pubkey_of(2).to_base58(), "--sol", text,
+                      "--blockhash", kBlockhash, "--sign-only"},
+                     says);
+  }
+  // Exactly one of --sol and --lamports.
+  expect_bad_input({"transfer", "--from", from, "--to", pubkey_of(2).to_base58(), "--sol", "1",
+                    "--lamports", "5", "--blockhash", kBlockhash, "--sign-only"},
+                   "give the amount once");
+  expect_bad_input({"transfer", "--from", from, "--to", pubkey_of(2).to_base58(), "--blockhash",
+                    kBlockhash, "--sign-only"},
+                   "give the amount once");
 }
 
 TEST_F(Cli, HelpDescribesTransferFlags) {

@@ -1,12 +1,11 @@
 // The built `qtw` binary: init, keys list, export-seed (exit codes, --json,
 // the confirmation guard, wrong passphrase).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
+
+#include "cli_run.h"
 
 #include "qtw/solana/encoding.h"
 #include "qtw/vault/hot_keys.h"
@@ -14,11 +13,8 @@
 namespace qtw {
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using testing_cli::CliRun;
+using testing_cli::run_shell;
 
 class CliWalletTest : public ::testing::Test {
  protected:
@@ -29,11 +25,6 @@ class CliWalletTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  static std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
-
   // Runs `qtw --store <store> <args>` with QTW_PASSPHRASE=`passphrase`.
   CliRun qtw(const std::string& args, const std::string& stdin_text = "",
           const std::string& passphrase = "test pass") {
@@ -41,13 +32,8 @@ class CliWalletTest : public ::testing::Test {
     const std::string cmd = "cd " + dir_.string() + " && env -u CREDENTIALS_DIRECTORY " +
                             (passphrase.empty() ? "-u QTW_PASSPHRASE" : "QTW_PASSPHRASE='" + passphrase + "'") +
                             " " QTW_CLI_PATH " --store " + store_ + " " + args +
-                            " <stdin >stdout 2>stderr";
-    const int status = std::system(cmd.c_str());
-    CliRun r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(dir_ / "stdout");
-    r.err = slurp(dir_ / "stderr");
-    return r;
+                            " <stdin";
+    return run_shell(cmd, dir_);
   }
 
   CliRun init(const std::string& extra) {

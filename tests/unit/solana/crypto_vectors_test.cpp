@@ -23,7 +23,7 @@ struct Rfc8032 {
 };
 
 // RFC 8032 §7.1 TEST 1, TEST 2, TEST 3 (https://www.rfc-editor.org/rfc/rfc8032#section-7.1),
-// as copied in shared/reference/solana-facts.md T1.a/T1.b.
+// the vectors Solana's ed25519 must reproduce.
 const Rfc8032 kRfc8032[] = {
     {"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
      "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",

@@ -134,7 +134,7 @@ class KeyStoreSuite : public ::testing::TestWithParam<StoreBackend> {
 };
 
 // The legal transitions, written independently of check_transition from
-// DESIGN §3 plus the additions documented in key_store.h.
+// The state machine of docs/ARCHITECTURE.md plus the additions documented in key_store.h.
 const std::set<std::pair<KeyState, KeyState>> kLegal = {
     {KeyState::kPending, KeyState::kAvailable}, {KeyState::kPending, KeyState::kDropped},
     {KeyState::kAvailable, KeyState::kLeased},  {KeyState::kAvailable, KeyState::kUsed},
@@ -786,6 +786,33 @@ TEST_P(KeyStoreSuite, NonceAccountsAndTopupRequests) {
   });
   EXPECT_FALSE(rolled);
   EXPECT_EQ(store_->list_topup_requests(std::nullopt)->size(), 2u);
+}
+
+// Named settings (the funding pause a sweep sets): absent until put,
+// replaced in place, rolled back with their transaction, and the lease
+// counter's own row stays out of reach.
+TEST_P(KeyStoreSuite, SettingsPutGetReplaceAndRollBack) {
+  auto absent = store_->get_setting("funding_paused_at_ms");
+  ASSERT_TRUE(absent.has_value()) << absent.error().message;
+  EXPECT_FALSE(absent->has_value());
+  ASSERT_TRUE(store_->put_setting("funding_paused_at_ms", 1234));
+  EXPECT_EQ(**store_->get_setting("funding_paused_at_ms"), 1234);
+  ASSERT_TRUE(store_->put_setting("funding_paused_at_ms", 0));
+  EXPECT_EQ(**store_->get_setting("funding_paused_at_ms"), 0);
+  auto rolled = store_->transact([&]() -> Status {
+    QTW_TRY(store_->put_setting("funding_paused_at_ms", 99));
+    return make_error(ErrorCode::kRpc, "later step failed");
+  });
+  EXPECT_FALSE(rolled);
+  EXPECT_EQ(**store_->get_setting("funding_paused_at_ms"), 0);
+  EXPECT_EQ(store_->put_setting("next_lease_id", 1).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store_->put_setting("", 1).error().code, ErrorCode::kInvalidArgument);
+  // Claims still count leases from their own counter.
+  auto keys = make_available(*store_, 2);
+  auto a = store_->claim_explorers(kOwnerA, 1, clock_.now_ms.load() + 1000);
+  auto b = store_->claim_explorers(kOwnerA, 1, clock_.now_ms.load() + 1000);
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(a->front().lease->lease_id, b->front().lease->lease_id);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, KeyStoreSuite,

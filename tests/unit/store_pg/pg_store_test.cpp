@@ -97,13 +97,13 @@ TEST_F(PgStoreTest, SchemaVersionsAndForeignDatabases) {
   }
   const auto schema = uri_.substr(uri_.rfind("%3D") + 3);
   // A newer qtw migrated it: refused, nothing changed.
-  ASSERT_TRUE(cluster_->sql("INSERT INTO " + schema + ".schema_version VALUES (" +
-                            std::to_string(kPostgresSchemaVersion + 1) + ", 0)"));
+  const std::string newer = std::to_string(kPostgresSchemaVersion + 1);
+  ASSERT_TRUE(cluster_->sql("INSERT INTO " + schema + ".schema_version VALUES (" + newer +
+                            ", 0)"));
   auto too_new = open_postgres_store(uri_, opts());
   ASSERT_FALSE(too_new);
   EXPECT_EQ(too_new.error().code, ErrorCode::kSchemaTooNew);
-  EXPECT_EQ(*cluster_->sql("SELECT COUNT(*) FROM " + schema + ".schema_version"),
-            std::to_string(kPostgresSchemaVersion + 1));
+  EXPECT_EQ(*cluster_->sql("SELECT COUNT(*) FROM " + schema + ".schema_version"), newer);
   EXPECT_EQ(*cluster_->sql("SELECT COUNT(*) FROM " + schema + ".audit"), "0");
 
   // A schema with somebody else's tables is not a qtw store.

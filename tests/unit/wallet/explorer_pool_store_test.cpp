@@ -1,4 +1,4 @@
-// ExplorerPool over the real SQLite KeyStore (DESIGN §3): the pool's durable
+// ExplorerPool over the real SQLite KeyStore (docs/ARCHITECTURE.md, Explorer state machine): the pool's durable
 // side is the store's lease methods, so what the pool does in memory must
 // show up as the right Explorer states on disk: claimed keys `leased` to
 // this process, retired keys `used` only after flush, kept and never handed

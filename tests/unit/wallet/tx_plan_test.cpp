@@ -1,4 +1,4 @@
-// Transaction packing for the balancer (DESIGN §4), checked by decoding what
+// Transaction packing for the balancer (docs/ARCHITECTURE.md, The balancer cycle), checked by decoding what
 // it builds: every drain empties its Explorer to exactly 0 with the richest
 // paying the fee, funding pays each recipient once from one signer, the
 // per-transaction maxima fit in 1,232 signed bytes and one more does not,

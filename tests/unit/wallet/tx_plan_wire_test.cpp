@@ -1,4 +1,4 @@
-// Transaction packing (DESIGN §4), the parts tx_plan_test.cpp leaves out:
+// Transaction packing (docs/ARCHITECTURE.md, The balancer cycle), the parts tx_plan_test.cpp leaves out:
 // who signs and the exact header counts, real signatures that verify (and
 // stop verifying when one byte changes), the wire round trip of every kind
 // of message, compute-budget instructions on recovery (tight and explicit

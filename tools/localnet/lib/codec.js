@@ -2,7 +2,7 @@
 // Wire-format helpers for the local node: base58, short_vec, Solana
 // transaction/message parsing and building, Ed25519 via node:crypto.
 // Layouts: solana-sdk message/src/legacy.rs, message/src/versions/v0/mod.rs,
-// short_vec.rs (see /work/shared/reference/solana-facts.md §1-2).
+// short_vec.rs (the wire format in the Solana docs' "Transactions" page).
 const crypto = require('node:crypto');
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
