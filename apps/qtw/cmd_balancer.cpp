@@ -47,6 +47,15 @@ int run_status(bool no_balances, const GlobalOptions& global) {
   if (!keys) return report_error(keys.error());
   auto in_flight = store.list_unresolved_intents();
   if (!in_flight) return report_error(in_flight.error());
+  auto nonces = store.list_nonce_accounts();
+  if (!nonces) return report_error(nonces.error());
+  auto requests = store.list_topup_requests(std::nullopt);
+  if (!requests) return report_error(requests.error());
+  std::vector<const store::TopupRequestRecord*> live_requests;
+  for (const auto& r : *requests) {
+    if (store::topup_is_live(r.status)) live_requests.push_back(&r);
+  }
+  std::map<std::int64_t, std::uint64_t> nonce_lamports;  // by nonce record id
   auto paused_since = wallet::funding_paused_since(store);
   if (!paused_since) return report_error(paused_since.error());
 
@@ -64,13 +73,19 @@ int run_status(bool no_balances, const GlobalOptions& global) {
     auto read = [&]() -> Status {
       QTW_ASSIGN_OR_RETURN(auto client, rpc::RpcClient::connect(config->rpc.url));
       std::vector<solana::Pubkey> pks;
-      pks.reserve(watched.size());
+      pks.reserve(watched.size() + nonces->size());
       for (const auto* k : watched) pks.push_back(k->pubkey);
+      for (const auto& n : *nonces) pks.push_back(n.address);
       QTW_ASSIGN_OR_RETURN(auto accounts, client->get_multiple_accounts(pks));
       for (std::size_t i = 0; i < watched.size(); ++i) {
         const std::uint64_t l = accounts[i] ? accounts[i]->lamports : 0;
         lamports[watched[i]->id] = l;
         tier_total[std::string(store::key_tier_name(watched[i]->tier))] += l;
+      }
+      for (std::size_t i = 0; i < nonces->size(); ++i) {
+        const auto& a = accounts[watched.size() + i];
+        nonce_lamports[(*nonces)[i].id] = a ? a->lamports : 0;
+        tier_total["nonce"] += a ? a->lamports : 0;
       }
       return {};
     };
@@ -104,6 +119,8 @@ int run_status(bool no_balances, const GlobalOptions& global) {
         total += tier_total[t];
       }
       b["total"] = total;
+      // Nonce accounts (cold HODL) hold their rent deposit; not in "total".
+      b["nonce"] = tier_total["nonce"];
       out["balances_lamports"] = b;
     }
     out["warnings"] = balance_warning.empty() ? json::array() : json::array({balance_warning});
@@ -125,6 +142,27 @@ int run_status(bool no_balances, const GlobalOptions& global) {
                          {"last_valid_block_height", i.last_valid_block_height}});
     }
     out["in_flight"] = flights;
+    json na = json::array();
+    for (const auto& n : *nonces) {
+      json j{{"address", n.address.to_base58()},
+             {"authority", n.hodl.to_base58()},
+             {"funding_bank", n.funding_bank.to_base58()},
+             {"status", store::nonce_account_status_name(n.status)}};
+      j["lamports"] = !have_balances ? json(nullptr) : json(nonce_lamports[n.id]);
+      na.push_back(std::move(j));
+    }
+    out["nonce_accounts"] = na;
+    json tr = json::array();
+    for (const auto* r : live_requests) {
+      std::uint64_t total = 0;
+      for (const auto& t : r->transfers) total += t.lamports;
+      tr.push_back({{"id", r->id},
+                    {"status", store::topup_status_name(r->status)},
+                    {"hodl", r->hodl.to_base58()},
+                    {"banks", r->transfers.size()},
+                    {"total_lamports", total}});
+    }
+    out["topup_requests"] = tr;
     std::cout << out.dump() << "\n";
     if (!balance_warning.empty()) std::cerr << "warning: " << balance_warning << "\n";
     return 0;
@@ -155,6 +193,28 @@ int run_status(bool no_balances, const GlobalOptions& global) {
     }
     rows.push_back({"explorers", "(all live)", format_sol(tier_total["explorer"])});
     std::cout << render_table({"KEY", "PUBKEY", "BALANCE"}, rows) << "\n";
+  }
+  if (!nonces->empty()) {
+    rows.clear();
+    for (const auto& n : *nonces) {
+      rows.push_back({n.address.to_base58(), n.hodl.to_base58(),
+                      std::string(store::nonce_account_status_name(n.status)),
+                      !have_balances ? "-" : format_sol(nonce_lamports[n.id])});
+    }
+    std::cout << "nonce accounts (cold HODL top-ups):\n"
+              << render_table({"NONCE ACCOUNT", "AUTHORITY (HODL)", "STATUS", "BALANCE"}, rows)
+              << "\n";
+  }
+  if (!live_requests.empty()) {
+    rows.clear();
+    for (const auto* r : live_requests) {
+      std::uint64_t total = 0;
+      for (const auto& t : r->transfers) total += t.lamports;
+      rows.push_back({std::to_string(r->id), std::string(store::topup_status_name(r->status)),
+                      std::to_string(r->transfers.size()), format_sol(total)});
+    }
+    std::cout << "top-up requests waiting for the offline HODL signature:\n"
+              << render_table({"ID", "STATUS", "BANKS", "TOTAL"}, rows) << "\n";
   }
   if (in_flight->empty()) {
     std::cout << "in flight: none\n";
@@ -200,6 +260,7 @@ json report_json(const wallet::BalanceReport& r, std::chrono::milliseconds unloc
               {"interrupted", r.interrupted},
               {"signatures", r.signatures},
               {"unsigned_requests", r.unsigned_requests},
+              {"topup_requests", r.topup_requests},
               {"warnings", r.warnings},
               {"unlock_ms", unlock.count()},
               {"duration_ms", (r.duration + unlock).count()}};
@@ -400,11 +461,6 @@ int run_release(const std::string& pubkey_text, bool retire, bool keep,
 int run_sweep(const std::optional<std::string>& hodl_text,
               const std::optional<std::string>& passphrase_file, bool yes,
               const GlobalOptions& global) {
-  if (!yes) {
-    return usage_error(
-        "sweep drains every Explorer into its Bank and every Bank into HODL, taking the wallet "
-        "out of service; pass --yes to do it");
-  }
   auto config = load_effective_config(global);
   if (!config) return report_error(config.error());
   std::optional<solana::Pubkey> hodl;
@@ -412,6 +468,41 @@ int run_sweep(const std::optional<std::string>& hodl_text,
     auto pk = solana::Pubkey::from_base58(*hodl_text);
     if (!pk) return report_error(with_context(pk.error(), "--hodl"));
     hodl = *pk;
+  }
+  if (!yes) {
+    // Show where everything goes and ask for it to be typed back.
+    auto st = open_wallet_store(*config, /*create=*/false);
+    if (!st) return report_error(st.error());
+    std::optional<store::KeyRecord> dest;
+    if (hodl) {
+      auto k = (*st)->get_key(*hodl);
+      if (k && k->tier == KeyTier::Hodl) dest = *k;
+    } else {
+      store::KeyFilter f;
+      f.tier = KeyTier::Hodl;
+      f.limit = 1;
+      auto hodls = (*st)->list_keys(f);
+      if (!hodls) return report_error(hodls.error());
+      if (!hodls->empty()) dest = hodls->front();
+    }
+    if (!dest) {
+      return report_error(Error{ErrorCode::kNotFound,
+                                (hodl ? hodl->to_base58() + " is not a HODL key of this wallet"
+                                      : std::string("no HODL key registered to sweep to")) +
+                                    "; add one with `qtw hodl add --pubkey PK` (or --keypair F)",
+                                0});
+    }
+    const std::string key = dest->pubkey.to_base58();
+    std::cerr << "sweep drains every Explorer into its Bank and every Bank into HODL key\n  "
+              << key << (dest->watch_only() ? "  (watch-only)" : "  (sealed)")
+              << "\ntaking the wallet out of service. Type 'sweep to " << key.substr(0, 8)
+              << "' to continue (--yes skips this): " << std::flush;
+    std::string line;
+    std::getline(std::cin, line);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line != "sweep to " + key.substr(0, 8)) {
+      return usage_error("confirmation not given; nothing swept");
+    }
   }
   const auto started = std::chrono::steady_clock::now();
   auto km = open_key_manager(*config, passphrase_file);
@@ -520,7 +611,8 @@ void register_balancer_commands(CLI::App& app, GlobalOptions& global) {
       "funding until `qtw resume`");
   sweep->add_flag("--to-hodl", sweep_args->to_hodl, "Required: where the funds go")->required();
   sweep->add_option("--hodl", sweep_args->hodl, "Which HODL pubkey (default: the first)");
-  sweep->add_flag("--yes", sweep_args->yes, "Confirm: the wallet goes out of service");
+  sweep->add_flag("--yes", sweep_args->yes,
+                  "Skip the typed confirmation (it shows the HODL key the funds go to)");
   add_passphrase_option(sweep, sweep_args->passphrase_file);
   sweep->callback([sweep_args, &global] {
     global.exit_code =

@@ -11,6 +11,7 @@
 #include "cli_util.h"
 #include "qtw/rpc/rpc_client.h"
 #include "commands.h"
+#include "hodl_checks.h"
 #include "qtw/solana/keypair_file.h"
 #include "qtw/vault/hot_keys.h"
 #include "qtw/vault/vault.h"
@@ -203,6 +204,14 @@ int run_init(const InitArgs& args, const GlobalOptions& global) {
     auto pk = solana::Pubkey::from_base58(text);
     if (!pk) return fail(with_context(pk.error(), "--hodl-pubkey"));
     watch_keys.push_back(*pk);
+  }
+  // Program ids, sysvars and executable accounts are refused before
+  // anything is created (a sweep there fails or loses the funds).
+  for (const auto& kp : hodl_keys) {
+    if (auto c = check_hodl_candidate(kp.pubkey(), config); !c) return fail(c.error());
+  }
+  for (const auto& pk : watch_keys) {
+    if (auto c = check_hodl_candidate(pk, config); !c) return fail(c.error());
   }
   vault::SealOptions seal_options;
   seal_options.opslimit = args.seal.kdf_opslimit;

@@ -29,5 +29,6 @@ void register_wallet_commands(CLI::App& app, GlobalOptions& global);    // init,
 void register_balancer_commands(CLI::App& app, GlobalOptions& global);  // status, balance, acquire, release, sweep, resume
 void register_service_commands(CLI::App& app, GlobalOptions& global);   // serve
 void register_data_commands(CLI::App& app, GlobalOptions& global);      // audit, backup
+void register_hodl_commands(CLI::App& app, GlobalOptions& global);      // hodl ..., banks add
 
 }  // namespace qtw::cli

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   qtw::cli::register_balancer_commands(app, global);
   qtw::cli::register_service_commands(app, global);
   qtw::cli::register_data_commands(app, global);
+  qtw::cli::register_hodl_commands(app, global);
   qtw::cli::register_completion_command(app, global);
   // Last: every command registered above (and any added later) accepts the
   // global options before or after its name, and lists them in --help.

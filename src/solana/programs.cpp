@@ -2,15 +2,13 @@
 
 #include <limits>
 
+#include "solana/le_bytes.h"
+
 namespace qtw::solana {
 namespace {
 
-void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-void put_u64(std::vector<std::uint8_t>& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
+using detail::put_u32;
+using detail::put_u64;
 
 // solana-sdk system-interface/src/instruction.rs: bincode of the enum, a u32
 // LE variant index then the fields.

@@ -1,6 +1,7 @@
 #include "qtw/store/key_store.h"
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -101,6 +102,59 @@ Status check_setting_name(std::string_view name) {
                       "setting name '" + std::string(name) + "' is empty, too long or reserved");
   }
   return {};
+}
+
+}  // namespace qtw::store
+
+namespace qtw::store {
+
+std::string_view nonce_account_status_name(NonceAccountStatus s) noexcept {
+  switch (s) {
+    case NonceAccountStatus::kCreating: return "creating";
+    case NonceAccountStatus::kActive: return "active";
+    case NonceAccountStatus::kFailed: return "failed";
+  }
+  return "unknown";
+}
+
+std::string_view topup_status_name(TopupStatus s) noexcept {
+  switch (s) {
+    case TopupStatus::kPending: return "pending";
+    case TopupStatus::kSubmitted: return "submitted";
+    case TopupStatus::kLanded: return "landed";
+    case TopupStatus::kFailed: return "failed";
+    case TopupStatus::kStale: return "stale";
+  }
+  return "unknown";
+}
+
+Status check_new_topup_request(const TopupRequestRecord& r) {
+  auto bad = [](const std::string& what) {
+    return make_error(ErrorCode::kInvalidArgument, "top-up request: " + what);
+  };
+  if (r.status != TopupStatus::kPending || r.signature || r.intent_id) {
+    return bad("a new request must be pending and unsigned");
+  }
+  if (r.message.empty()) return bad("no message");
+  if (r.transfers.empty()) return bad("no transfers");
+  for (const auto& t : r.transfers) {
+    if (t.from != r.hodl) return bad("a transfer does not come from the request's HODL key");
+    if (t.lamports == 0 || t.lamports > static_cast<std::uint64_t>(INT64_MAX)) {
+      return bad("a transfer amount is out of range");
+    }
+  }
+  return {};
+}
+
+Status check_topup_transition(TopupStatus from, TopupStatus to) {
+  using S = TopupStatus;
+  const bool ok = (from == S::kPending && (to == S::kSubmitted || to == S::kStale)) ||
+                  (from == S::kSubmitted && (to == S::kLanded || to == S::kFailed ||
+                                             to == S::kStale || to == S::kPending));
+  if (ok) return {};
+  return make_error(ErrorCode::kIllegalTransition,
+                    "top-up request " + std::string(topup_status_name(from)) + " -> " +
+                        std::string(topup_status_name(to)) + " is not allowed");
 }
 
 }  // namespace qtw::store

@@ -10,6 +10,7 @@
 
 #include "qtw/metrics/wallet_metrics.h"
 #include "qtw/phase_marker.h"
+#include "qtw/wallet/cold_hodl.h"
 #include "qtw/solana/encoding.h"
 #include "qtw/solana/fees.h"
 #include "qtw/solana/transaction.h"
@@ -725,6 +726,7 @@ Status Balancer::fund_banks(const BalanceParams& params, const std::vector<KeyRe
     for (const auto& t : f.transfers) projected[t.to] += static_cast<std::int64_t>(t.lamports);
   }
   std::optional<std::uint64_t> fee_quote;
+  std::vector<ColdNeed> cold;
   for (const auto& bank : banks) {
     const std::int64_t have = projected[bank.pubkey];
     if (have >= threshold) continue;
@@ -744,14 +746,7 @@ Status Balancer::fund_banks(const BalanceParams& params, const std::vector<KeyRe
         report.warnings.push_back("Bank " + bank.pubkey.to_base58() + " is low and no HODL key is registered");
         continue;
       }
-      QTW_ASSIGN_OR_RETURN(auto msg, build_transfer_message(watch_only->pubkey, bank.pubkey, need,
-                                                            blockhash.blockhash, options_.priority));
-      auto unsigned_tx = solana::Transaction::from_message(std::move(msg));
-      QTW_ASSIGN_OR_RETURN(auto wire, unsigned_tx.serialize());
-      report.unsigned_requests.push_back(solana::base64_encode(wire));
-      report.warnings.push_back("Bank " + bank.pubkey.to_base58() + " needs " + std::to_string(need) +
-                                " lamports from watch-only HODL " + watch_only->pubkey.to_base58() +
-                                ": unsigned request emitted for an offline signer");
+      cold.push_back(ColdNeed{&bank, watch_only, need});
       continue;
     }
     if (!fee_quote) {
@@ -797,6 +792,191 @@ Status Balancer::fund_banks(const BalanceParams& params, const std::vector<KeyRe
     // Not added to the Bank's spendable balance: it lands later, and a
     // funding transaction simulated before it lands would fail.
   }
+  return request_cold_topups(cold, expected, blockhash, report);
+}
+
+Status Balancer::request_cold_topups(const std::vector<ColdNeed>& needs,
+                                     std::unordered_map<Pubkey, std::int64_t>& expected,
+                                     const rpc::LatestBlockhash& blockhash,
+                                     BalanceReport& report) {
+  using store::TopupStatus;
+  QTW_ASSIGN_OR_RETURN(auto all_requests, store_.list_topup_requests(std::nullopt));
+  std::vector<store::TopupRequestRecord> live;
+  for (auto& r : all_requests) {
+    if (store::topup_is_live(r.status)) live.push_back(std::move(r));
+  }
+  if (needs.empty() && live.empty()) return {};
+  QTW_ASSIGN_OR_RETURN(auto nonces, store_.list_nonce_accounts());
+  // One read of every nonce account that matters (its current value).
+  std::vector<Pubkey> addresses;
+  for (const auto& n : nonces) {
+    if (n.status != store::NonceAccountStatus::kFailed) addresses.push_back(n.address);
+  }
+  for (const auto& r : live) {
+    if (std::find(addresses.begin(), addresses.end(), r.nonce_account) == addresses.end()) {
+      addresses.push_back(r.nonce_account);
+    }
+  }
+  QTW_ASSIGN_OR_RETURN(auto states, read_nonce_accounts(rpc_, addresses));
+  std::unordered_map<Pubkey, solana::NonceAccountState> on_chain;
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    if (states[i]) on_chain[addresses[i]] = *states[i];
+  }
+  // A creation a crash left unconfirmed: the chain says whether it landed.
+  for (auto& n : nonces) {
+    if (n.status != store::NonceAccountStatus::kCreating) continue;
+    auto it = on_chain.find(n.address);
+    if (it != on_chain.end() && it->second.authority == n.hodl) {
+      QTW_TRY(store_.set_nonce_account_status(n.address, store::NonceAccountStatus::kCreating,
+                                              store::NonceAccountStatus::kActive));
+      n.status = store::NonceAccountStatus::kActive;
+    }
+  }
+
+  // Refresh live requests: a nonce that moved makes its request final.
+  std::unordered_map<Pubkey, std::int64_t> bank_waits_for;  // Bank -> live request id
+  std::unordered_map<Pubkey, std::int64_t> nonce_busy;      // nonce account -> live request id
+  for (auto& r : live) {
+    auto it = on_chain.find(r.nonce_account);
+    const bool moved = it == on_chain.end() || it->second.durable_nonce != r.nonce_value;
+    if (moved) {
+      std::optional<rpc::SignatureStatus> landed;
+      if (r.signature) {
+        const solana::Signature sigs[] = {*r.signature};
+        QTW_ASSIGN_OR_RETURN(auto st, rpc_.get_signature_statuses(sigs, true));
+        landed = st[0];
+      }
+      if (landed) {
+        // Its own signature moved the nonce (submitted here, or sent by
+        // another tool after a submit that did not land).
+        if (r.status == TopupStatus::kPending) {
+          QTW_TRY(store_.update_topup_request(r.id, TopupStatus::kPending, TopupStatus::kSubmitted,
+                                              std::nullopt, std::nullopt, ""));
+          r.status = TopupStatus::kSubmitted;
+        }
+        QTW_TRY(store_.update_topup_request(r.id, r.status,
+                                            landed->err.empty() ? TopupStatus::kLanded
+                                                                : TopupStatus::kFailed,
+                                            std::nullopt, std::nullopt, landed->err));
+      } else {
+        const std::string why = it == on_chain.end()
+                                    ? "nonce account " + r.nonce_account.to_base58() + " is gone"
+                                    : "nonce advanced to " + it->second.durable_nonce.to_base58();
+        QTW_TRY(store_.update_topup_request(r.id, r.status, TopupStatus::kStale, std::nullopt,
+                                            std::nullopt, why));
+        report.warnings.push_back("top-up request " + std::to_string(r.id) + " is stale (" + why +
+                                  "); a new one replaces it");
+      }
+      continue;
+    }
+    if (r.status == TopupStatus::kSubmitted && r.intent_id) {
+      // Sent but known not to have landed while its nonce holds: it may be
+      // submitted again.
+      QTW_ASSIGN_OR_RETURN(auto intent, store_.get_intent(*r.intent_id));
+      if (intent.status == IntentStatus::kExpired ||
+          (intent.status == IntentStatus::kFailed && !intent.slot)) {
+        QTW_TRY(store_.update_topup_request(r.id, r.status, TopupStatus::kPending, std::nullopt,
+                                            std::nullopt, "sent, did not land; submit it again"));
+      }
+    }
+    nonce_busy[r.nonce_account] = r.id;
+    for (const auto& t : r.transfers) bank_waits_for[t.to] = r.id;
+  }
+
+  // Group the low Banks by HODL key; a Bank a live request covers waits (I4).
+  std::map<Pubkey, std::vector<const ColdNeed*>> by_hodl;
+  for (const auto& n : needs) {
+    auto w = bank_waits_for.find(n.bank->pubkey);
+    if (w != bank_waits_for.end()) {
+      report.warnings.push_back("Bank " + n.bank->pubkey.to_base58() +
+                                " waits for top-up request " + std::to_string(w->second) +
+                                " (signed offline by HODL " + n.hodl->pubkey.to_base58() + ")");
+      continue;
+    }
+    by_hodl[n.hodl->pubkey].push_back(&n);
+  }
+  for (auto& [hodl, members] : by_hodl) {
+    // A free, initialized nonce account with this HODL key as authority.
+    const store::NonceAccountRecord* nonce = nullptr;
+    bool has_any = false;
+    for (const auto& n : nonces) {
+      if (n.hodl != hodl || n.status != store::NonceAccountStatus::kActive) continue;
+      has_any = true;
+      auto it = on_chain.find(n.address);
+      if (it == on_chain.end() || it->second.authority != hodl) continue;
+      if (nonce_busy.count(n.address) != 0) continue;
+      nonce = &n;
+      break;
+    }
+    if (nonce == nullptr) {
+      if (has_any) {
+        report.warnings.push_back("every nonce account of HODL " + hodl.to_base58() +
+                                  " carries a live request; " + std::to_string(members.size()) +
+                                  " low Bank(s) wait for the next one");
+        continue;
+      }
+      // No nonce account: a plain unsigned request on a recent blockhash
+      // (expires in about a minute), as before nonce accounts existed.
+      for (const ColdNeed* n : members) {
+        QTW_ASSIGN_OR_RETURN(auto msg, build_transfer_message(hodl, n->bank->pubkey, n->lamports,
+                                                              blockhash.blockhash,
+                                                              options_.priority));
+        auto unsigned_tx = solana::Transaction::from_message(std::move(msg));
+        QTW_ASSIGN_OR_RETURN(auto wire, unsigned_tx.serialize());
+        report.unsigned_requests.push_back(solana::base64_encode(wire));
+        report.warnings.push_back(
+            "Bank " + n->bank->pubkey.to_base58() + " needs " + std::to_string(n->lamports) +
+            " lamports from watch-only HODL " + hodl.to_base58() +
+            ": unsigned request emitted (expires with its blockhash; `qtw hodl nonce create` "
+            "makes requests that wait for an offline signer)");
+      }
+      continue;
+    }
+    const solana::Hash nonce_value = on_chain[nonce->address].durable_nonce;
+    std::vector<store::IntentTransfer> transfers;
+    std::uint64_t total = 0;
+    for (const ColdNeed* n : members) {
+      if (transfers.size() == kMaxBanksPerTopup) break;
+      transfers.push_back(store::IntentTransfer{hodl, n->bank->pubkey, n->lamports});
+      total += n->lamports;
+    }
+    QTW_ASSIGN_OR_RETURN(auto message,
+                         build_topup_message(hodl, nonce->address, nonce_value, transfers));
+    // The HODL pays the transfers and the fee and keeps its rent-exempt
+    // minimum; what it cannot pay is not asked for (the signer would sign a
+    // transaction that fails and only burns the nonce).
+    QTW_ASSIGN_OR_RETURN(auto fee, rpc_.get_fee_for_message(message.serialize()));
+    const std::uint64_t fee_lamports = fee.value_or(5000);
+    const std::int64_t spendable =
+        expected[hodl] - static_cast<std::int64_t>(rent_exempt_min_ + fee_lamports);
+    if (spendable < static_cast<std::int64_t>(total)) {
+      report.warnings.push_back("watch-only HODL " + hodl.to_base58() + " holds " +
+                                std::to_string(expected[hodl]) + " lamports; a top-up of " +
+                                std::to_string(total) + " for " +
+                                std::to_string(transfers.size()) +
+                                " Bank(s) needs more: no request written");
+      continue;
+    }
+    store::TopupRequestRecord req;
+    req.hodl = hodl;
+    req.nonce_account = nonce->address;
+    req.nonce_value = nonce_value;
+    req.message = message.serialize();
+    req.transfers = transfers;
+    QTW_ASSIGN_OR_RETURN(const std::int64_t id, store_.insert_topup_request(req));
+    nonce_busy[nonce->address] = id;
+    expected[hodl] -= static_cast<std::int64_t>(total + fee_lamports);
+    auto unsigned_tx = solana::Transaction::from_message(std::move(message));
+    QTW_ASSIGN_OR_RETURN(auto wire, unsigned_tx.serialize());
+    report.unsigned_requests.push_back(solana::base64_encode(wire));
+    report.topup_requests.push_back(id);
+    report.warnings.push_back("top-up request " + std::to_string(id) + " for " +
+                              std::to_string(transfers.size()) + " Bank(s), " +
+                              std::to_string(total) + " lamports from watch-only HODL " +
+                              hodl.to_base58() +
+                              " waits for its offline signature: `qtw hodl request export " +
+                              std::to_string(id) + " --outfile F`");
+  }
   return {};
 }
 
@@ -816,7 +996,7 @@ Status Balancer::create_explorers(const BalanceParams& params, const std::vector
   std::uint64_t to_create = std::max<std::uint64_t>(params.explorer_keys_to_create,
                                                     params.min_explorer_keys - ready);
   if (banks.empty()) {
-    report.warnings.push_back("no Banks: run `qtw init --banks N`");
+    report.warnings.push_back("no Banks: add some with `qtw banks add N`");
     return {};
   }
   const std::size_t per_tx = max_recipients_per_transaction(options_.priority);

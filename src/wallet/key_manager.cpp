@@ -503,7 +503,8 @@ Result<BalanceReport> KeyManager::sweep_to_hodl(std::optional<solana::Pubkey> ho
     QTW_ASSIGN_OR_RETURN(auto hodls, store_->list_keys(f));
     if (hodls.empty()) {
       return make_error(ErrorCode::kNotFound,
-                        "no HODL key registered to sweep to; add one with qtw init --hodl-pubkey");
+                        "no HODL key registered to sweep to; add one with `qtw hodl add --pubkey PK` "
+                        "(or `--keypair F`)");
     }
     hodl = hodls.front().pubkey;
   }

@@ -226,6 +226,68 @@ struct IntentOutcome {
   std::string error;
 };
 
+// ---- Cold HODL: durable nonce accounts and offline top-up requests ----
+// (docs/COLD_HODL.md). A watch-only HODL key cannot sign on this host, so
+// its Bank top-ups are unsigned durable-nonce transactions ("requests")
+// that an offline machine signs; a request stays valid until its nonce
+// account advances.
+
+// Stored as integers: never renumber.
+enum class NonceAccountStatus : std::uint8_t {
+  kCreating = 0,  // creation transaction persisted/sent, not yet confirmed
+  kActive = 1,    // on chain, initialized, authority = its HODL key
+  kFailed = 2,    // creation did not land
+};
+[[nodiscard]] std::string_view nonce_account_status_name(NonceAccountStatus s) noexcept;
+
+struct NonceAccountRecord {
+  std::int64_t id = 0;           // store-assigned
+  solana::Pubkey hodl;           // the nonce authority: a (watch-only) HODL key
+  solana::Pubkey address;        // the nonce account
+  solana::Pubkey funding_bank;   // paid its rent and is the create_with_seed base
+  std::string seed;              // create_with_seed(funding_bank, seed, System)
+  std::uint64_t lamports = 0;    // rent-exempt deposit it holds
+  NonceAccountStatus status = NonceAccountStatus::kCreating;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+};
+
+// pending -> submitted | stale; submitted -> landed | failed | stale |
+// pending (sent, did not land, nonce unchanged: may be submitted again).
+// landed, failed and stale are final. Stored as integers: never renumber.
+enum class TopupStatus : std::uint8_t {
+  kPending = 0,    // written, waiting for an offline signature
+  kSubmitted = 1,  // a valid signature was sent (intent recorded)
+  kLanded = 2,     // confirmed on chain: the Banks got their lamports
+  kFailed = 3,     // landed with an error (fee charged, nonce advanced)
+  kStale = 4,      // its nonce advanced without it: can never land
+};
+[[nodiscard]] std::string_view topup_status_name(TopupStatus s) noexcept;
+[[nodiscard]] Status check_topup_transition(TopupStatus from, TopupStatus to);
+// pending or submitted: still able to land.
+[[nodiscard]] inline bool topup_is_live(TopupStatus s) noexcept {
+  return s == TopupStatus::kPending || s == TopupStatus::kSubmitted;
+}
+
+struct TopupRequestRecord {
+  std::int64_t id = 0;  // store-assigned
+  solana::Pubkey hodl;  // fee payer, nonce authority, source of every transfer
+  solana::Pubkey nonce_account;
+  solana::Hash nonce_value;             // the message's recent_blockhash
+  std::vector<std::uint8_t> message;    // the exact legacy message to sign
+  std::vector<IntentTransfer> transfers;  // HODL -> Bank, in instruction order
+  TopupStatus status = TopupStatus::kPending;
+  std::optional<solana::Signature> signature;  // set once submitted
+  std::optional<std::int64_t> intent_id;       // its intent once submitted
+  std::string detail;                          // why stale/failed; "" otherwise
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+};
+// What both backends require of a new request: status kPending, no
+// signature/intent, a message, 1+ transfers of 1..2^63-1 lamports each from
+// the request's HODL key (kInvalidArgument otherwise).
+[[nodiscard]] Status check_new_topup_request(const TopupRequestRecord& request);
+
 // ---- Audit log: append-only (the backends refuse UPDATE and DELETE) ----
 
 struct AuditRecord {
@@ -391,6 +453,41 @@ class KeyStore {
   // Intents with a transfer from or to `pubkey`, oldest first.
   [[nodiscard]] virtual Result<std::vector<IntentRecord>> list_intents_for_key(
       const solana::Pubkey& pubkey) = 0;
+
+  // Removes a HODL key (qtw hodl remove). kNotFound if unknown,
+  // kInvalidArgument if the key is not a HODL key. Its nonce accounts and
+  // requests stay (history). Appends an audit row.
+  [[nodiscard]] virtual Status remove_hodl(const solana::Pubkey& pubkey) = 0;
+
+  // ---- cold HODL ----
+  // Records a nonce account (status as given, normally kCreating) BEFORE
+  // its creation transaction is sent. kAlreadyExists if the address is
+  // known; kInvalidArgument if `hodl` is not a HODL key. Returns its id.
+  [[nodiscard]] virtual Result<std::int64_t> add_nonce_account(
+      const NonceAccountRecord& record) = 0;
+  // Compare-and-set on status; kIllegalTransition if not in `from`,
+  // kNotFound if unknown. Appends an audit row.
+  [[nodiscard]] virtual Status set_nonce_account_status(const solana::Pubkey& address,
+                                                        NonceAccountStatus from,
+                                                        NonceAccountStatus to) = 0;
+  // Every nonce account, ordered by id.
+  [[nodiscard]] virtual Result<std::vector<NonceAccountRecord>> list_nonce_accounts() = 0;
+  // Persists a new request (status must be kPending, no signature). kInvalidArgument
+  // on a malformed record (empty message or transfers). Returns its id.
+  [[nodiscard]] virtual Result<std::int64_t> insert_topup_request(
+      const TopupRequestRecord& request) = 0;
+  [[nodiscard]] virtual Result<TopupRequestRecord> get_topup_request(std::int64_t id) = 0;
+  // Requests in `status` (all when unset), ordered by id.
+  [[nodiscard]] virtual Result<std::vector<TopupRequestRecord>> list_topup_requests(
+      std::optional<TopupStatus> status) = 0;
+  // Compare-and-set on status (check_topup_transition); sets signature and
+  // intent_id when given, and detail. kIllegalTransition / kNotFound.
+  // Appends an audit row.
+  [[nodiscard]] virtual Status update_topup_request(std::int64_t id, TopupStatus from,
+                                                    TopupStatus to,
+                                                    std::optional<solana::Signature> signature,
+                                                    std::optional<std::int64_t> intent_id,
+                                                    std::string_view detail) = 0;
 
   // ---- wallet settings: named integers (e.g. "funding_paused_at_ms") ----
   // The value stored under `name`; nullopt if it was never set.

@@ -128,10 +128,15 @@ struct BalanceReport {
   std::vector<std::string> bank_sweep_signatures;  // the Bank -> HODL transactions
   std::vector<std::string> signatures;      // of every transaction sent this cycle
   // Watch-only HODL: unsigned top-up transactions (base64 wire, zero
-  // signatures) for an offline signer.
+  // signatures) for an offline signer. With a nonce account (qtw hodl nonce
+  // create) each is also a stored request (`qtw hodl requests`) built on the
+  // durable nonce; without one, it is built on a recent blockhash and
+  // expires in about a minute.
   std::vector<std::string> unsigned_requests;
   std::uint32_t bank_outflow_caps_hit = 0;  // Banks held back by their hourly cap (I7)
   std::uint32_t hodl_outflow_caps_hit = 0;  // Bank top-ups held back by a HODL's hourly cap
+  // Ids of the stored top-up requests this cycle wrote.
+  std::vector<std::int64_t> topup_requests;
   std::vector<std::string> warnings;        // caps hit, HODL empty, ...
   // Funding paused (after a sweep, until `qtw resume`): no Bank top-up from
   // HODL and no Explorer creation this cycle; recovery still ran.
@@ -218,6 +223,17 @@ class Balancer {
                     const std::vector<store::KeyRecord>& hodls,
                     std::unordered_map<solana::Pubkey, std::int64_t>& expected,
                     const rpc::LatestBlockhash& blockhash, BalanceReport& report);
+  // Watch-only HODL: refreshes live top-up requests against their nonce
+  // accounts (stale / landed), then writes one durable-nonce request per
+  // HODL key for the low Banks no live request covers (I4).
+  struct ColdNeed {
+    const store::KeyRecord* bank = nullptr;
+    const store::KeyRecord* hodl = nullptr;
+    std::uint64_t lamports = 0;
+  };
+  Status request_cold_topups(const std::vector<ColdNeed>& needs,
+                             std::unordered_map<solana::Pubkey, std::int64_t>& expected,
+                             const rpc::LatestBlockhash& blockhash, BalanceReport& report);
   Status create_explorers(const BalanceParams& params, const std::vector<store::KeyRecord>& banks,
                           std::unordered_map<solana::Pubkey, std::int64_t>& expected,
                           const rpc::LatestBlockhash& blockhash, BalanceReport& report);

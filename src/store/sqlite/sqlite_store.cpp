@@ -14,6 +14,7 @@
 #include <limits>
 #include <mutex>
 #include <set>
+#include <type_traits>
 #include <utility>
 
 #include "qtw/store/audit_chain.h"
@@ -128,6 +129,42 @@ CREATE TABLE leader (
     R"sql(
 ALTER TABLE audit ADD COLUMN prev_hash BLOB CHECK (prev_hash IS NULL OR length(prev_hash) = 32);
 ALTER TABLE audit ADD COLUMN hash BLOB CHECK (hash IS NULL OR length(hash) = 32);
+)sql",
+    // v3: cold HODL (docs/COLD_HODL.md): durable nonce accounts whose
+    // authority is a HODL key, and the unsigned top-up requests built on them.
+    R"sql(
+CREATE TABLE nonce_accounts (
+  id INTEGER PRIMARY KEY,
+  hodl_pubkey BLOB NOT NULL CHECK (length(hodl_pubkey) = 32),
+  address BLOB NOT NULL UNIQUE CHECK (length(address) = 32),
+  funding_bank BLOB NOT NULL CHECK (length(funding_bank) = 32),
+  seed TEXT NOT NULL CHECK (length(seed) <= 32),
+  lamports INTEGER NOT NULL CHECK (lamports >= 0),
+  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 2),
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+CREATE TABLE topup_requests (
+  id INTEGER PRIMARY KEY,
+  hodl_pubkey BLOB NOT NULL CHECK (length(hodl_pubkey) = 32),
+  nonce_account BLOB NOT NULL CHECK (length(nonce_account) = 32),
+  nonce_value BLOB NOT NULL CHECK (length(nonce_value) = 32),
+  message BLOB NOT NULL,
+  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 4),
+  signature BLOB CHECK (signature IS NULL OR length(signature) = 64),
+  intent_id INTEGER REFERENCES intents(id),
+  detail TEXT NOT NULL DEFAULT '',
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+CREATE INDEX topup_requests_status ON topup_requests (status, id);
+CREATE TABLE topup_transfers (
+  request_id INTEGER NOT NULL REFERENCES topup_requests(id),
+  seq INTEGER NOT NULL,
+  to_pubkey BLOB NOT NULL CHECK (length(to_pubkey) = 32),
+  lamports INTEGER NOT NULL CHECK (lamports > 0),
+  PRIMARY KEY (request_id, seq)
+);
 )sql",
 };
 // The migration that added the audit chain (see chain_unchained_audit_rows).
@@ -830,6 +867,168 @@ class SqliteStore final : public KeyStore {
     return intents_from_ids(st);
   }
 
+  Status remove_hodl(const solana::Pubkey& pubkey) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt q, db_.prepare("SELECT tier FROM keys WHERE pubkey = ?"));
+    q.bind(1, pubkey.bytes);
+    QTW_ASSIGN_OR_RETURN(bool row, q.step());
+    if (!row) return make_error(ErrorCode::kNotFound, pubkey.to_base58() + " is not registered");
+    if (q.int64(0) != kTierHodl) {
+      return make_error(ErrorCode::kInvalidArgument, pubkey.to_base58() + " is not a HODL key");
+    }
+    QTW_ASSIGN_OR_RETURN(Stmt del, db_.prepare("DELETE FROM keys WHERE pubkey = ? AND tier = ?"));
+    del.bind(1, pubkey.bytes).bind(2, kTierHodl);
+    QTW_TRY(del.run());
+    QTW_TRY(audit_locked(options_.actor, "hodl.remove", pubkey, std::nullopt, ""));
+    return txn.commit();
+  }
+
+  Result<std::int64_t> add_nonce_account(const NonceAccountRecord& r) override {
+    QTW_TRY(check_i64(r.lamports, "lamports"));
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(KeyRecord hodl, get_key_locked(r.hodl));
+    if (hodl.tier != KeyTier::Hodl) {
+      return make_error(ErrorCode::kInvalidArgument, r.hodl.to_base58() + " is not a HODL key");
+    }
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "INSERT INTO nonce_accounts (hodl_pubkey, address, funding_bank, seed, lamports, status, "
+        "created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    const auto t = now();
+    st.bind(1, r.hodl.bytes).bind(2, r.address.bytes).bind(3, r.funding_bank.bytes);
+    st.bind_text(4, r.seed).bind(5, static_cast<std::int64_t>(r.lamports));
+    st.bind(6, static_cast<std::int64_t>(r.status)).bind(7, t).bind(8, t);
+    QTW_TRY(unique_or(st.run(), "nonce account already registered"));
+    const auto id = db_.last_insert_rowid();
+    QTW_TRY(audit_locked(options_.actor, "nonce.add", r.address, std::nullopt,
+                         "authority " + r.hodl.to_base58() + ", seed " + r.seed));
+    QTW_TRY(txn.commit());
+    return id;
+  }
+
+  Status set_nonce_account_status(const solana::Pubkey& address, NonceAccountStatus from,
+                                  NonceAccountStatus to) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(
+        "UPDATE nonce_accounts SET status = ?, updated_at_ms = ? WHERE address = ? AND status = ?"));
+    up.bind(1, static_cast<std::int64_t>(to)).bind(2, now()).bind(3, address.bytes);
+    up.bind(4, static_cast<std::int64_t>(from));
+    QTW_TRY(up.run());
+    if (db_.changes() != 1) {
+      return make_error(ErrorCode::kIllegalTransition,
+                        "nonce account " + address.to_base58() + " is unknown or not " +
+                            std::string(nonce_account_status_name(from)));
+    }
+    QTW_TRY(audit_locked(options_.actor, "nonce.status", address, std::nullopt,
+                         std::string(nonce_account_status_name(from)) + " -> " +
+                             std::string(nonce_account_status_name(to))));
+    return txn.commit();
+  }
+
+  Result<std::vector<NonceAccountRecord>> list_nonce_accounts() override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "SELECT id, hodl_pubkey, address, funding_bank, seed, lamports, status, created_at_ms, "
+        "updated_at_ms FROM nonce_accounts ORDER BY id"));
+    std::vector<NonceAccountRecord> out;
+    while (true) {
+      QTW_ASSIGN_OR_RETURN(bool row, st.step());
+      if (!row) break;
+      NonceAccountRecord r;
+      r.id = st.int64(0);
+      r.hodl = pubkey_col(st, 1);
+      r.address = pubkey_col(st, 2);
+      r.funding_bank = pubkey_col(st, 3);
+      r.seed = st.text(4);
+      r.lamports = static_cast<std::uint64_t>(st.int64(5));
+      r.status = static_cast<NonceAccountStatus>(st.int64(6));
+      r.created_at_ms = st.int64(7);
+      r.updated_at_ms = st.int64(8);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Result<std::int64_t> insert_topup_request(const TopupRequestRecord& r) override {
+    QTW_TRY(check_new_topup_request(r));
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "INSERT INTO topup_requests (hodl_pubkey, nonce_account, nonce_value, message, status, "
+        "detail, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    const auto t = now();
+    st.bind(1, r.hodl.bytes).bind(2, r.nonce_account.bytes).bind(3, r.nonce_value.bytes);
+    st.bind(4, r.message).bind(5, static_cast<std::int64_t>(TopupStatus::kPending));
+    st.bind_text(6, r.detail).bind(7, t).bind(8, t);
+    QTW_TRY(st.run());
+    const auto id = db_.last_insert_rowid();
+    for (std::size_t i = 0; i < r.transfers.size(); ++i) {
+      QTW_ASSIGN_OR_RETURN(Stmt ins, db_.prepare(
+          "INSERT INTO topup_transfers (request_id, seq, to_pubkey, lamports) VALUES (?, ?, ?, ?)"));
+      ins.bind(1, id).bind(2, static_cast<std::int64_t>(i)).bind(3, r.transfers[i].to.bytes);
+      ins.bind(4, static_cast<std::int64_t>(r.transfers[i].lamports));
+      QTW_TRY(ins.run());
+    }
+    QTW_TRY(audit_locked(options_.actor, "topup.request", r.hodl, std::nullopt,
+                         "request " + std::to_string(id) + ": " +
+                             std::to_string(r.transfers.size()) + " Bank(s), nonce account " +
+                             r.nonce_account.to_base58()));
+    QTW_TRY(txn.commit());
+    return id;
+  }
+
+  Result<TopupRequestRecord> get_topup_request(std::int64_t id) override {
+    std::lock_guard lock(mu_);
+    return get_topup_locked(id);
+  }
+
+  Result<std::vector<TopupRequestRecord>> list_topup_requests(
+      std::optional<TopupStatus> status) override {
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        status ? "SELECT id FROM topup_requests WHERE status = ? ORDER BY id"
+               : "SELECT id FROM topup_requests ORDER BY id"));
+    if (status) st.bind(1, static_cast<std::int64_t>(*status));
+    return records_from_ids(st, [&](std::int64_t id) { return get_topup_locked(id); });
+  }
+
+  Status update_topup_request(std::int64_t id, TopupStatus from, TopupStatus to,
+                              std::optional<solana::Signature> signature,
+                              std::optional<std::int64_t> intent_id,
+                              std::string_view detail) override {
+    QTW_TRY(check_topup_transition(from, to));
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(
+        "UPDATE topup_requests SET status = ?, signature = COALESCE(?, signature), "
+        "intent_id = COALESCE(?, intent_id), detail = ?, updated_at_ms = ? "
+        "WHERE id = ? AND status = ?"));
+    up.bind(1, static_cast<std::int64_t>(to));
+    if (signature) {
+      up.bind(2, signature->bytes);
+    } else {
+      up.bind_null(2);
+    }
+    up.bind_opt(3, intent_id).bind_text(4, detail).bind(5, now()).bind(6, id);
+    up.bind(7, static_cast<std::int64_t>(from));
+    QTW_TRY(up.run());
+    if (db_.changes() != 1) {
+      QTW_ASSIGN_OR_RETURN(auto cur, get_topup_locked(id));
+      return make_error(ErrorCode::kIllegalTransition,
+                        "top-up request " + std::to_string(id) + " is " +
+                            std::string(topup_status_name(cur.status)) + ", not " +
+                            std::string(topup_status_name(from)));
+    }
+    QTW_TRY(audit_locked(options_.actor, "topup.status", std::nullopt, intent_id,
+                         "request " + std::to_string(id) + ": " +
+                             std::string(topup_status_name(from)) + " -> " +
+                             std::string(topup_status_name(to)) +
+                             (detail.empty() ? "" : ": " + std::string(detail))));
+    return txn.commit();
+  }
+
   // ---- audit ----
   Result<std::int64_t> append_audit(const AuditRecord& record) override {
     std::lock_guard lock(mu_);
@@ -1073,6 +1272,45 @@ class SqliteStore final : public KeyStore {
     return read_key(st);
   }
 
+  Result<TopupRequestRecord> get_topup_locked(std::int64_t id) {
+    QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+        "SELECT id, hodl_pubkey, nonce_account, nonce_value, message, status, signature, "
+        "intent_id, detail, created_at_ms, updated_at_ms FROM topup_requests WHERE id = ?"));
+    st.bind(1, id);
+    QTW_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) {
+      return make_error(ErrorCode::kNotFound, "no top-up request " + std::to_string(id) +
+                                                  " (see `qtw hodl requests`)");
+    }
+    TopupRequestRecord r;
+    r.id = st.int64(0);
+    r.hodl = pubkey_col(st, 1);
+    r.nonce_account = pubkey_col(st, 2);
+    r.nonce_value.bytes = to_array<solana::kHashSize>(st.blob(3));
+    auto m = st.blob(4);
+    r.message.assign(m.begin(), m.end());
+    r.status = static_cast<TopupStatus>(st.int64(5));
+    if (!st.is_null(6)) {
+      solana::Signature sig;
+      sig.bytes = to_array<solana::kSignatureSize>(st.blob(6));
+      r.signature = sig;
+    }
+    if (!st.is_null(7)) r.intent_id = st.int64(7);
+    r.detail = st.text(8);
+    r.created_at_ms = st.int64(9);
+    r.updated_at_ms = st.int64(10);
+    QTW_ASSIGN_OR_RETURN(Stmt tr, db_.prepare(
+        "SELECT to_pubkey, lamports FROM topup_transfers WHERE request_id = ? ORDER BY seq"));
+    tr.bind(1, id);
+    while (true) {
+      QTW_ASSIGN_OR_RETURN(bool more, tr.step());
+      if (!more) break;
+      r.transfers.push_back(
+          IntentTransfer{r.hodl, pubkey_col(tr, 0), static_cast<std::uint64_t>(tr.int64(1))});
+    }
+    return r;
+  }
+
   Result<IntentRecord> get_intent_locked(std::int64_t id) {
     QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
         "SELECT id, kind, status, fee_payer, signature, blockhash, last_valid_block_height, "
@@ -1109,19 +1347,29 @@ class SqliteStore final : public KeyStore {
   }
 
   Result<std::vector<IntentRecord>> intents_from_ids(Stmt& st) {
+    return records_from_ids(st, [&](std::int64_t id) { return get_intent_locked(id); });
+  }
+
+  // Runs `st` (one id column), then `get(id)` for each row once the
+  // statement is done (the getters prepare statements of their own).
+  template <class Get>
+  auto records_from_ids(Stmt& st, const Get& get)
+      -> Result<std::vector<typename std::invoke_result_t<Get, std::int64_t>::value_type>> {
     std::vector<std::int64_t> ids;
     while (true) {
       QTW_ASSIGN_OR_RETURN(bool row, st.step());
       if (!row) break;
       ids.push_back(st.int64(0));
     }
-    std::vector<IntentRecord> out;
+    std::vector<typename std::invoke_result_t<Get, std::int64_t>::value_type> out;
+    out.reserve(ids.size());
     for (auto id : ids) {
-      QTW_ASSIGN_OR_RETURN(IntentRecord r, get_intent_locked(id));
+      QTW_ASSIGN_OR_RETURN(auto r, get(id));
       out.push_back(std::move(r));
     }
     return out;
   }
+
 
   static Result<std::vector<solana::Pubkey>> collect_pubkeys(Stmt& st) {
     std::vector<solana::Pubkey> out;

@@ -126,7 +126,11 @@ TEST_F(CliWalletTest, WrongPassphraseOnEveryCommand) {
       "serve --listen 127.0.0.1:0 --token-file " + (dir_ / "token").string(),
       "acquire --outfile " + (dir_ / "explorer.json").string(),
       "export-seed --yes-i-understand",
+      "banks add 1",
+      "hodl nonce create --hodl 9iPsPavwxhtv7m1fmSZ44CXJdf7ADthRJjKyM8d7Jwjq",
+      "hodl add --kdf-opslimit 1 --kdf-memlimit-kib 8 --keypair " + (dir_ / "hodl.json").string(),
   };
+  ASSERT_EQ(qtw("keygen --outfile " + (dir_ / "hodl.json").string()).exit_code, 0);
   for (const auto& c : commands) {
     SCOPED_TRACE(c);
     auto r = qtw(rpc + c, "", "not the passphrase");

@@ -709,6 +709,142 @@ TEST_P(KeyStoreSuite, AuditLogIsHashChained) {
   const auto h = audit_entry_hash(r, AuditHash{});
   r.detail += " ";
   EXPECT_NE(audit_entry_hash(r, AuditHash{}), h);
+}
+
+TEST_P(KeyStoreSuite, RemoveHodlOnlyRemovesHodlKeys) {
+  ASSERT_TRUE(store_->add_hodl(pk(1), {}, "watch-only"));
+  ASSERT_TRUE(store_->add_bank(0, pk(10)));
+  EXPECT_EQ(store_->remove_hodl(pk(10)).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store_->remove_hodl(pk(99)).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->remove_hodl(pk(1)));
+  EXPECT_EQ(store_->get_key(pk(1)).error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->get_key(pk(10)));
+  // It can be registered again.
+  EXPECT_TRUE(store_->add_hodl(pk(1), {}, "again"));
+  auto audit = store_->list_audit(0, 0);
+  ASSERT_TRUE(audit);
+  EXPECT_TRUE(std::any_of(audit->begin(), audit->end(),
+                          [](const AuditRecord& a) { return a.action == "hodl.remove"; }));
+}
+
+TEST_P(KeyStoreSuite, NonceAccountsAndTopupRequests) {
+  ASSERT_TRUE(store_->add_hodl(pk(1), {}, "watch-only"));
+  ASSERT_TRUE(store_->add_bank(0, pk(10)));
+  NonceAccountRecord n;
+  n.hodl = pk(1);
+  n.address = pk(50);
+  n.funding_bank = pk(10);
+  n.seed = "qtw-nonce-0";
+  n.lamports = 1'447'680;
+  auto nid = store_->add_nonce_account(n);
+  ASSERT_TRUE(nid) << to_string(nid.error());
+  EXPECT_EQ(store_->add_nonce_account(n).error().code, ErrorCode::kAlreadyExists);
+  NonceAccountRecord not_hodl = n;
+  not_hodl.hodl = pk(10);
+  not_hodl.address = pk(51);
+  EXPECT_EQ(store_->add_nonce_account(not_hodl).error().code, ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(store_->set_nonce_account_status(pk(50), NonceAccountStatus::kCreating,
+                                               NonceAccountStatus::kActive));
+  EXPECT_EQ(store_->set_nonce_account_status(pk(50), NonceAccountStatus::kCreating,
+                                             NonceAccountStatus::kFailed)
+                .error()
+                .code,
+            ErrorCode::kIllegalTransition);
+  auto nonces = store_->list_nonce_accounts();
+  ASSERT_TRUE(nonces);
+  ASSERT_EQ(nonces->size(), 1u);
+  EXPECT_EQ((*nonces)[0].id, *nid);
+  EXPECT_EQ((*nonces)[0].status, NonceAccountStatus::kActive);
+  EXPECT_EQ((*nonces)[0].seed, "qtw-nonce-0");
+  EXPECT_EQ((*nonces)[0].lamports, 1'447'680u);
+  EXPECT_EQ((*nonces)[0].funding_bank, pk(10));
+
+  TopupRequestRecord r;
+  r.hodl = pk(1);
+  r.nonce_account = pk(50);
+  r.nonce_value.bytes.fill(7);
+  r.message = {1, 2, 3, 4};
+  r.transfers = {IntentTransfer{pk(1), pk(10), 5'000}, IntentTransfer{pk(1), pk(11), 6'000}};
+  // Malformed requests are refused whole.
+  auto bad = r;
+  bad.transfers[1].from = pk(2);
+  EXPECT_EQ(store_->insert_topup_request(bad).error().code, ErrorCode::kInvalidArgument);
+  bad = r;
+  bad.transfers.clear();
+  EXPECT_EQ(store_->insert_topup_request(bad).error().code, ErrorCode::kInvalidArgument);
+  bad = r;
+  bad.transfers[0].lamports = 0;
+  EXPECT_EQ(store_->insert_topup_request(bad).error().code, ErrorCode::kInvalidArgument);
+  bad = r;
+  bad.status = TopupStatus::kSubmitted;
+  EXPECT_EQ(store_->insert_topup_request(bad).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(store_->list_topup_requests(std::nullopt)->empty());
+
+  auto id = store_->insert_topup_request(r);
+  ASSERT_TRUE(id) << to_string(id.error());
+  auto got = store_->get_topup_request(*id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, TopupStatus::kPending);
+  EXPECT_EQ(got->message, r.message);
+  EXPECT_EQ(got->nonce_value, r.nonce_value);
+  ASSERT_EQ(got->transfers.size(), 2u);
+  EXPECT_EQ(got->transfers[1].to, pk(11));
+  EXPECT_EQ(got->transfers[1].lamports, 6'000u);
+  EXPECT_EQ(got->transfers[1].from, pk(1));
+  EXPECT_FALSE(got->signature);
+  EXPECT_EQ(store_->get_topup_request(*id + 100).error().code, ErrorCode::kNotFound);
+
+  // pending -> landed skips submitted: refused; CAS on the status.
+  EXPECT_EQ(store_->update_topup_request(*id, TopupStatus::kPending, TopupStatus::kLanded,
+                                         std::nullopt, std::nullopt, "")
+                .error()
+                .code,
+            ErrorCode::kIllegalTransition);
+  EXPECT_EQ(store_->update_topup_request(*id, TopupStatus::kSubmitted, TopupStatus::kLanded,
+                                         std::nullopt, std::nullopt, "")
+                .error()
+                .code,
+            ErrorCode::kIllegalTransition);
+  IntentRecord intent;
+  intent.kind = IntentKind::kFundBank;
+  intent.fee_payer = pk(1);
+  intent.signature = sig(9);
+  intent.wire = {9};
+  intent.transfers = r.transfers;
+  auto intent_id = store_->insert_intent(intent);
+  ASSERT_TRUE(intent_id);
+  ASSERT_TRUE(store_->update_topup_request(*id, TopupStatus::kPending, TopupStatus::kSubmitted,
+                                           sig(9), *intent_id, ""));
+  ASSERT_TRUE(store_->update_topup_request(*id, TopupStatus::kSubmitted, TopupStatus::kLanded,
+                                           std::nullopt, std::nullopt, "confirmed"));
+  got = store_->get_topup_request(*id);
+  EXPECT_EQ(got->status, TopupStatus::kLanded);
+  EXPECT_EQ(got->signature, sig(9));
+  EXPECT_EQ(got->intent_id, *intent_id);
+  EXPECT_EQ(got->detail, "confirmed");
+  EXPECT_EQ(store_->update_topup_request(*id, TopupStatus::kLanded, TopupStatus::kStale,
+                                         std::nullopt, std::nullopt, "")
+                .error()
+                .code,
+            ErrorCode::kIllegalTransition);
+
+  auto id2 = store_->insert_topup_request(r);
+  ASSERT_TRUE(id2);
+  ASSERT_TRUE(store_->update_topup_request(*id2, TopupStatus::kPending, TopupStatus::kStale,
+                                           std::nullopt, std::nullopt, "nonce advanced"));
+  EXPECT_EQ(store_->list_topup_requests(TopupStatus::kStale)->size(), 1u);
+  EXPECT_EQ(store_->list_topup_requests(TopupStatus::kPending)->size(), 0u);
+  EXPECT_EQ(store_->list_topup_requests(std::nullopt)->size(), 2u);
+
+  // All of it inside a failed transaction leaves nothing behind.
+  auto rolled = store_->transact([&]() -> Status {
+    QTW_TRY(store_->insert_topup_request(r).map([](auto) {}));
+    return make_error(ErrorCode::kInternal, "boom");
+  });
+  EXPECT_FALSE(rolled);
+  EXPECT_EQ(store_->list_topup_requests(std::nullopt)->size(), 2u);
+}
+
 // Named settings (the funding pause a sweep sets): absent until put,
 // replaced in place, rolled back with their transaction, and the lease
 // counter's own row stays out of reach.

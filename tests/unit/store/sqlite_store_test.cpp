@@ -164,6 +164,19 @@ TEST_F(SqliteStoreTest, OlderSchemaIsMigrated) {
   EXPECT_TRUE((*s)->add_bank(0, pk(1)).has_value());
 }
 
+TEST_F(SqliteStoreTest, Version1StoreGainsTheColdHodlTables) {
+  // A store written before the cold HODL migration (v3: no nonce/top-up
+  // tables) keeps its data and gets migration 3 on open.
+  make_populated();
+  raw_exec(path_, "DROP TABLE topup_transfers; DROP TABLE topup_requests; "
+                  "DROP TABLE nonce_accounts; PRAGMA user_version = 2");
+  auto s = open(false);
+  ASSERT_TRUE(s.has_value()) << to_string(s.error());
+  EXPECT_EQ((*s)->list_keys(filter(KeyTier::Explorer))->size(), 50u);
+  EXPECT_TRUE((*s)->list_topup_requests(std::nullopt)->empty());
+  EXPECT_TRUE((*s)->list_nonce_accounts()->empty());
+}
+
 TEST_F(SqliteStoreTest, CorruptPagesAreRefusedAndFileUntouched) {
   make_populated();
   auto bytes = read_all(path_);
@@ -290,6 +303,7 @@ TEST_F(SqliteStoreTest, AuditChainDetectsEditsDeletionsReorderingsAndInsertions)
 TEST_F(SqliteStoreTest, MigrationChainsExistingAuditRows) {
   make_populated();
   raw_exec(path_,
+           "DROP TABLE topup_transfers; DROP TABLE topup_requests; DROP TABLE nonce_accounts; "
            "DROP TRIGGER audit_no_update; ALTER TABLE audit DROP COLUMN prev_hash; "
            "ALTER TABLE audit DROP COLUMN hash; CREATE TRIGGER audit_no_update BEFORE UPDATE ON "
            "audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;");

@@ -149,6 +149,34 @@ class Chain {
     return s !== undefined && s <= bankSlot && bankSlot - s <= MAX_PROCESSING_AGE;
   }
 
+  // Durable nonce (agave svm-transaction get_durable_nonce and
+  // check_transaction_age / load_message_nonce_account): the first
+  // instruction is System AdvanceNonceAccount whose first account is
+  // writable, that account is a System-owned initialized nonce account whose
+  // stored durable nonce equals the message's recent_blockhash, and its
+  // authority signs that instruction. Returns true if the message qualifies.
+  durableNonceOk(msg) {
+    const ix = msg.instructions[0];
+    if (!ix || ix.accounts.length < 1) return false;
+    const prog = msg.accountKeys[ix.programIdIndex];
+    if (!prog || !prog.equals(codec.SYSTEM_PROGRAM)) return false;
+    if (ix.data.length < 4 || ix.data.readUInt32LE(0) !== 4) return false;
+    const idx = ix.accounts[0];
+    if (!this.isWritable(msg, idx) || !msg.accountKeys[idx]) return false;
+    const acc = this.L.getAccount(msg.accountKeys[idx]);
+    if (!acc || acc.lamports() === 0n || !Buffer.from(acc.owner()).equals(codec.SYSTEM_PROGRAM)) return false;
+    const data = Buffer.from(acc.data());
+    if (data.length !== 80 || data.readUInt32LE(4) !== 1) return false;
+    if (!data.subarray(40, 72).equals(msg.recentBlockhash)) return false;
+    const authority = data.subarray(8, 40);
+    return ix.accounts.some((a) => a < msg.header.numRequiredSignatures && msg.accountKeys[a].equals(authority));
+  }
+
+  // A transaction's age check: a recent blockhash, or a valid durable nonce.
+  ageOk(msg, bankSlot) {
+    return this.blockhashValidAt(codec.b58encode(msg.recentBlockhash), bankSlot) || this.durableNonceOk(msg);
+  }
+
   statusOf(rec) {
     const age = this.slot - rec.slot;
     if (age >= this.finalizeSlots) return 'finalized';
@@ -253,7 +281,7 @@ class Chain {
   // cache, then execution); returns {err, logs, unitsConsumed, ...}.
   simulate(bytes, tx, { skipBlockhashCheck = false } = {}) {
     const sig = codec.b58encode(tx.signatures[0]);
-    if (!skipBlockhashCheck && !this.blockhashValidAt(codec.b58encode(tx.message.recentBlockhash), this.slot)) {
+    if (!skipBlockhashCheck && !this.ageOk(tx.message, this.slot)) {
       return { err: 'BlockhashNotFound', logs: [], unitsConsumed: 0, returnData: null, postAccounts: null };
     }
     if (this.txs.has(sig)) return { err: 'AlreadyProcessed', logs: [], unitsConsumed: 0, returnData: null, postAccounts: null };
@@ -264,7 +292,7 @@ class Chain {
   // fee (execution failure), as on a validator. Returns the record or null.
   execute(bytes, tx, { airdrop = 0n } = {}) {
     const sig = codec.b58encode(tx.signatures[0]);
-    if (!this.blockhashValidAt(codec.b58encode(tx.message.recentBlockhash), this.slot)) return null;
+    if (!this.ageOk(tx.message, this.slot)) return null;
     if (this.txs.has(sig)) return null;
     const keys = this.uniqueKeys(tx.message);
     const pre = tx.message.accountKeys.map((k) => this.balanceOf(k));
@@ -393,7 +421,8 @@ class Chain {
     const bytes = this.decodeWire(p[0], 'base64', 'solana_message::versions::VersionedMessage');
     let msg;
     try { msg = codec.parseMessage(bytes); } catch (e) { throw invalidParams(`failed to deserialize solana_message::versions::VersionedMessage: ${e.message}`); }
-    const valid = this.blockhashValidAt(codec.b58encode(msg.recentBlockhash), s);
+    // agave Bank::get_fee_for_message falls back to the durable nonce.
+    const valid = this.blockhashValidAt(codec.b58encode(msg.recentBlockhash), s) || this.durableNonceOk(msg);
     return { context: this.ctx(s), value: valid ? this.computeFee(msg).fee : null };
   }
 
@@ -568,6 +597,16 @@ class Chain {
     return out;
   }
 
+  // Non-standard, tests only: `n` slots (default 1, at most 10,000) pass at
+  // once, each with its own blockhash, as the slot timer would make them.
+  // Lets a test go past a blockhash's 150-block life in milliseconds.
+  qtwAdvanceSlots(p) {
+    const n = p[0] === undefined ? 1 : Number(bigintParam(p[0], 'slots'));
+    if (n < 1 || n > 10_000) throw invalidParams('Invalid params: slots must be 1..10000');
+    for (let i = 0; i < n; i++) this.advance();
+    return { slot: this.slot, blockHeight: this.slot };
+  }
+
   // Non-standard: totals for lamport-exact conservation checks in tests.
   qtwLocalnetInfo() {
     return {
@@ -583,6 +622,6 @@ class Chain {
 const METHODS = ['getHealth', 'getVersion', 'getSlot', 'getBlockHeight', 'getGenesisHash', 'getEpochInfo', 'getLatestBlockhash',
   'isBlockhashValid', 'getBalance', 'getAccountInfo', 'getMultipleAccounts', 'getMinimumBalanceForRentExemption',
   'getFeeForMessage', 'sendTransaction', 'simulateTransaction', 'getSignatureStatuses', 'getSignaturesForAddress',
-  'getTransaction', 'requestAirdrop', 'getRecentPrioritizationFees', 'qtwLocalnetInfo'];
+  'getTransaction', 'requestAirdrop', 'getRecentPrioritizationFees', 'qtwLocalnetInfo', 'qtwAdvanceSlots'];
 
 module.exports = { Chain, RpcError, METHODS, MAX_PROCESSING_AGE };
