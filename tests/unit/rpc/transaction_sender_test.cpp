@@ -252,6 +252,8 @@ TEST(TransactionSender, ResumedTransactionsAreResentAtOnceThenOnSchedule) {
   auto q = TransactionSender(*quiet.client, quiet.options()).confirm_all(txs, false).value();
   EXPECT_EQ(quiet.node.sends.load(), 0);
   EXPECT_EQ(q.front().broadcasts, 0);
+}
+
 TEST(TransactionSender, SendsAreOneBatchAndEachPollCarriesTheBlockHeight) {
   Rig rig(
       [](std::uint64_t h, bool) { return h < 5 ? json(nullptr) : status_at("confirmed", 4); });

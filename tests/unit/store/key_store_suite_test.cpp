@@ -709,6 +709,8 @@ TEST_P(KeyStoreSuite, AuditLogIsHashChained) {
   const auto h = audit_entry_hash(r, AuditHash{});
   r.detail += " ";
   EXPECT_NE(audit_entry_hash(r, AuditHash{}), h);
+}
+
 // Named settings (the funding pause a sweep sets): absent until put,
 // replaced in place, rolled back with their transaction, and the lease
 // counter's own row stays out of reach.
