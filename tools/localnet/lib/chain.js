@@ -80,6 +80,8 @@ class Chain {
     this.airdropCount = 0;
     this.faucet = codec.keypairFromSeed(crypto.createHash('sha256').update(`qtw-localnet-faucet:${ledgerSeed}`).digest());
     this.L.setAccount(this.faucet.publicKey, new Account(FAUCET_LAMPORTS, new Uint8Array(0), codec.SYSTEM_PROGRAM, false, U64_MAX));
+    this.slotHashes = [];  // SlotHash entries, newest first
+    this.spareSlotHashes = Array.from({ length: MAX_SLOT_HASHES }, () => this.svm.getSlotHashes()[0]).filter(Boolean);
     this.L.warpToSlot(0n);
     this.recordBlockhash();
   }
@@ -99,16 +101,17 @@ class Chain {
   // The SlotHashes sysvar as a validator keeps it (agave sdk slot_hashes.rs:
   // the newest 512 ancestors, newest first; the current slot is not in it),
   // so address lookup tables can be created (CreateLookupTable's recent_slot
-  // must be listed). LiteSVM's SlotHash class has no constructor: a fresh
-  // copy from getSlotHashes() is filled in.
+  // must be listed). LiteSVM's SlotHash class has no constructor, so the
+  // entries are copies of its default entry, taken once at start and
+  // recycled; the sysvar is written only when a transaction runs, not every
+  // slot (a whole-sysvar write per 20 ms slot slowed the node's clock).
   recordSlotHash(slot) {
-    const entry = this.svm.getSlotHashes()[0];
+    const entry = this.slotHashes.length >= MAX_SLOT_HASHES ? this.slotHashes.pop() : this.spareSlotHashes.pop();
     if (entry === undefined) return;
     entry.slot = BigInt(slot);
     entry.hash = this.blockhashBySlot.get(slot);
-    // Older entries only: this also drops LiteSVM's default placeholder.
-    const kept = this.svm.getSlotHashes().filter((e) => e.slot < BigInt(slot));
-    this.svm.setSlotHashes([entry, ...kept].slice(0, MAX_SLOT_HASHES));
+    this.slotHashes.unshift(entry);
+    this.slotHashesDirty = true;  // written to the bank before the next execution (runSvm)
   }
 
   // One slot passes: the clock sysvar moves and a new blockhash is made.
@@ -221,6 +224,10 @@ class Chain {
   }
 
   runSvm(bytes, tx, simulate) {
+    if (this.slotHashesDirty) {
+      this.svm.setSlotHashes(this.slotHashes);
+      this.slotHashesDirty = false;
+    }
     const fn = tx.message.version === 'legacy'
       ? (simulate ? 'simulateLegacyTransaction' : 'sendLegacyTransaction')
       : (simulate ? 'simulateVersionedTransaction' : 'sendVersionedTransaction');
