@@ -272,7 +272,10 @@ level = "info"
   const fstats = await (await fetch(`${proxyUrl}/__proxy/stats`)).json();
   const direct = (...args) => Q('--rpc-url', nodeUrl, ...args);
   let status = null;
-  for (let i = 0; i < 20; i++) {
+  // Leases a stopped daemon keeps for its next start (handed out, or
+  // returned but not yet written when it was killed) end at their deadline
+  // (up to [pool] store lease, 30 s, after the stop): wait for them.
+  for (let i = 0; i < 75; i++) {
     await direct('--json', 'balance');
     status = JSON.parse((await direct('--json', 'status')).stdout);
     const ex = status.keys?.explorer ?? {};

@@ -110,7 +110,7 @@ level = "warn"
   const dry = landers.reduce((a, l) => a + l.stats.dry503, 0);
   // Settle and check conservation.
   let status = null;
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 75; i++) {  // kept leases end up to 30 s after the stop
     await Q('--json', 'balance');
     status = JSON.parse((await Q('--json', 'status')).stdout);
     const ex = status.keys?.explorer ?? {};

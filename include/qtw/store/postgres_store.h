@@ -33,6 +33,11 @@
 // when the local leader's deadline passes without a renewal. Hosts' clocks
 // must agree (NTP) to well under the leader interval.
 //
+// Audit chain: a transaction that appends an audit row holds the chain (an
+// advisory transaction lock) from that append to its COMMIT, so another
+// session's audited write waits for it: keep transactions that write short
+// (every KeyStore call is; transact() bodies must not wait on other threads).
+//
 // Thread safety: safe from any thread. A pool of up to pool_size data
 // sessions per store, opened on demand: a thread takes one for its outermost
 // call and keeps it until that call returns (a transact() body, and every

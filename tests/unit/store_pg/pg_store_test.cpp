@@ -483,7 +483,10 @@ TEST_F(PgStoreTest, PoolLetsOneSlowTransactionNotHoldUpOtherThreads) {
       claimed = true;
     });
     auto st = s->transact([&]() -> Status {
-      QTW_TRY(s->add_hodl(pk(77), {}, "inside"));  // this thread's session, nested
+      // This thread's session, nested. (A write that appends an audit row
+      // would hold the audit chain until COMMIT, and the claim's own audit
+      // rows would wait for it: the chain is appended in commit order.)
+      QTW_TRY(s->put_setting("pool_test_inside", 77));
       in_txn = true;
       // Serialised (pool 1), the claim can never finish in here: a short
       // wait shows it; pooled, it finishes as soon as it runs.
@@ -496,7 +499,7 @@ TEST_F(PgStoreTest, PoolLetsOneSlowTransactionNotHoldUpOtherThreads) {
     other.join();
     ASSERT_TRUE(st) << to_string(st.error());
     EXPECT_EQ(claimed_inside.load(), pool > 1);
-    EXPECT_TRUE(s->get_key(pk(77)).has_value());
+    EXPECT_EQ(s->get_setting("pool_test_inside")->value_or(0), 77);
   }
   PostgresStoreOptions bad = opts();
   bad.pool_size = 0;
