@@ -24,8 +24,11 @@ class TableReader {
   void integer(const char* key, Int& out) {
     const toml::node* node = find(key);
     if (node == nullptr || failed()) return;
+    // is_integer() first: toml++'s value<int64_t>() converts a float by a
+    // plain cast, undefined for 1e120 (found by fuzz_config_toml).
+    if (!node->is_integer()) return fail(std::string(key) + " must be an integer");
     const auto v = node->value<std::int64_t>();
-    if (!v || !node->is_integer()) return fail(std::string(key) + " must be an integer");
+    if (!v) return fail(std::string(key) + " must be an integer");
     if (*v < 0 || static_cast<std::uint64_t>(*v) > std::numeric_limits<Int>::max()) {
       return fail(std::string(key) + " = " + std::to_string(*v) + " is out of range");
     }

@@ -106,10 +106,13 @@ for k in keys.explorer keys.bank in_flight; do
   check "restored $k as at the backup" "$(jget $k <restored.json)" "$(jget $k <live.json)"
 done
 Q audit verify >/dev/null 2>rv.err; check "restored audit verify" $? 0
-for _ in 1 2 3; do
+# The copy may hold the daemon's claimed batch (leased to it until the
+# store lease, 30 s, runs out; then used and recovered): cycle until then.
+for _ in $(seq 1 25); do
   Q --json balance >bal.json 2>bal.err
   Q --json status >s.json
   [ "$(jget keys.explorer.used <s.json)" = undefined ] && [ "$(jget keys.explorer.leased <s.json)" = undefined ] && break
+  sleep 2
 done
 check "restored: nothing leased" "$(jget keys.explorer.leased <s.json)" undefined
 check "restored: nothing used (all recovered)" "$(jget keys.explorer.used <s.json)" undefined
