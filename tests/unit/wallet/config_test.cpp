@@ -77,6 +77,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[balancr]\n", "unknown section [balancr]"},
         BadCase{"[balancer]\nmin_explorer_keys = -1\n", "out of range"},
         BadCase{"[balancer]\nmin_explorer_keys = \"five\"\n", "must be an integer"},
+        BadCase{"[balancer]\nmin_explorer_keys = 1e120\n", "must be an integer"},
         BadCase{"[balancer]\nlamports_per_explorer = 0\n", "must be > 0"},
         BadCase{"[balancer]\nlamports_per_explorer = 5000000000\n", "exceeds [caps]"},
         BadCase{"[rpc]\nurl = 3\n", "must be a string"},
