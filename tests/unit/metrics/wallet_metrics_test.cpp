@@ -43,6 +43,7 @@ TEST(WalletMetrics, SeedNamesAreRegisteredWithTheRightKinds) {
       {"qtrade.wallets.balancer_cycles_failed", MetricKind::kCounter, {}, "{cycle}"},
       {"qtrade.wallets.cap_hits", MetricKind::kCounter, {"cap"}, "{event}"},
       {"qtrade.wallets.sign_refused", MetricKind::kCounter, {"rule"}, "{request}"},
+      {"qtrade.wallets.rpc_http_requests", MetricKind::kCounter, {"method"}, "{request}"},
   };
   EXPECT_EQ(families.size(), std::size(wants));
   for (const auto& w : wants) {
