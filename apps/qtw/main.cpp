@@ -4,10 +4,16 @@
 
 #include <iostream>
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "commands.h"
 
 int main(int argc, char** argv) {
   using qtw::cli::GlobalOptions;
+  // The library's log lines (a stranded Explorer, a split recovery batch)
+  // go to stderr: stdout carries only the command's output (--json).
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("qtw-cli"));
   CLI::App app{
       "qtw: three-tier Solana key management (HODL -> Bank -> single-use Explorer).\n"
       "Exit codes: 0 success, 1 operational failure, 2 bad usage or input."};

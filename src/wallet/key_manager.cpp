@@ -32,6 +32,7 @@ KeyManagerOptions key_manager_options(const WalletConfig& config) {
                                     b.lamports_per_explorer, b.lamports_per_bank};
   o.balancer.bank_refill_percent = b.bank_refill_percent;
   o.balancer.priority = PriorityFee{b.cu_price_micro_lamports, b.cu_limit};
+  o.balancer.classify_before_recovery = b.classify_before_recovery;
   o.balancer.max_lamports_per_explorer = config.caps.max_lamports_per_explorer;
   o.balancer.max_bank_outflow_lamports_per_hour = config.caps.max_bank_outflow_lamports_per_hour;
   o.balancer.max_hodl_outflow_lamports_per_hour = config.caps.max_hodl_outflow_lamports_per_hour;

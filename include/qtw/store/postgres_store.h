@@ -61,7 +61,7 @@
 namespace qtw::store {
 
 // Schema version the PostgreSQL backend writes (rows in schema_version).
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 2;
 // First key of the leader advisory lock: "QTW1".
 inline constexpr std::int32_t kPostgresLeaderLockClass = 0x51545731;
 

@@ -30,7 +30,7 @@
 namespace qtw::store {
 
 // Schema version the SQLite backend writes (PRAGMA user_version).
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 // PRAGMA application_id of a qtw store: "QTW1".
 inline constexpr std::int32_t kSqliteApplicationId = 0x51545731;
 

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -60,6 +61,9 @@ struct BalancerOptions {
   // Banks below this percentage of lamports_per_bank are topped up. Default 50.
   std::uint32_t bank_refill_percent = 50;
   PriorityFee priority;
+  // Strand Explorers whose account cannot be drained before batching them
+  // (see BalancerConfig::classify_before_recovery). Default true.
+  bool classify_before_recovery = true;
   // I7 caps (see CapsConfig). Defaults as CapsConfig.
   std::uint64_t max_lamports_per_explorer = 100'000'000;
   std::uint64_t max_bank_outflow_lamports_per_hour = 100'000'000'000;
@@ -68,6 +72,12 @@ struct BalancerOptions {
   rpc::SenderOptions sender;
   // Wall clock in Unix ms (lease expiry, caps window). Default system time.
   std::function<std::int64_t()> now_ms;
+};
+
+// An Explorer the wallet cannot drain, and why (issue 12 §3).
+struct StrandedExplorer {
+  solana::Pubkey pubkey;
+  std::string reason;
 };
 
 // What one cycle did.
@@ -97,6 +107,21 @@ struct BalanceReport {
   // signatures) for an offline signer.
   std::vector<std::string> unsigned_requests;
   std::vector<std::string> warnings;        // caps hit, HODL empty, ...
+  // Recovery that one bad Explorer cannot block (issue 12 §3): Explorers
+  // found this cycle that cannot be drained (terminal state `stranded`,
+  // reported once), and failed recovery transactions split and retried.
+  std::uint32_t explorers_stranded = 0;
+  std::vector<StrandedExplorer> stranded;
+  std::uint32_t recovery_batches_split = 0;
+  // Tokens (issue 13): base units moved to Banks (recovery) or to HODL
+  // (sweep), by mint (base58); token accounts closed and the lamports
+  // (rent, wrapped SOL) their closes returned; accounts left as they are
+  // ("<account> (mint <mint>): <why>"), reported once with their Explorer.
+  std::map<std::string, std::uint64_t> tokens_recovered;
+  std::map<std::string, std::uint64_t> tokens_to_hodl;
+  std::uint32_t token_accounts_closed = 0;
+  std::uint64_t rent_recovered_lamports = 0;
+  std::vector<std::string> unmovable_token_accounts;
   std::chrono::milliseconds duration{0};
 };
 
@@ -119,12 +144,32 @@ class Balancer {
   [[nodiscard]] const BalancerOptions& options() const noexcept { return options_; }
 
  private:
+  // A recovery transaction's plan, kept in memory so a failure can be split
+  // and retried in the same cycle (absent for intents resumed after a restart).
+  struct RecoveryFlight {
+    solana::Pubkey bank;
+    std::vector<ExplorerRecovery> inputs;     // the members, as planned
+    std::vector<RecoveredShare> shares;       // parallel to inputs
+    std::vector<std::string> strand_reasons;  // parallel: "" = retire when it lands
+  };
   struct InFlight {
     std::int64_t intent_id = 0;
     store::IntentKind kind = store::IntentKind::kTransfer;
     rpc::PendingTransaction tx;
     std::vector<store::IntentTransfer> transfers;
     std::uint64_t fee_lamports = 0;
+    std::optional<RecoveryFlight> recovery;
+    std::string error;  // set on failed_recoveries_: why it failed
+    // Token sweeps: base units moved, by mint; closes and their lamports.
+    std::map<solana::Pubkey, std::uint64_t> tokens_moved;
+    std::uint32_t token_closes = 0;
+    std::uint64_t close_lamports = 0;
+  };
+  // Per used Explorer: what recovery can do, or why it cannot.
+  struct RecoveryCandidate {
+    const store::KeyRecord* key = nullptr;
+    ExplorerRecovery recovery;
+    std::vector<std::string> unmovable;  // token accounts left, with why
   };
 
   Result<BalanceReport> cycle_locked(const BalanceParams& params);
@@ -136,9 +181,30 @@ class Balancer {
                            std::uint64_t last_valid_block_height, std::uint64_t fee_lamports,
                            std::vector<store::IntentTransfer> transfers,
                            const std::function<Status()>& with_intent, BalanceReport& report);
+  // Recovery (src/wallet/recovery.cpp): classifies every used Explorer
+  // from its account (strands the ones that cannot be drained), reads the
+  // token accounts of the rest, has each Bank create its missing associated
+  // token accounts (sent and confirmed here), then plans and queues the
+  // recovery transactions. `accounts`: the used Explorers' accounts (absent
+  // = no account).
   Status recover(const std::vector<store::KeyRecord>& used,
-                 const std::unordered_map<solana::Pubkey, std::uint64_t>& balances,
-                 const rpc::LatestBlockhash& blockhash, BalanceReport& report);
+                 const std::unordered_map<solana::Pubkey, rpc::AccountInfo>& accounts,
+                 BalanceReport& report);
+  Status strand(const store::KeyRecord& key, store::KeyState from, const std::string& reason,
+                BalanceReport& report);
+  Status read_tokens(std::vector<RecoveryCandidate>& candidates, BalanceReport& report);
+  Status prepare_bank_atas(std::vector<RecoveryCandidate>& candidates, BalanceReport& report);
+  Status queue_recovery(const store::KeyRecord& bank, std::vector<ExplorerRecovery> inputs,
+                        std::vector<std::string> strand_reasons,
+                        const rpc::LatestBlockhash& blockhash, BalanceReport& report);
+  // After confirm(): splits every failed recovery transaction in two and
+  // retries the halves now; a lone Explorer whose recovery fails on its own
+  // is stranded. Loops until nothing failed (log2 of a batch rounds).
+  Status retry_failed_recoveries(BalanceReport& report);
+  // sweep_to_hodl: every Bank's token accounts -> HODL's associated token
+  // accounts (created by the Bank), then closed into HODL.
+  Status sweep_bank_tokens(const std::vector<store::KeyRecord>& banks, const solana::Pubkey& hodl,
+                           BalanceReport& report);
   Status fund_banks(const BalanceParams& params, const std::vector<store::KeyRecord>& banks,
                     const std::vector<store::KeyRecord>& hodls,
                     std::unordered_map<solana::Pubkey, std::int64_t>& expected,
@@ -158,6 +224,7 @@ class Balancer {
   metrics::WalletMetrics* metrics_;
   std::mutex cycle_mu_;  // one cycle at a time
   std::vector<InFlight> in_flight_;  // guarded by cycle_mu_
+  std::vector<InFlight> failed_recoveries_;  // guarded by cycle_mu_; for retry_failed_recoveries
   std::uint64_t rent_exempt_min_ = 0;  // guarded by cycle_mu_; fetched once
 };
 

@@ -97,12 +97,13 @@ TEST_F(PgStoreTest, SchemaVersionsAndForeignDatabases) {
   }
   const auto schema = uri_.substr(uri_.rfind("%3D") + 3);
   // A newer qtw migrated it: refused, nothing changed.
-  ASSERT_TRUE(cluster_->sql("INSERT INTO " + schema +
-                            ".schema_version VALUES (2, 0)"));
+  ASSERT_TRUE(cluster_->sql("INSERT INTO " + schema + ".schema_version VALUES (" +
+                            std::to_string(kPostgresSchemaVersion + 1) + ", 0)"));
   auto too_new = open_postgres_store(uri_, opts());
   ASSERT_FALSE(too_new);
   EXPECT_EQ(too_new.error().code, ErrorCode::kSchemaTooNew);
-  EXPECT_EQ(*cluster_->sql("SELECT COUNT(*) FROM " + schema + ".schema_version"), "2");
+  EXPECT_EQ(*cluster_->sql("SELECT COUNT(*) FROM " + schema + ".schema_version"),
+            std::to_string(kPostgresSchemaVersion + 1));
   EXPECT_EQ(*cluster_->sql("SELECT COUNT(*) FROM " + schema + ".audit"), "0");
 
   // A schema with somebody else's tables is not a qtw store.
@@ -129,6 +130,42 @@ TEST_F(PgStoreTest, SchemaVersionsAndForeignDatabases) {
   auto dead = open_postgres_store("postgresql://qtw@127.0.0.1:1/qtw", opts());
   ASSERT_FALSE(dead);
   EXPECT_EQ(dead.error().code, ErrorCode::kUnavailable);
+}
+
+// A database at schema v1 (the v2 change undone by hand: no stranded_reason
+// column, state CHECK 0..7, no version 2 row) migrates on open, keeps its
+// keys, and then accepts the stranded state with its reason.
+TEST_F(PgStoreTest, V1DatabaseMigratesToStranded) {
+  std::vector<solana::Pubkey> keys;
+  {
+    auto s = open(uri_);
+    ASSERT_NE(s, nullptr);
+    keys = seed(*s, 3);
+    ASSERT_TRUE(s->transition(keys[0], KeyState::kAvailable, KeyState::kUsed, "used"));
+  }
+  const auto schema = uri_.substr(uri_.rfind("%3D") + 3);
+  for (const char* sql :
+       {"ALTER TABLE %s.keys DROP CONSTRAINT keys_stranded_reason_check",
+        "ALTER TABLE %s.keys DROP COLUMN stranded_reason",
+        "ALTER TABLE %s.keys DROP CONSTRAINT keys_state_check",
+        "ALTER TABLE %s.keys ADD CONSTRAINT keys_state_check CHECK (state BETWEEN 0 AND 7)",
+        "DELETE FROM %s.schema_version WHERE version = 2"}) {
+    std::string q(sql);
+    q.replace(q.find("%s"), 2, schema);
+    ASSERT_TRUE(cluster_->sql(q)) << q;
+  }
+  EXPECT_FALSE(cluster_->sql("UPDATE " + schema + ".keys SET state = 8 WHERE pubkey = pubkey"));
+  auto s = open(uri_);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(*cluster_->sql("SELECT MAX(version) FROM " + schema + ".schema_version"),
+            std::to_string(kPostgresSchemaVersion));
+  EXPECT_EQ(s->get_key(keys[0])->state, KeyState::kUsed);
+  EXPECT_EQ(s->get_key(keys[1])->state, KeyState::kAvailable);
+  ASSERT_TRUE(s->transition(keys[0], KeyState::kUsed, KeyState::kStranded, "data allocated (80 bytes)"));
+  EXPECT_EQ(s->get_key(keys[0])->stranded_reason, "data allocated (80 bytes)");
+  KeyFilter f;
+  f.state = KeyState::kStranded;
+  EXPECT_EQ(s->list_keys(f)->size(), 1u);
 }
 
 TEST_F(PgStoreTest, AuditLogIsAppendOnlyInTheDatabase) {
