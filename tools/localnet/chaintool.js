@@ -16,7 +16,8 @@
 //       the rent) and the market maker sends it AMOUNT tokens, as a buy would;
 //       --wrap puts LAMPORTS into its wrapped-SOL account (SyncNative)
 //   chaintool.js --rpc URL strand --explorer KEYFILE --how assign|allocate|nonce-self|nonce-stranger
-//   chaintool.js --rpc URL holdings --owner O    -> {"lamports", "tokens":[{pubkey, program, mint, amount, lamports, state}]}
+//   chaintool.js --rpc URL holdings --owner O[,O...] -> {"lamports", "tokens":[{pubkey, program, mint, amount, lamports, state}]}
+//                                                     (several owners: {"<owner>": {...}})
 //   chaintool.js ata --owner O --mint M [--program P]                        -> address (offline)
 // Programs: token = TokenkegQ..., token-2022 = TokenzQd... (or the address).
 // Exit: 0 ok, 1 the node refused or the transaction failed, 2 bad usage.
@@ -229,17 +230,22 @@ async function main() {
       return;
     }
     case 'holdings': {
-      const owner = need(o, 'owner');
-      const lamports = (await rpc('getBalance', [owner, { commitment: 'confirmed' }])).value;
-      const tokens = [];
-      for (const prog of [TOKEN, TOKEN_2022]) {
-        const r = await rpc('getTokenAccountsByOwner', [owner, { programId: prog }, { encoding: 'base64', commitment: 'confirmed' }]);
-        for (const { pubkey, account } of r.value) {
-          const d = Buffer.from(account.data[0], 'base64');
-          tokens.push({ pubkey, program: prog, mint: codec.b58encode(d.subarray(0, 32)), amount: d.readBigUInt64LE(64).toString(), lamports: account.lamports, state: d[108] });
+      // One owner: {lamports, tokens}; a comma-separated list: {owner: {...}}.
+      const owners = need(o, 'owner').split(',');
+      const out = {};
+      for (const owner of owners) {
+        const lamports = (await rpc('getBalance', [owner, { commitment: 'confirmed' }])).value;
+        const tokens = [];
+        for (const prog of [TOKEN, TOKEN_2022]) {
+          const r = await rpc('getTokenAccountsByOwner', [owner, { programId: prog }, { encoding: 'base64', commitment: 'confirmed' }]);
+          for (const { pubkey, account } of r.value) {
+            const d = Buffer.from(account.data[0], 'base64');
+            tokens.push({ pubkey, program: prog, mint: codec.b58encode(d.subarray(0, 32)), amount: d.readBigUInt64LE(64).toString(), lamports: account.lamports, state: d[108] });
+          }
         }
+        out[owner] = { lamports, tokens };
       }
-      console.log(JSON.stringify({ lamports, tokens }));
+      console.log(JSON.stringify(owners.length === 1 ? out[owners[0]] : out));
       return;
     }
     default: usage(`unknown command ${o.cmd ?? '(none)'}`);

@@ -27,9 +27,11 @@ le() { if [ "$2" -le "$3" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo 
 jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v?.[k];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
 # holdings OWNER -> JSON {lamports, tokens:[...]}
 holdings() { $CT holdings --owner "$1"; }
-# sum_mint MINT OWNER... -> total amount of MINT owned by the owners
-sum_mint() { local m=$1; shift; local t=0 o; for o in "$@"; do t=$((t + $(holdings "$o" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let n=0n;for(const x of JSON.parse(s).tokens)if(x.mint===process.argv[1])n+=BigInt(x.amount);console.log(n.toString())})' "$m"))); done; echo $t; }
+# sum_mint MINT OWNER... -> total amount of MINT owned by the owners (one RPC pass)
+sum_mint() { local m=$1; shift; local list; list=$(IFS=,; echo "$*"); $CT holdings --owner "$list,11111111111111111111111111111111" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let n=0n;for(const h of Object.values(JSON.parse(s)))for(const x of h.tokens)if(x.mint===process.argv[1])n+=BigInt(x.amount);console.log(n.toString())})' "$m"; }
 count_accounts() { holdings "$1" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).tokens.length))'; }
+# each_explorer FROM TO -> "lamports accounts" per Explorer, one line each (one RPC pass)
+each_explorer() { local list; list=$(IFS=,; echo "${EX[*]:$1:$(($2 - $1 + 1))}"); $CT holdings --owner "$list,11111111111111111111111111111111" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s);for(const k of process.argv.slice(1))console.log(m[k].lamports+" "+m[k].tokens.length)})' "${EX[@]:$1:$(($2 - $1 + 1))}"; }
 
 node "$SRC/tools/localnet/server.js" --port 0 --slot-ms 100 >node.out 2>node.log &
 NODE_PID=$!
@@ -88,20 +90,20 @@ $CT freeze --payer mm.json --mint "$FRZ" --owner "${EX[21]}" || exit 1
 $CT lander --explorer ex22.json --mm mm.json --buy "$FEE:token-2022:6:1000" --empty "$B:token-2022" >/dev/null || exit 1
 for i in $(seq 1 22); do Q release "${EX[$i]}" --retire >/dev/null; done
 A_EX=$(sum_mint "$A" "${EX[@]:1}"); B_EX=$(sum_mint "$B" "${EX[@]:1}")
-ACCTS=0; for i in $(seq 1 22); do ACCTS=$((ACCTS + $(count_accounts "${EX[$i]}"))); done
+ACCTS=$(each_explorer 1 22 | awk '{n += $2} END {print n}')
 echo "before recovery: $ACCTS token accounts on 22 Explorers; A $A_EX, B $B_EX"
 BANKS=$(Q --json keys list --tier bank | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).map(k=>k.pubkey).join(" ")))')
 
 config 0
 Q --json balance >r1.json; check "cycle 1 exit" "$?" 0
-for i in $(seq 1 20); do
-  check "ex$i lamports" "$(holdings "${EX[$i]}" | jget lamports)" 0
-  check "ex$i token accounts" "$(count_accounts "${EX[$i]}")" 0
-done
-for i in 21 22; do
-  check "ex$i lamports" "$(holdings "${EX[$i]}" | jget lamports)" 0
-  check "ex$i keeps only the unmovable account" "$(count_accounts "${EX[$i]}")" 1
-done
+i=0
+while read -r l n; do
+  i=$((i + 1))
+  check "ex$i lamports" "$l" 0
+  if [ "$i" -le 20 ]; then check "ex$i token accounts" "$n" 0
+  else check "ex$i keeps only the unmovable account" "$n" 1; fi
+done < <(each_explorer 1 22)
+check "Explorers checked" "$i" 22
 check "recovered" "$(jget explorers_recovered <r1.json)" 20
 check "stranded" "$(jget explorers_stranded <r1.json)" 2
 check "token accounts closed" "$(jget token_accounts_closed <r1.json)" $((ACCTS - 2))
