@@ -130,14 +130,15 @@ TEST_F(CliWalletTest, WrongPassphraseOnEveryCommand) {
   ASSERT_EQ(init("--banks 1").exit_code, 0);
   std::ofstream(dir_ / "pass2") << "test pass\n\n";
   std::filesystem::permissions(dir_ / "pass2", std::filesystem::perms(0600));
+  std::ofstream(dir_ / "token") << "0123456789abcdef0123456789abcdef\n";
+  std::filesystem::permissions(dir_ / "token", std::filesystem::perms(0600));
   const std::string rpc = " --rpc-url http://127.0.0.1:9 ";
   const std::vector<std::string> commands = {
       "balance",
       "--json balance",
       "sweep --to-hodl --yes",
-      "serve --listen 127.0.0.1:0",
-      "acquire",
-      "release 11111111111111111111111111111111 --retire",
+      "serve --listen 127.0.0.1:0 --token-file " + (dir_ / "token").string(),
+      "acquire --outfile " + (dir_ / "explorer.json").string(),
       "export-seed --yes-i-understand",
   };
   for (const auto& c : commands) {
