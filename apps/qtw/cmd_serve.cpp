@@ -131,8 +131,18 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   if (!passphrase) return report_error(passphrase.error());
   auto st = open_wallet_store(*config, /*create=*/false);
   if (!st) return report_error(st.error());
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  const std::string instance = args.instance.empty() ? config->service.instance : args.instance;
   auto options = wallet::key_manager_options(*config);
   options.metrics = &wallet_metrics;
+  // The daemon's leases: held in the store by a stable owner, handed out
+  // from memory (claimed in batches), kept across a restart and adopted by
+  // the next start; an API lease lasts [service] lease_timeout_ms.
+  options.owner = store::LeaseOwner{host, 0, instance};
+  options.adopt_leases = true;
+  options.pool.keep_leases_on_shutdown = true;
+  options.pool.lease_timeout = std::chrono::milliseconds(config->service.lease_timeout_ms);
   auto km = wallet::KeyManager::open(std::move(*st), *passphrase, std::move(options));
   if (!km) return report_error(km.error());
 
@@ -141,13 +151,7 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   so.port = port;
   so.unix_socket = unix_socket;
   so.token = std::move(*token);
-  char host[256] = {};
-  ::gethostname(host, sizeof(host) - 1);
-  const std::string instance = args.instance.empty() ? config->service.instance : args.instance;
-  so.owner = store::LeaseOwner{host, 0, instance};
-  so.lease_timeout = std::chrono::milliseconds(config->service.lease_timeout_ms);
   so.metrics = &wallet_metrics;
-  so.min_available = config->balancer.min_explorer_keys;
   auto svc = service::Service::create(**km, std::move(so));
   if (!svc) return report_error(svc.error());
   if (auto b = (*svc)->bind(); !b) return report_error(b.error());

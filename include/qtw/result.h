@@ -37,6 +37,7 @@ enum class ErrorCode : std::uint8_t {
   kUnavailable,        // dependency temporarily unavailable (retry later)
   kTooLarge,           // exceeds a protocol size limit (1,232-byte packet, ...)
   kInternal,           // a bug: an invariant of ours did not hold
+  kPolicyRefused,      // the signing policy refused a message (rule in the message)
 };
 
 struct Error {

@@ -28,6 +28,7 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kTooLarge: return "too_large";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kPolicyRefused: return "policy_refused";
   }
   return "internal";
 }
@@ -43,6 +44,7 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kCorrupt:
     case ErrorCode::kSchemaTooNew:
     case ErrorCode::kTooLarge:
+    case ErrorCode::kPolicyRefused:
       return 2;
     default:
       return 1;

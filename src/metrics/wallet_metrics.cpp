@@ -88,6 +88,10 @@ WalletMetrics::WalletMetrics() {
                                               "JSON-RPC requests that failed, by method and error",
                                               "{error}", {"method", "error"}),
                      "rpc_errors");
+  sign_refused_ = must(registry_.counter_family("qtrade.wallets.sign_refused",
+                                                "Signatures the signing policy refused, by rule",
+                                                "{request}", {"rule"}),
+                       "sign_refused");
 }
 
 // The label arity below always matches the registration above, so with()
@@ -104,6 +108,10 @@ void WalletMetrics::record_key_balances(std::string_view tier,
                                         std::span<const std::uint64_t> lamports) {
   Histogram& h = key_balance(tier);
   for (std::uint64_t v : lamports) h.observe(static_cast<double>(v));
+}
+
+Counter& WalletMetrics::sign_refused_counter(std::string_view rule) {
+  return *must(sign_refused_->with({rule}), "sign_refused");
 }
 
 Counter& WalletMetrics::rpc_requests(std::string_view method) {

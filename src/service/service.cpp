@@ -33,12 +33,6 @@ namespace {
 
 using nlohmann::json;
 
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump(), "application/json");
@@ -46,6 +40,20 @@ void reply(httplib::Response& res, int status, const json& body) {
 
 void fail(httplib::Response& res, int status, const std::string& why) {
   reply(res, status, json{{"error", why}});
+}
+
+// One API answer, independent of the transport.
+struct Reply {
+  int status = 200;
+  json body;
+  std::int64_t retry_after_s = -1;  // >= 0: send Retry-After
+};
+
+Reply error_reply(int status, const std::string& why) { return Reply{status, json{{"error", why}}}; }
+
+void send(httplib::Response& res, const Reply& r) {
+  if (r.retry_after_s >= 0) res.set_header("Retry-After", std::to_string(r.retry_after_s));
+  reply(res, r.status, r.body);
 }
 
 // The HTTP status an error of the store or wallet maps to.
@@ -57,7 +65,10 @@ int status_for(ErrorCode code) {
     case ErrorCode::kIllegalTransition:
       return 409;
     case ErrorCode::kInvalidArgument:
+    case ErrorCode::kParse:
       return 400;
+    case ErrorCode::kPolicyRefused:
+      return 403;
     case ErrorCode::kPoolEmpty:
     case ErrorCode::kUnavailable:  // store reconnecting, pool shutting down
       return 503;
@@ -228,21 +239,21 @@ class Service::Impl {
     });
     server.Get("/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;
-      status(res);
+      send(res, status());
     });
     server.Post("/v1/explorers/lease", [this](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;
-      lease(res);
+      send(res, lease());
     });
     server.Post(R"(/v1/explorers/([1-9A-HJ-NP-Za-km-z]{32,44})/sign)",
                 [this](const httplib::Request& req, httplib::Response& res) {
                   if (!authorized(req, res)) return;
-                  sign(req.matches[1], req, res);
+                  send(res, sign(req.matches[1], req.get_header_value("Content-Type"), req.body));
                 });
     server.Post(R"(/v1/explorers/([1-9A-HJ-NP-Za-km-z]{32,44})/return)",
                 [this](const httplib::Request& req, httplib::Response& res) {
                   if (!authorized(req, res)) return;
-                  give_back(req.matches[1], req.body, res);
+                  send(res, give_back(req.matches[1], req.body));
                 });
     server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (!res.body.empty()) return;
@@ -282,74 +293,78 @@ class Service::Impl {
     return true;
   }
 
-  void lease(httplib::Response& res) {
-    const std::int64_t deadline = unix_ms() + o_.lease_timeout.count();
-    auto claimed = km_.store().claim_explorers(o_.owner, 1, deadline);
-    if (!claimed) return fail(res, status_for(claimed.error().code), claimed.error().message);
-    if (claimed->empty()) {
-      km_.wake_balancer();
-      res.set_header("Retry-After", std::to_string(o_.retry_after.count()));
-      return fail(res, 503, "no Explorer available; the balancer is creating more");
-    }
-    const auto& k = claimed->front();
-    if (o_.metrics != nullptr) o_.metrics->explorer_keys_acquired().inc();
-    // Every few leases: below the minimum, balance now rather than at the
-    // next interval (one count query per kWakeCheckEvery leases).
-    if (leases_.fetch_add(1) % kWakeCheckEvery == 0) {
-      if (auto counts = km_.store().count_keys(); counts) {
-        std::uint64_t available = 0;
-        for (const auto& c : *counts) {
-          if (c.tier == store::KeyTier::Explorer && c.state == store::KeyState::kAvailable) {
-            available += c.count;
-          }
-        }
-        if (available < o_.min_available) km_.wake_balancer();
+  // ---- the API, apart from the transport: (request) -> (status, JSON) ----
+
+  Reply lease() {
+    auto lease = km_.get_explorer_keypair();
+    if (!lease) {
+      if (lease.error().code == ErrorCode::kPoolEmpty) {
+        Reply r = error_reply(503, "no Explorer available; the balancer is creating more");
+        r.retry_after_s = o_.retry_after.count();
+        return r;
       }
+      return error_reply(status_for(lease.error().code), lease.error().message);
     }
-    spdlog::info("leased Explorer {} (lease {})", k.pubkey.to_base58(), k.lease->lease_id);
-    reply(res, 200,
-          json{{"pubkey", k.pubkey.to_base58()},
-               {"lease_id", k.lease->lease_id},
-               {"deadline_ms", k.lease->deadline_ms}});
+    const std::string pk = lease->pubkey.to_base58();
+    spdlog::info("leased Explorer {} (lease {})", pk, lease->lease_id);
+    return Reply{200,
+                 json{{"pubkey", pk},
+                      {"lease_id", lease->lease_id},
+                      {"deadline_ms", wallet::KeyManager::deadline_unix_ms(*lease)}}};
   }
 
-  // The Explorer `text` names, if it is one leased by this daemon.
-  Result<store::KeyRecord> leased_here(const std::string& text) {
-    QTW_ASSIGN_OR_RETURN(auto pk, solana::Pubkey::from_base58(text));
-    auto key = km_.store().get_key(pk);
-    if (!key) return tl::unexpected(key.error());
-    if (key->tier != store::KeyTier::Explorer) {
-      return make_error(ErrorCode::kNotFound, text + " is not an Explorer of this wallet");
-    }
-    if (key->state != store::KeyState::kLeased || !key->lease || key->lease->owner != o_.owner) {
-      const bool ours_before = key->state == store::KeyState::kUsed ||
-                               key->state == store::KeyState::kDraining ||
-                               key->state == store::KeyState::kRetired;
-      if (ours_before) {
-        return make_error(ErrorCode::kConflict,
-                          "Explorer " + text + " is " +
-                              std::string(store::key_state_name(key->state)) +
-                              ": its lease has ended (returned or expired)");
+  // `content_type` application/octet-stream: `body` is the message bytes;
+  // otherwise JSON {"message": "<base64>"}.
+  Reply sign(const std::string& pubkey_text, const std::string& content_type,
+             const std::string& body) {
+    auto pk = solana::Pubkey::from_base58(pubkey_text);
+    if (!pk) return error_reply(404, pk.error().message);
+    auto bytes = message_bytes(content_type, body);
+    if (!bytes) return error_reply(400, bytes.error().message);
+    wallet::PolicyRefusal refusal;
+    auto signature = km_.sign(*pk, *bytes, &refusal);
+    if (!signature) {
+      if (signature.error().code == ErrorCode::kPolicyRefused) {
+        json j{{"error", refusal.reason}, {"rule", std::string(refusal.rule)}};
+        j["instruction_index"] =
+            refusal.instruction_index ? json(*refusal.instruction_index) : json(nullptr);
+        return Reply{403, std::move(j)};
       }
-      return make_error(ErrorCode::kNotFound, "Explorer " + text + " is not leased by this daemon");
+      return error_reply(status_for(signature.error().code), signature.error().message);
     }
-    return key;
+    spdlog::info("signed one message with Explorer {}", pubkey_text);
+    return Reply{200, json{{"signature", signature->to_base58()}}};
+  }
+
+  Reply give_back(const std::string& pubkey_text, const std::string& body) {
+    json req = json::parse(body.empty() ? std::string("{}") : body, nullptr, false);
+    if (!req.is_object() || (req.contains("retire") && !req["retire"].is_boolean())) {
+      return error_reply(400, "body must be {\"retire\": true|false}");
+    }
+    const bool retire = req.value("retire", true);
+    auto pk = solana::Pubkey::from_base58(pubkey_text);
+    if (!pk) return error_reply(404, pk.error().message);
+    if (auto st = km_.return_explorer_keypair(*pk, retire); !st) {
+      return error_reply(status_for(st.error().code), st.error().message);
+    }
+    spdlog::info("Explorer {} returned ({})", pubkey_text, retire ? "retired" : "kept");
+    return Reply{200, json{{"pubkey", pubkey_text}, {"state", retire ? "used" : "available"}}};
   }
 
   // The message bytes of a sign request: the raw body for
   // application/octet-stream, else JSON {"message": "<base64>"}.
-  static Result<std::vector<std::uint8_t>> message_bytes(const httplib::Request& req) {
-    const std::string type = req.get_header_value("Content-Type");
+  static Result<std::vector<std::uint8_t>> message_bytes(const std::string& type,
+                                                         const std::string& body) {
     if (type.rfind("application/octet-stream", 0) == 0) {
-      return std::vector<std::uint8_t>(req.body.begin(), req.body.end());
+      return std::vector<std::uint8_t>(body.begin(), body.end());
     }
-    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (!body.is_object() || !body.contains("message") || !body["message"].is_string()) {
+    json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("message") || !j["message"].is_string()) {
       return make_error(ErrorCode::kInvalidArgument,
-                        "body must be {\"message\": \"<base64 legacy message>\"} (or the raw "
+                        "body must be {\"message\": \"<base64 message>\"} (or the raw "
                         "bytes with Content-Type: application/octet-stream)");
     }
-    auto bytes = solana::base64_decode(body["message"].get<std::string>());
+    auto bytes = solana::base64_decode(j["message"].get<std::string>());
     if (!bytes) {
       return make_error(ErrorCode::kInvalidArgument,
                         "message is not base64: " + bytes.error().message);
@@ -357,105 +372,33 @@ class Service::Impl {
     return std::move(*bytes);
   }
 
-  void sign(const std::string& pubkey_text, const httplib::Request& req, httplib::Response& res) {
-    auto bytes = message_bytes(req);
-    if (!bytes) return fail(res, 400, bytes.error().message);
-    auto message = solana::Message::deserialize(*bytes);
-    if (!message) {
-      return fail(res, 400, "message is not a legacy Solana message: " + message.error().message);
-    }
-    auto key = leased_here(pubkey_text);
-    if (!key) return fail(res, status_for(key.error().code), key.error().message);
-    // Only a message this Explorer must sign: never arbitrary bytes.
-    bool signer = false;
-    for (std::size_t i = 0; i < message->header.num_required_signatures &&
-                            i < message->account_keys.size();
-         ++i) {
-      signer = signer || message->account_keys[i] == key->pubkey;
-    }
-    if (!signer) {
-      return fail(res, 400, "Explorer " + pubkey_text + " is not a signer of this message");
-    }
-    // Past its deadline a lease counts as used (I2) even before the
-    // balancer's next expiry pass writes that down: no signature then.
-    if (key->lease->deadline_ms < unix_ms()) {
-      return fail(res, 409, "the lease of Explorer " + pubkey_text + " expired; it counts as used");
-    }
-    // I2: the guard is durable before any signature exists.
-    if (auto guard = km_.store().mark_signed(key->pubkey, key->lease->lease_id); !guard) {
-      return fail(res, status_for(guard.error().code),
-                  guard.error().code == ErrorCode::kConflict
-                      ? "Explorer " + pubkey_text + " already signed its one message"
-                      : guard.error().message);
-    }
-    auto kp = km_.explorer_keypair(*key);
-    if (!kp) return fail(res, 500, kp.error().message);
-    const auto signature = kp->sign(*bytes);
-    spdlog::info("signed one message with Explorer {}", pubkey_text);
-    reply(res, 200, json{{"signature", signature.to_base58()}});
-  }
-
-  void give_back(const std::string& pubkey_text, const std::string& body,
-                 httplib::Response& res) {
-    json req = json::parse(body.empty() ? std::string("{}") : body, nullptr, false);
-    if (!req.is_object() || (req.contains("retire") && !req["retire"].is_boolean())) {
-      return fail(res, 400, "body must be {\"retire\": true|false}");
-    }
-    const bool retire = req.value("retire", true);
-    auto key = leased_here(pubkey_text);
-    if (!key) return fail(res, status_for(key.error().code), key.error().message);
-    if (!retire && key->lease->deadline_ms < unix_ms()) {
-      // A late return counts as used even if the Lander says keep (I2), as
-      // ExplorerPool::release does: it may have signed elsewhere meanwhile.
-      auto late = km_.store().release_explorer(key->pubkey, key->lease->lease_id, true);
-      if (!late && late.error().code != ErrorCode::kConflict) {
-        return fail(res, status_for(late.error().code), late.error().message);
-      }
-      return fail(
-          res, 409,
-          "the lease of Explorer " + pubkey_text + " expired; it counts as used and was retired");
-    }
-    auto st = km_.store().release_explorer(key->pubkey, key->lease->lease_id, retire);
-    if (!st) {
-      return fail(res, status_for(st.error().code),
-                  st.error().code == ErrorCode::kConflict && !retire
-                      ? "Explorer " + pubkey_text + " signed: it can only be retired (I2)"
-                      : st.error().message);
-    }
-    if (retire && o_.metrics != nullptr) o_.metrics->explorer_keys_retired().inc();
-    spdlog::info("Explorer {} returned ({})", pubkey_text, retire ? "retired" : "kept");
-    reply(res, 200, json{{"pubkey", pubkey_text}, {"state", retire ? "used" : "available"}});
-  }
-
-  void status(httplib::Response& res) {
+  Reply status() {
     auto counts = km_.store().count_keys();
-    if (!counts) return fail(res, 500, counts.error().message);
+    if (!counts) return error_reply(500, counts.error().message);
     json keys = json::object();
     for (const auto& c : *counts) {
       keys[std::string(store::key_tier_name(c.tier))][std::string(store::key_state_name(c.state))] =
           c.count;
     }
     const auto t = km_.totals();
-    reply(res, 200,
-          json{{"store", km_.store().describe()},
-               {"instance", o_.owner.instance},
-               {"leader", km_.is_leader()},
-               {"keys", keys},
-               {"balancer",
-                {{"cycles", t.cycles},
-                 {"cycle_errors", t.cycle_errors},
-                 {"explorers_created", t.explorers_created},
-                 {"explorers_recovered", t.explorers_recovered},
-                 {"lamports_recovered", t.lamports_recovered},
-                 {"banks_funded", t.banks_funded},
-                 {"fees_lamports", t.fees_lamports},
-                 {"last_error", t.last_error}}}});
+    return Reply{200,
+                 json{{"store", km_.store().describe()},
+                      {"instance", km_.owner().instance},
+                      {"leader", km_.is_leader()},
+                      {"keys", keys},
+                      {"balancer",
+                       {{"cycles", t.cycles},
+                        {"cycle_errors", t.cycle_errors},
+                        {"explorers_created", t.explorers_created},
+                        {"explorers_recovered", t.explorers_recovered},
+                        {"lamports_recovered", t.lamports_recovered},
+                        {"banks_funded", t.banks_funded},
+                        {"fees_lamports", t.fees_lamports},
+                        {"last_error", t.last_error}}}}};
   }
 
-  static constexpr std::uint64_t kWakeCheckEvery = 8;
   wallet::KeyManager& km_;
   ServiceOptions o_;
-  std::atomic<std::uint64_t> leases_{0};
   httplib::Server tcp_;
   UnixServer unix_;
   int port_ = -1;  // bound TCP port, -1 = no TCP listener
@@ -470,11 +413,6 @@ class Service::Impl {
 Result<std::unique_ptr<Service>> Service::create(wallet::KeyManager& km, ServiceOptions options) {
   if (options.token.empty()) {
     return make_error(ErrorCode::kInvalidArgument, "the API needs a bearer token");
-  }
-  if (options.owner.host.empty()) {
-    char host[256] = {};
-    ::gethostname(host, sizeof(host) - 1);
-    options.owner = store::LeaseOwner{host, 0, "qtw-serve"};
   }
   if (options.host.empty() && options.unix_socket.empty()) {
     return make_error(ErrorCode::kInvalidArgument,

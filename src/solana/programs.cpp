@@ -35,6 +35,32 @@ const Pubkey& compute_budget_program_id() noexcept {
   return id;
 }
 
+// solana-sdk sdk-ids / spl program ids.
+const Pubkey& token_program_id() noexcept {
+  static const Pubkey id = *Pubkey::from_base58("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
+  return id;
+}
+const Pubkey& token_2022_program_id() noexcept {
+  static const Pubkey id = *Pubkey::from_base58("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");
+  return id;
+}
+const Pubkey& associated_token_program_id() noexcept {
+  static const Pubkey id = *Pubkey::from_base58("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+  return id;
+}
+const Pubkey& bpf_upgradeable_loader_id() noexcept {
+  static const Pubkey id = *Pubkey::from_base58("BPFLoaderUpgradeab1e11111111111111111111111");
+  return id;
+}
+const Pubkey& loader_v4_id() noexcept {
+  static const Pubkey id = *Pubkey::from_base58("LoaderV411111111111111111111111111111111111");
+  return id;
+}
+const Pubkey& address_lookup_table_program_id() noexcept {
+  static const Pubkey id = *Pubkey::from_base58("AddressLookupTab1e1111111111111111111111111");
+  return id;
+}
+
 namespace system_program {
 
 Instruction transfer(const Pubkey& from, const Pubkey& to, std::uint64_t lamports) {

@@ -102,18 +102,6 @@ Result<std::vector<Tlv>> parse_tlv(std::span<const std::uint8_t> data, std::uint
 
 }  // namespace
 
-const Pubkey& token_program_id() noexcept {
-  static const Pubkey id = id_of("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
-  return id;
-}
-const Pubkey& token_2022_program_id() noexcept {
-  static const Pubkey id = id_of("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");
-  return id;
-}
-const Pubkey& associated_token_program_id() noexcept {
-  static const Pubkey id = id_of("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
-  return id;
-}
 const Pubkey& native_mint() noexcept {
   static const Pubkey id = id_of("So11111111111111111111111111111111111111112");
   return id;

@@ -8,6 +8,8 @@
 
 #include <toml++/toml.h>
 
+#include "qtw/solana/types.h"
+
 namespace qtw::wallet {
 namespace {
 
@@ -44,6 +46,20 @@ class TableReader {
     const auto v = node->value<bool>();
     if (!v || !node->is_boolean()) return fail(std::string(key) + " must be true or false");
     out = *v;
+  }
+
+  void strings(const char* key, std::vector<std::string>& out) {
+    const toml::node* node = find(key);
+    if (node == nullptr || failed()) return;
+    const toml::array* arr = node->as_array();
+    if (arr == nullptr) return fail(std::string(key) + " must be an array of strings");
+    std::vector<std::string> v;
+    for (const auto& item : *arr) {
+      const auto s = item.value<std::string>();
+      if (!s || !item.is_string()) return fail(std::string(key) + " must be an array of strings");
+      v.push_back(*s);
+    }
+    out = std::move(v);
   }
 
   // Call after reading every known key.
@@ -91,7 +107,7 @@ Result<WalletConfig> parse_config(std::string_view toml_text) {
     return tl::unexpected(config_error(msg.str()));
   }
   static const char* kSections[] = {"rpc", "store", "balancer", "caps", "pool",
-                                    "service", "metrics", "log"};
+                                    "service", "policy", "metrics", "log"};
   for (const auto& [k, v] : root) {
     bool known = false;
     for (const char* s : kSections) known = known || k.str() == s;
@@ -150,6 +166,31 @@ Result<WalletConfig> parse_config(std::string_view toml_text) {
     QTW_TRY(r.finish());
   }
   {
+    TableReader r(root["policy"].as_table(), "policy");
+    auto& p = c.policy;
+    r.boolean("deny_malformed", p.deny_malformed);
+    r.boolean("deny_managed_signers", p.deny_managed_signers);
+    r.boolean("deny_durable_nonce", p.deny_durable_nonce);
+    r.boolean("deny_assign", p.deny_assign);
+    r.boolean("deny_allocate", p.deny_allocate);
+    r.boolean("deny_create_explorer", p.deny_create_explorer);
+    r.boolean("deny_nonce", p.deny_nonce);
+    r.boolean("deny_fund_nonce", p.deny_fund_nonce);
+    r.boolean("deny_token_set_authority", p.deny_token_set_authority);
+    r.boolean("deny_token_approve", p.deny_token_approve);
+    r.boolean("deny_token_close_to_other", p.deny_token_close_to_other);
+    r.boolean("deny_loader_authority", p.deny_loader_authority);
+    r.boolean("deny_lookup_table_authority", p.deny_lookup_table_authority);
+    std::uint64_t outflow = 0;
+    bool has_outflow = root["policy"]["max_outflow_lamports"].node() != nullptr;
+    r.integer("max_outflow_lamports", outflow);
+    if (has_outflow) p.max_outflow_lamports = outflow;
+    r.integer("max_priority_fee_lamports", p.max_priority_fee_lamports);
+    r.strings("allowed_programs", p.allowed_programs);
+    r.strings("denied_programs", p.denied_programs);
+    QTW_TRY(r.finish());
+  }
+  {
     TableReader r(root["metrics"].as_table(), "metrics");
     r.string("otlp_endpoint", c.metrics.otlp_endpoint);
     r.integer("otlp_interval_ms", c.metrics.otlp_interval_ms);
@@ -193,6 +234,16 @@ Status validate(const WalletConfig& c) {
   if (b.bank_refill_percent > 100) return bad("[balancer] bank_refill_percent must be 0..100");
   if (c.pool.claim_batch == 0) return bad("[pool] claim_batch must be > 0");
   if (c.pool.lease_timeout_ms == 0) return bad("[pool] lease_timeout_ms must be > 0");
+  for (const auto* list : {&c.policy.allowed_programs, &c.policy.denied_programs}) {
+    for (const auto& id : *list) {
+      if (!solana::Pubkey::from_base58(id)) {
+        return bad("[policy] " +
+                   std::string(list == &c.policy.allowed_programs ? "allowed_programs"
+                                                                  : "denied_programs") +
+                   ": '" + id + "' is not a base58 program id");
+      }
+    }
+  }
   if (c.log.format != "text" && c.log.format != "json") return bad("[log] format must be text or json");
   return {};
 }

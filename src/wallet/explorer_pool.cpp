@@ -19,7 +19,7 @@ ExplorerLease ExplorerPool::hand_out_locked(std::chrono::steady_clock::time_poin
   available_.pop_back();
   Slot& slot = slots_[idx];
   slot.state = SlotState::kLeased;
-  slot.lease_id = next_lease_id_++;
+  slot.lease_id = slot.store_lease_id;
   slot.deadline = now + options_.lease_timeout;
   ++leased_count_;
   ++acquired_total_;
@@ -68,21 +68,7 @@ Result<std::size_t> ExplorerPool::claim_more(std::size_t max) {
       continue;
     }
     ++added;
-    std::size_t idx;
-    if (!free_slots_.empty()) {
-      idx = free_slots_.back();
-      free_slots_.pop_back();
-    } else {
-      idx = slots_.size();
-      slots_.emplace_back();
-    }
-    Slot& slot = slots_[idx];
-    slot.pubkey = c.keypair.pubkey();
-    slot.keypair = std::make_shared<const solana::Keypair>(std::move(c.keypair));
-    slot.state = SlotState::kAvailable;
-    slot.lease_id = 0;
-    by_pubkey_[slot.pubkey] = idx;
-    available_.push_back(idx);
+    available_.push_back(add_slot_locked(std::move(c)));
   }
   // Keep the hot path allocation-free: room for every slot in each list.
   available_.reserve(slots_.size());
@@ -95,25 +81,101 @@ Result<std::size_t> ExplorerPool::claim_more(std::size_t max) {
   return added;
 }
 
-Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
+std::size_t ExplorerPool::add_slot_locked(ClaimedExplorer&& c) {
+  std::size_t idx;
+  if (!free_slots_.empty()) {
+    idx = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    idx = slots_.size();
+    slots_.emplace_back();
+  }
+  Slot& slot = slots_[idx];
+  slot.pubkey = c.keypair.pubkey();
+  slot.keypair = std::make_shared<const solana::Keypair>(std::move(c.keypair));
+  slot.state = SlotState::kAvailable;
+  slot.lease_id = 0;
+  slot.store_lease_id = c.store_lease_id;
+  slot.signed_ = c.already_signed;
+  slot.signing = false;
+  by_pubkey_[slot.pubkey] = idx;
+  return idx;
+}
+
+void ExplorerPool::adopt(std::vector<ClaimedExplorer> leased) {
   std::lock_guard lock(mu_);
+  const auto now = clock_();
+  for (auto& c : leased) {
+    if (by_pubkey_.contains(c.keypair.pubkey())) continue;
+    const std::size_t idx = add_slot_locked(std::move(c));
+    Slot& slot = slots_[idx];
+    slot.state = SlotState::kLeased;
+    slot.lease_id = slot.store_lease_id;
+    slot.deadline = now + options_.lease_timeout;
+    ++leased_count_;
+  }
+  available_.reserve(slots_.size());
+  retiring_.reserve(slots_.size());
+  free_slots_.reserve(slots_.size());
+}
+
+Result<std::size_t> ExplorerPool::leased_slot_locked(const solana::Pubkey& pubkey) const {
   const auto it = by_pubkey_.find(pubkey);
-  if (it == by_pubkey_.end()) {
+  // A key back in the pool (returned unused) is leased by no one.
+  if (it == by_pubkey_.end() || slots_[it->second].state == SlotState::kAvailable) {
     return make_error(ErrorCode::kNotFound,
                       "Explorer " + pubkey.to_base58() + " is not leased from this pool");
   }
-  Slot& slot = slots_[it->second];
-  if (slot.state != SlotState::kLeased) {
+  if (slots_[it->second].state != SlotState::kLeased) {
     return make_error(ErrorCode::kConflict, "Explorer " + pubkey.to_base58() +
-                                                " was already returned or its lease expired");
+                                                " was already returned or its lease expired: "
+                                                "it counts as used");
   }
+  return it->second;
+}
+
+Result<ExplorerPool::SignTicket> ExplorerPool::begin_sign(const solana::Pubkey& pubkey) {
+  std::lock_guard lock(mu_);
+  QTW_ASSIGN_OR_RETURN(std::size_t idx, leased_slot_locked(pubkey));
+  Slot& slot = slots_[idx];
+  if (slot.signed_ || slot.signing) {
+    return make_error(ErrorCode::kConflict,
+                      "Explorer " + pubkey.to_base58() + " already signed its one message");
+  }
+  // Past its deadline a lease counts as used (I2), even before the next
+  // flush() writes that down: no signature then.
+  if (clock_() > slot.deadline) {
+    return make_error(ErrorCode::kConflict, "the lease of Explorer " + pubkey.to_base58() +
+                                                " expired; it counts as used");
+  }
+  slot.signing = true;
+  return SignTicket{slot.keypair, slot.store_lease_id};
+}
+
+void ExplorerPool::end_sign(const solana::Pubkey& pubkey, bool signed_now) {
+  std::lock_guard lock(mu_);
+  const auto it = by_pubkey_.find(pubkey);
+  if (it == by_pubkey_.end()) return;
+  Slot& slot = slots_[it->second];
+  slot.signing = false;
+  slot.signed_ = slot.signed_ || signed_now;
+}
+
+Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
+  std::lock_guard lock(mu_);
+  QTW_ASSIGN_OR_RETURN(std::size_t idx, leased_slot_locked(pubkey));
+  Slot& slot = slots_[idx];
   const auto now = clock_();
+  if (!retire && (slot.signed_ || slot.signing)) {
+    return make_error(ErrorCode::kConflict,
+                      "Explorer " + pubkey.to_base58() + " signed: it can only be retired (I2)");
+  }
   --leased_count_;
   if (retire || now > slot.deadline) {
     // A late return counts as used even if the caller says keep (I2).
     const bool late = !retire;
     slot.state = SlotState::kRetiring;
-    retiring_.push_back(it->second);
+    retiring_.push_back(idx);
     if (late) {
       ++expired_total_;
       return make_error(ErrorCode::kConflict,
@@ -123,7 +185,7 @@ Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
     return {};
   }
   slot.state = SlotState::kAvailable;
-  available_.push_back(it->second);
+  available_.push_back(idx);
   return {};
 }
 
@@ -177,6 +239,37 @@ Status ExplorerPool::flush() {
   return {};
 }
 
+Result<std::size_t> ExplorerPool::release_unused() {
+  // claim_mu_ for the whole call: no claim or shutdown interleaves. The keys
+  // leave available_ before the store makes them claimable elsewhere, so an
+  // acquire in between cannot hand one out (I2).
+  std::lock_guard claim_lock(claim_mu_);
+  std::vector<std::size_t> idle;
+  std::vector<solana::Pubkey> keys;
+  {
+    std::lock_guard lock(mu_);
+    if (shut_down_ || available_.empty()) return std::size_t{0};
+    idle.swap(available_);
+    available_.reserve(slots_.size());
+    for (auto idx : idle) keys.push_back(slots_[idx].pubkey);
+  }
+  const Status written = source_.unclaim(keys);
+  std::vector<std::shared_ptr<const solana::Keypair>> wipe;  // freed after mu_ (see flush)
+  std::lock_guard lock(mu_);
+  if (!written) {
+    available_.insert(available_.end(), idle.begin(), idle.end());
+    return tl::unexpected(written.error());
+  }
+  for (auto idx : idle) {
+    by_pubkey_.erase(slots_[idx].pubkey);
+    wipe.push_back(std::move(slots_[idx].keypair));
+    slots_[idx].keypair.reset();
+    slots_[idx].state = SlotState::kFree;
+    free_slots_.push_back(idx);
+  }
+  return idle.size();
+}
+
 Status ExplorerPool::prefill(std::size_t min_available) {
   return claim_more(min_available).map([](std::size_t) {});
 }
@@ -189,8 +282,10 @@ Status ExplorerPool::shutdown() {
     std::lock_guard claim_lock(claim_mu_);
     std::lock_guard lock(mu_);
     shut_down_ = true;
-    // Anything still leased at shutdown may have signed: it counts as used.
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
+    // Anything still leased at shutdown may have signed: it counts as used
+    // (unless the owner keeps its leases across a restart: then they stay
+    // `leased` in the store and the next start adopts them).
+    for (std::size_t i = 0; i < slots_.size() && !options_.keep_leases_on_shutdown; ++i) {
       if (slots_[i].state == SlotState::kLeased) {
         slots_[i].state = SlotState::kRetiring;
         retiring_.push_back(i);

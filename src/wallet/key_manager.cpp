@@ -8,6 +8,7 @@
 
 #include "qtw/metrics/wallet_metrics.h"
 #include "qtw/solana/encoding.h"
+#include "qtw/solana/versioned_message.h"
 #include "qtw/vault/hot_keys.h"
 #include "qtw/vault/vault.h"
 
@@ -38,6 +39,31 @@ KeyManagerOptions key_manager_options(const WalletConfig& config) {
   o.balancer.max_hodl_outflow_lamports_per_hour = config.caps.max_hodl_outflow_lamports_per_hour;
   o.pool.claim_batch = config.pool.claim_batch;
   o.pool.lease_timeout = std::chrono::milliseconds(config.pool.lease_timeout_ms);
+  const auto& p = config.policy;
+  auto& sp = o.policy;
+  sp.deny_malformed = p.deny_malformed;
+  sp.deny_managed_signers = p.deny_managed_signers;
+  sp.deny_durable_nonce = p.deny_durable_nonce;
+  sp.deny_assign = p.deny_assign;
+  sp.deny_allocate = p.deny_allocate;
+  sp.deny_create_explorer = p.deny_create_explorer;
+  sp.deny_nonce = p.deny_nonce;
+  sp.deny_fund_nonce = p.deny_fund_nonce;
+  sp.deny_token_set_authority = p.deny_token_set_authority;
+  sp.deny_token_approve = p.deny_token_approve;
+  sp.deny_token_close_to_other = p.deny_token_close_to_other;
+  sp.deny_loader_authority = p.deny_loader_authority;
+  sp.deny_lookup_table_authority = p.deny_lookup_table_authority;
+  // Unset: the Explorer's funding amount; 0: no cap.
+  const std::uint64_t outflow = p.max_outflow_lamports.value_or(b.lamports_per_explorer);
+  if (outflow != 0) sp.max_outflow_lamports = outflow;
+  if (p.max_priority_fee_lamports != 0) sp.max_priority_fee_lamports = p.max_priority_fee_lamports;
+  for (const auto& id : p.allowed_programs) {
+    if (auto k = solana::Pubkey::from_base58(id)) sp.allowed_programs.push_back(*k);
+  }
+  for (const auto& id : p.denied_programs) {
+    if (auto k = solana::Pubkey::from_base58(id)) sp.denied_programs.push_back(*k);
+  }
   o.balance_interval = std::chrono::milliseconds(b.interval_ms);
   o.leader_ttl = std::chrono::milliseconds(b.leader_ttl_ms);
   return o;
@@ -61,6 +87,10 @@ class KeyManager::Source final : public ExplorerSource {
   Result<std::vector<ClaimedExplorer>> claim(std::size_t max) override {
     const std::int64_t deadline = unix_ms() + km_.options_.store_lease.count();
     QTW_ASSIGN_OR_RETURN(auto records, km_.store_->claim_explorers(km_.owner_, max, deadline));
+    return to_claimed(records);
+  }
+
+  Result<std::vector<ClaimedExplorer>> to_claimed(const std::vector<store::KeyRecord>& records) {
     std::vector<ClaimedExplorer> out;
     out.reserve(records.size());
     std::lock_guard lock(mu_);
@@ -74,9 +104,24 @@ class KeyManager::Source final : public ExplorerSource {
                                                    " does not match its derivation path");
       }
       if (r.lease) lease_ids_[r.pubkey] = r.lease->lease_id;
-      out.push_back(ClaimedExplorer{std::move(kp), *r.bank_index, *r.explorer_index});
+      out.push_back(ClaimedExplorer{std::move(kp), *r.bank_index, *r.explorer_index,
+                                    r.lease ? r.lease->lease_id : 0, r.sign_count > 0});
     }
     return out;
+  }
+
+  // Keys the store says this owner holds (a restart): the same as claim(),
+  // without claiming.
+  Result<std::vector<ClaimedExplorer>> held() {
+    store::KeyFilter f;
+    f.tier = store::KeyTier::Explorer;
+    f.state = store::KeyState::kLeased;
+    QTW_ASSIGN_OR_RETURN(auto records, km_.store_->list_keys(f));
+    std::vector<store::KeyRecord> mine;
+    for (auto& r : records) {
+      if (r.lease && r.lease->owner == km_.owner_) mine.push_back(std::move(r));
+    }
+    return to_claimed(mine);
   }
 
   Status mark_used(std::span<const solana::Pubkey> explorers) override {
@@ -113,6 +158,77 @@ class KeyManager::Source final : public ExplorerSource {
   KeyManager& km_;
   std::mutex mu_;  // guards lease_ids_
   std::unordered_map<solana::Pubkey, std::uint64_t> lease_ids_;
+};
+
+// The sign-once guard (I2) with group commit: each signer enqueues its
+// (Explorer, lease) and waits; one of them (the leader) writes every guard
+// queued so far in one store transaction (one fsync for all), then wakes
+// them with their own outcome. A signer returns only after its guard is
+// durable, so no signature ever exists without it.
+class KeyManager::SignGuard {
+ public:
+  explicit SignGuard(store::KeyStore& store) : store_(store) {}
+
+  Status mark_signed(const solana::Pubkey& explorer, std::uint64_t lease_id) {
+    Request req{explorer, lease_id, {}, false};
+    std::unique_lock lock(mu_);
+    queue_.push_back(&req);
+    while (!req.done) {
+      if (committing_) {
+        cv_.wait(lock);
+        continue;
+      }
+      // Lead: commit everything queued (our own request included).
+      committing_ = true;
+      std::vector<Request*> batch;
+      batch.swap(queue_);
+      lock.unlock();
+      commit(batch);
+      lock.lock();
+      for (auto* r : batch) r->done = true;
+      committing_ = false;
+      cv_.notify_all();
+    }
+    return std::move(req.outcome);
+  }
+
+ private:
+  struct Request {
+    solana::Pubkey explorer;
+    std::uint64_t lease_id = 0;
+    Status outcome;
+    bool done = false;
+  };
+
+  void commit(const std::vector<Request*>& batch) {
+    if (batch.size() == 1) {
+      batch[0]->outcome = store_.mark_signed(batch[0]->explorer, batch[0]->lease_id);
+      return;
+    }
+    // One transaction; a guard that is refused (kConflict: nothing written
+    // for it) does not undo the others. Any other failure fails them all.
+    const Status all = store_.transact([&]() -> Status {
+      for (auto* r : batch) {
+        r->outcome = store_.mark_signed(r->explorer, r->lease_id);
+        if (!r->outcome && r->outcome.error().code != ErrorCode::kConflict &&
+            r->outcome.error().code != ErrorCode::kInvalidArgument) {
+          return r->outcome;
+        }
+      }
+      return {};
+    });
+    if (!all) {
+      for (auto* r : batch) {
+        if (r->outcome) r->outcome = tl::unexpected(all.error());
+      }
+    }
+  }
+
+  store::KeyStore& store_;
+  std::mutex mu_;  // guards queue_, committing_ and every Request::done/outcome
+  std::condition_variable cv_;
+  std::vector<Request*> queue_;
+  bool committing_ = false;
 };
 
 // Counts RPC requests and errors by method into WalletMetrics.
@@ -186,6 +302,8 @@ Result<std::unique_ptr<KeyManager>> KeyManager::open(std::unique_ptr<store::KeyS
   km->pool_ = std::make_unique<ExplorerPool>(*km->source_, km->options_.pool);
   km->balancer_ = std::make_unique<Balancer>(*km->store_, *km->rpc_, *km->signer_,
                                             km->options_.balancer, km->options_.metrics);
+  km->sign_guard_ = std::make_unique<SignGuard>(*km->store_);
+  if (km->options_.adopt_leases) QTW_TRY(km->adopt_leases());
   km->maintenance_ = std::thread([raw = km.get()] { raw->maintenance_loop(); });
   return km;
 }
@@ -209,7 +327,108 @@ Result<ExplorerLease> KeyManager::get_explorer_keypair() {
 Status KeyManager::return_explorer_keypair(const solana::Pubkey& pubkey, bool retire) {
   auto st = pool_->release(pubkey, retire);
   if (st && retire && options_.metrics != nullptr) options_.metrics->explorer_keys_retired().inc();
+  if (!st && st.error().code == ErrorCode::kNotFound) {
+    return tl::unexpected(lease_ended_or(pubkey, st.error()));
+  }
   return st;
+}
+
+Error KeyManager::lease_ended_or(const solana::Pubkey& explorer, Error not_here) {
+  // Slow path (a bad request): the pool forgets a key once its retirement
+  // is flushed, so ask the store whether its lease ended.
+  auto key = store_->get_key(explorer);
+  if (key && key->tier == store::KeyTier::Explorer &&
+      (key->state == store::KeyState::kUsed || key->state == store::KeyState::kDraining ||
+       key->state == store::KeyState::kRetired)) {
+    return Error{ErrorCode::kConflict,
+                 "Explorer " + explorer.to_base58() + " is " +
+                     std::string(store::key_state_name(key->state)) +
+                     ": its lease has ended (returned or expired)",
+                 0};
+  }
+  return not_here;
+}
+
+Status KeyManager::adopt_leases() {
+  QTW_ASSIGN_OR_RETURN(auto held, source_->held());
+  if (held.empty()) return {};
+  spdlog::info("adopting {} Explorer lease(s) this owner held before its restart", held.size());
+  pool_->adopt(std::move(held));
+  // Their store deadlines may be close: renew before the balancer expires them.
+  auto renewed = store_->renew_leases(owner_, unix_ms() + options_.store_lease.count());
+  if (!renewed) return tl::unexpected(renewed.error());
+  return {};
+}
+
+std::int64_t KeyManager::deadline_unix_ms(const ExplorerLease& lease) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      lease.deadline - std::chrono::steady_clock::now());
+  return unix_ms() + left.count();
+}
+
+Result<solana::Signature> KeyManager::sign(const ExplorerLease& lease,
+                                           std::span<const std::uint8_t> message,
+                                           PolicyRefusal* refusal) {
+  return sign(lease.pubkey, message, refusal);
+}
+
+Result<solana::Signature> KeyManager::sign(const solana::Pubkey& explorer,
+                                           std::span<const std::uint8_t> message,
+                                           PolicyRefusal* refusal) {
+  // Decode and judge first: a message we will not sign never uses the lease.
+  auto decoded = solana::VersionedMessage::deserialize(message);
+  if (!decoded) {
+    return make_error(ErrorCode::kParse,
+                      "not a legacy or v0 Solana message: " + decoded.error().message);
+  }
+  bool signer = false;
+  for (std::size_t i = 0; i < decoded->header.num_required_signatures; ++i) {
+    signer = signer || decoded->static_keys[i] == explorer;
+  }
+  if (!signer) {
+    // Only a message this Explorer must sign: never arbitrary bytes.
+    return make_error(ErrorCode::kInvalidArgument,
+                      "Explorer " + explorer.to_base58() + " is not a signer of this message");
+  }
+  auto ticket = pool_->begin_sign(explorer);
+  if (!ticket) {
+    if (ticket.error().code == ErrorCode::kNotFound) {
+      return tl::unexpected(lease_ended_or(explorer, ticket.error()));
+    }
+    return tl::unexpected(ticket.error());
+  }
+  const auto is_managed = [this](const solana::Pubkey& k) {
+    auto rec = store_->get_key(k);
+    // Unknown to the store: not ours. A store error fails closed.
+    return rec.has_value() || rec.error().code != ErrorCode::kNotFound;
+  };
+  if (auto refused = check_signing_policy(*decoded, explorer, is_managed, options_.policy)) {
+    pool_->end_sign(explorer, false);
+    spdlog::warn("refused to sign with Explorer {} (lease {}): rule {}, instruction {}: {}",
+                 explorer.to_base58(), ticket->store_lease_id, refused->rule,
+                 refused->instruction_index ? std::to_string(*refused->instruction_index)
+                                            : std::string("-"),
+                 refused->reason);
+    if (options_.metrics != nullptr) options_.metrics->sign_refused(refused->rule);
+    auto err = make_error(ErrorCode::kPolicyRefused,
+                          std::string(refused->rule) + ": " + refused->reason);
+    if (refusal != nullptr) *refusal = std::move(*refused);
+    return err;
+  }
+  // I2: the guard is durable before any signature exists.
+  auto guard = sign_guard_->mark_signed(explorer, ticket->store_lease_id);
+  if (!guard) {
+    // kConflict: the store says it already signed (or the lease ended).
+    pool_->end_sign(explorer, guard.error().code == ErrorCode::kConflict);
+    if (guard.error().code == ErrorCode::kConflict) {
+      return make_error(ErrorCode::kConflict, "Explorer " + explorer.to_base58() +
+                                                  " already signed its one message, or its "
+                                                  "lease ended");
+    }
+    return tl::unexpected(guard.error());
+  }
+  pool_->end_sign(explorer, true);
+  return ticket->keypair->sign(message);
 }
 
 Result<BalanceReport> KeyManager::balance(std::uint32_t min_explorer_keys,
@@ -347,19 +566,48 @@ void KeyManager::balancer_loop() {
 void KeyManager::maintenance_loop() {
   auto last_heartbeat = std::chrono::steady_clock::now();
   auto last_leader_renewal = last_heartbeat;
+  std::uint64_t last_acquired = 0;
+  auto last_acquire_at = last_heartbeat;
   while (true) {
     {
       std::unique_lock lock(mu_);
       if (cv_.wait_for(lock, options_.flush_interval, [this] { return stopping_; })) return;
     }
     if (auto st = pool_->flush(); !st) spdlog::warn("flushing retired Explorers: {}", st.error().message);
+    // Low pool: below the balancer's minimum, balance now rather than at the
+    // next interval (off the lease path: one count query after leases).
+    if (const auto acquired = pool_->stats().acquired_total;
+        acquired >= leases_since_check_.load() + 8) {
+      leases_since_check_ = acquired;
+      if (auto counts = store_->count_keys(); counts) {
+        std::uint64_t available = 0;
+        for (const auto& c : *counts) {
+          if (c.tier == store::KeyTier::Explorer && c.state == store::KeyState::kAvailable) {
+            available += c.count;
+          }
+        }
+        if (available < options_.balancer.params.min_explorer_keys) wake_balancer();
+      }
+    }
     // Derive ahead: once this process uses the in-memory pool, keep a batch
     // claimed and derived so get_explorer_keypair stays on its in-memory
     // path (key derivation and the durable claim cost ~0.3 ms per key).
     // Never before the first acquisition: a daemon or a one-shot command
     // must not hold keys it will not hand out.
-    if (const auto ps = pool_->stats();
-        ps.acquired_total > 0 && ps.available < options_.pool.claim_batch / 2 + 1) {
+    const auto ps = pool_->stats();
+    const auto now_steady = std::chrono::steady_clock::now();
+    if (ps.acquired_total != last_acquired) {
+      last_acquired = ps.acquired_total;
+      last_acquire_at = now_steady;
+    }
+    const bool idle = now_steady - last_acquire_at >= options_.idle_release;
+    if (idle && ps.available > 0) {
+      // Nobody is leasing: keys held here would look leased to everyone else
+      // (and to `qtw status`) for no use.
+      if (auto back = pool_->release_unused(); !back) {
+        spdlog::warn("returning idle claimed Explorers: {}", back.error().message);
+      }
+    } else if (!idle && ps.acquired_total > 0 && ps.available < options_.pool.claim_batch / 2 + 1) {
       if (auto st = pool_->prefill(options_.pool.claim_batch); !st && st.error().code != ErrorCode::kPoolEmpty) {
         spdlog::warn("claiming Explorers ahead: {}", st.error().message);
       }
@@ -393,6 +641,13 @@ Status KeyManager::stop() {
   // nothing was claimed and no leader slot taken.
   if (pool_ == nullptr) return {};
   QTW_TRY(pool_->shutdown());
+  if (options_.pool.keep_leases_on_shutdown) {
+    // Handed-out leases stay for the next start: give them their full API
+    // lease time from now rather than the heartbeat's short deadline.
+    auto kept = store_->renew_leases(
+        owner_, unix_ms() + std::max(options_.pool.lease_timeout, options_.store_lease).count());
+    if (!kept) return tl::unexpected(kept.error());
+  }
   return store_->release_leader(owner_);
 }
 

@@ -2,7 +2,8 @@
 # Builds one libFuzzer target with clang (ASan + UBSan) straight from the
 # library sources, then fuzzes it for a bounded time on its seed corpus.
 # Usage: run_fuzz.sh <target> <out-dir> [seconds=15]
-#   <target>: base58_decode | short_vec_decode | transaction_deserialize | keypair_json
+#   <target>: base58_decode | short_vec_decode | transaction_deserialize | keypair_json |
+#             versioned_message
 # Exit status: 0 when no crash/leak/timeout was found, non-zero otherwise
 # (libFuzzer writes the reproducer into <out-dir>/<target>/artifacts/).
 # The main build uses g++, so this compiles on its own: clang++ is required.

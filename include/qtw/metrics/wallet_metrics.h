@@ -22,6 +22,7 @@
 // qtrade.wallets.balancer_cycle_duration_seconds histogram -               s
 // qtrade.wallets.rpc_requests                   counter    method          {request}
 // qtrade.wallets.rpc_errors                     counter    method, error   {error}
+// qtrade.wallets.sign_refused                   counter    rule            {request}
 //
 // Tier and state label values are the callers' names (this module sits below
 // wallet/store and does not know their enums); use the lower-case names
@@ -92,6 +93,9 @@ class WalletMetrics {
   void rpc_error(std::string_view method, std::string_view error) {
     rpc_errors(method, error).inc();
   }
+  // A signature the signing policy refused, by rule (docs/DAEMON.md).
+  void sign_refused(std::string_view rule) { sign_refused_counter(rule).inc(); }
+  [[nodiscard]] Counter& sign_refused_counter(std::string_view rule);
   [[nodiscard]] Counter& rpc_requests(std::string_view method);
   [[nodiscard]] Counter& rpc_errors(std::string_view method, std::string_view error);
 
@@ -127,6 +131,7 @@ class WalletMetrics {
   Histogram* balancer_cycle_duration_ = nullptr;
   CounterFamily* rpc_requests_ = nullptr;
   CounterFamily* rpc_errors_ = nullptr;
+  CounterFamily* sign_refused_ = nullptr;
 };
 
 }  // namespace qtw::metrics

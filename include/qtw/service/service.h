@@ -4,8 +4,10 @@
 //
 //   POST /v1/explorers/lease              -> 200 {"pubkey","lease_id","deadline_ms"}
 //                                            503 + Retry-After when none is available
-//   POST /v1/explorers/{pubkey}/sign      body {"message": base64 legacy message}
+//   POST /v1/explorers/{pubkey}/sign      body {"message": base64 legacy or v0 message}
 //                                         -> 200 {"signature": base58}
+//                                            403 {"error","rule","instruction_index"}
+//                                            when the signing policy refuses it
 //                                            409 if this Explorer already signed
 //   POST /v1/explorers/{pubkey}/return    body {"retire": true|false}
 //                                         -> 200 {"pubkey","state"}
@@ -19,11 +21,13 @@
 // wrong one (constant-time compare). Malformed bodies are 400 with a reason;
 // a key that is not an Explorer leased by this daemon is 404.
 //
-// Leases are durable: they live in the store under `owner` (stable across
-// restarts), so a restarted daemon still honours them, and the sign-once
-// guard (KeyStore::mark_signed) is written before a signature is returned
-// (I2). The secret never leaves the process. A lease not returned by its
-// deadline counts as used and is recovered by the balancer.
+// Lease, sign and return are KeyManager's (get_explorer_keypair, sign,
+// return_explorer_keypair): this class only adapts HTTP to them. The
+// KeyManager of a daemon runs with a stable owner and adopt_leases, so a
+// restarted daemon honours its leases; the sign-once guard is durable
+// before a signature is returned (I2). The secret never leaves the process.
+// A lease not returned by its deadline counts as used and is recovered by
+// the balancer.
 //
 // Listeners: loopback TCP, a Unix socket, or both (the same API on each).
 //
@@ -56,15 +60,8 @@ struct ServiceOptions {
   // is replaced, any other file at the path is refused. Removed on stop.
   std::string unix_socket;
   SecureBytes token;               // bearer token; required, non-empty
-  // Lease holder in the store; keep it stable across restarts so leases
-  // survive them. Default: {hostname, 0, "qtw-serve"}.
-  store::LeaseOwner owner;
-  std::chrono::milliseconds lease_timeout{60'000};  // deadline of an API lease
   std::chrono::seconds retry_after{1};              // 503 Retry-After
-  metrics::WalletMetrics* metrics = nullptr;        // not owned; /metrics and counters
-  // Below this many available Explorers the balancer is woken at once
-  // (checked every 8 leases); normally [balancer] min_explorer_keys.
-  std::uint64_t min_available = 0;
+  metrics::WalletMetrics* metrics = nullptr;        // not owned; /metrics
 };
 
 // Reads a bearer token file: must exist, be mode 0600 or stricter (kPermission

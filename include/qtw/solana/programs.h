@@ -15,6 +15,18 @@ namespace qtw::solana {
 [[nodiscard]] const Pubkey& system_program_id() noexcept;
 // ComputeBudget111111111111111111111111111111
 [[nodiscard]] const Pubkey& compute_budget_program_id() noexcept;
+// TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA (SPL Token)
+[[nodiscard]] const Pubkey& token_program_id() noexcept;
+// TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb (SPL Token-2022)
+[[nodiscard]] const Pubkey& token_2022_program_id() noexcept;
+// ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL (SPL Associated Token Account)
+[[nodiscard]] const Pubkey& associated_token_program_id() noexcept;
+// BPFLoaderUpgradeab1e11111111111111111111111 (loader v3)
+[[nodiscard]] const Pubkey& bpf_upgradeable_loader_id() noexcept;
+// LoaderV411111111111111111111111111111111111
+[[nodiscard]] const Pubkey& loader_v4_id() noexcept;
+// AddressLookupTab1e1111111111111111111111111
+[[nodiscard]] const Pubkey& address_lookup_table_program_id() noexcept;
 
 namespace system_program {
 // Transfer { lamports }: data 02000000 + u64 LE; [from: W,S], [to: W].

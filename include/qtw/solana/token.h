@@ -17,16 +17,13 @@
 
 #include "qtw/result.h"
 #include "qtw/solana/message.h"
+#include "qtw/solana/programs.h"
 #include "qtw/solana/types.h"
 
 namespace qtw::solana {
 
-// TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA
-[[nodiscard]] const Pubkey& token_program_id() noexcept;
-// TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb
-[[nodiscard]] const Pubkey& token_2022_program_id() noexcept;
-// ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL
-[[nodiscard]] const Pubkey& associated_token_program_id() noexcept;
+// token_program_id(), token_2022_program_id() and
+// associated_token_program_id() are in programs.h.
 // So11111111111111111111111111111111111111112 (wrapped SOL, both programs)
 [[nodiscard]] const Pubkey& native_mint() noexcept;
 // True for the two token programs above.

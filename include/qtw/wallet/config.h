@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "qtw/result.h"
 
@@ -72,6 +73,34 @@ struct ServiceConfig {
   std::uint32_t lease_timeout_ms = 60'000;
 };
 
+// [policy]: what the daemon (and KeyManager::sign) signs with an Explorer
+// (docs/DAEMON.md has the table of rules). Each deny_* switch is on by
+// default; turning one off allows that role.
+struct PolicyConfig {
+  bool deny_malformed = true;               // [policy] known program, undecodable data
+  bool deny_managed_signers = true;         // [policy] another wallet key among the signers
+  bool deny_durable_nonce = true;           // [policy] first instruction AdvanceNonceAccount
+  bool deny_assign = true;                  // [policy] Assign(WithSeed) of the Explorer
+  bool deny_allocate = true;                // [policy] Allocate(WithSeed) of the Explorer
+  bool deny_create_explorer = true;         // [policy] CreateAccount(WithSeed) of the Explorer
+  bool deny_nonce = true;                   // [policy] Explorer as nonce account/authority
+  bool deny_fund_nonce = true;              // [policy] InitializeNonceAccount / funding one
+  bool deny_token_set_authority = true;     // [policy] SPL Token SetAuthority by the Explorer
+  bool deny_token_approve = true;           // [policy] Approve(Checked) by the Explorer
+  bool deny_token_close_to_other = true;    // [policy] CloseAccount to another destination
+  bool deny_loader_authority = true;        // [policy] loader v3/v4 authority
+  bool deny_lookup_table_authority = true;  // [policy] lookup table authority
+  // [policy] max_outflow_lamports: lamports one message may move out of the
+  // Explorer (transfers, new accounts, fees). Default (unset): [balancer]
+  // lamports_per_explorer. 0 = no cap.
+  std::optional<std::uint64_t> max_outflow_lamports;
+  // [policy] max_priority_fee_lamports: ceil(cu_price * cu_limit / 1e6) cap.
+  // Default 1,000,000 (0.001 SOL). 0 = no cap.
+  std::uint64_t max_priority_fee_lamports = 1'000'000;
+  std::vector<std::string> allowed_programs;  // [policy] base58 ids; empty = any
+  std::vector<std::string> denied_programs;   // [policy] base58 ids
+};
+
 struct MetricsConfig {
   std::string otlp_endpoint;              // [metrics] otlp_endpoint, e.g. http://127.0.0.1:4318
   std::uint32_t otlp_interval_ms = 10'000;  // [metrics] push interval
@@ -89,6 +118,7 @@ struct WalletConfig {
   CapsConfig caps;
   PoolConfig pool;
   ServiceConfig service;
+  PolicyConfig policy;
   MetricsConfig metrics;
   LogConfig log;
 };

@@ -35,6 +35,10 @@ struct ClaimedExplorer {
   solana::Keypair keypair;
   std::uint32_t bank_index = 0;
   std::uint32_t explorer_index = 0;
+  // The store's lease id of this claim (the sign-once guard needs it).
+  std::uint64_t store_lease_id = 0;
+  // Adopted leases only (ExplorerPool::adopt): it already signed (I2).
+  bool already_signed = false;
 };
 
 // What the pool needs from durable storage. Implemented by KeyManager over
@@ -59,6 +63,10 @@ struct ExplorerPoolOptions {
   // A lease not returned within this time counts as used (I2); a late
   // release is rejected. Default 60 s.
   std::chrono::milliseconds lease_timeout{60'000};
+  // shutdown() leaves handed-out leases `leased` in the store instead of
+  // marking them used, so a restarted process with the same owner adopts
+  // them (the daemon: leases survive a restart). Default false.
+  bool keep_leases_on_shutdown = false;
 };
 
 // A leased Explorer. The keypair stays valid while any copy of the
@@ -66,7 +74,7 @@ struct ExplorerPoolOptions {
 // copy is gone). Sign exactly one Lander transaction with it.
 struct ExplorerLease {
   solana::Pubkey pubkey;
-  std::uint64_t lease_id = 0;
+  std::uint64_t lease_id = 0;  // the store's lease id (unique per claim)
   std::shared_ptr<const solana::Keypair> keypair;
   std::chrono::steady_clock::time_point deadline;
 };
@@ -102,9 +110,34 @@ class ExplorerPool {
   // kConflict (already returned, or its lease expired: it counts as used).
   [[nodiscard]] Status release(const solana::Pubkey& pubkey, bool retire);
 
+  // Signing with a leased Explorer, in two steps around the durable guard:
+  // begin_sign checks that `pubkey` is leased here, within its deadline and
+  // has not signed (nor is signing), marks it signing and returns its
+  // keypair and store lease id; end_sign(signed) records the outcome
+  // (signed=false: the guard was not written, another attempt may follow).
+  // Errors of begin_sign: kNotFound (not leased from this pool), kConflict
+  // (returned, expired, already signed or signing).
+  struct SignTicket {
+    std::shared_ptr<const solana::Keypair> keypair;
+    std::uint64_t store_lease_id = 0;
+  };
+  [[nodiscard]] Result<SignTicket> begin_sign(const solana::Pubkey& pubkey);
+  void end_sign(const solana::Pubkey& pubkey, bool signed_now);
+
+  // Takes keys this owner already holds in the store (a restart) as
+  // handed-out leases with a fresh deadline; keys it already holds are
+  // skipped. Their `already_signed` is kept: they never sign again.
+  void adopt(std::vector<ClaimedExplorer> leased);
+
   // Expires overdue leases to `used`, then writes queued retirements to the
   // store. Call periodically. On a store error the queue is kept for retry.
   [[nodiscard]] Status flush();
+
+  // Puts every claimed key that is not handed out back in the store
+  // (leased -> available), e.g. after the pool has been idle, so keys are not
+  // held by a process that is not using them. On a store error the keys stay
+  // claimed here. Returns how many went back.
+  [[nodiscard]] Result<std::size_t> release_unused();
 
   // Claims up to `min_available` keys ahead of demand (slow path, store I/O).
   // kUnavailable once shutdown() has begun.
@@ -125,8 +158,15 @@ class ExplorerPool {
     solana::Pubkey pubkey;
     std::uint64_t lease_id = 0;
     std::chrono::steady_clock::time_point deadline;
+    std::uint64_t store_lease_id = 0;
     SlotState state = SlotState::kFree;
+    bool signed_ = false;  // the durable guard is written: never signs again
+    bool signing = false;  // between begin_sign and end_sign
   };
+  std::size_t add_slot_locked(ClaimedExplorer&& c);  // requires mu_
+  // The slot of a handed-out lease: kNotFound (unknown, or back in the
+  // pool), kConflict (returned or expired). Requires mu_.
+  Result<std::size_t> leased_slot_locked(const solana::Pubkey& pubkey) const;
 
   // Claims from the store without holding mu_, then adds the keys. Returns
   // how many were claimed (or, if another thread refilled meanwhile, how
@@ -145,7 +185,6 @@ class ExplorerPool {
   std::vector<std::size_t> free_slots_;
   std::vector<std::size_t> retiring_;
   std::unordered_map<solana::Pubkey, std::size_t> by_pubkey_;
-  std::uint64_t next_lease_id_ = 1;
   std::size_t leased_count_ = 0;
   std::uint64_t acquired_total_ = 0;
   std::uint64_t retired_total_ = 0;

@@ -4,8 +4,13 @@
 //   auto km = KeyManager::open(std::move(store), passphrase, options);
 //   (*km)->balancer();                        // background balancing
 //   auto lease = (*km)->get_explorer_keypair();  // in memory, sub-microsecond
-//   ... sign exactly one Lander transaction with *lease->keypair ...
+//   auto sig = (*km)->sign(*lease, message_bytes);  // policy, sign-once guard, signature
 //   (*km)->return_explorer_keypair(lease->pubkey, /*retire=*/true);
+//
+// The daemon (qtw serve) uses the same three calls for its HTTP API: leases
+// come from the in-memory pool (keys are claimed durably in batches), the
+// sign-once guard is written durably before a signature exists (concurrent
+// signers share one commit), and returns are flushed in batches.
 //
 // It owns the store, the unsealed hot-key deriver (master seed in secure
 // memory), unsealed HODL keys, the ExplorerPool and a Balancer with its own
@@ -23,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -34,6 +40,7 @@
 #include "qtw/wallet/balancer.h"
 #include "qtw/wallet/config.h"
 #include "qtw/wallet/explorer_pool.h"
+#include "qtw/wallet/signing_policy.h"
 
 namespace qtw::vault {
 class HotKeys;
@@ -61,9 +68,22 @@ struct KeyManagerOptions {
   std::chrono::milliseconds heartbeat_interval{5'000};
   // How often retirements are flushed to the store. Default 100 ms.
   std::chrono::milliseconds flush_interval{100};
+  // After this long without a lease, claimed keys not handed out go back to
+  // the store (available to every process) and nothing is claimed ahead.
+  // Default 2 s.
+  std::chrono::milliseconds idle_release{2'000};
   // Identity of this process in leases and leader election. Default:
-  // hostname, pid and a random instance id.
+  // hostname, pid and a random instance id. The daemon passes a stable one
+  // ({hostname, 0, instance}) so its leases survive a restart.
   std::optional<store::LeaseOwner> owner;
+  // At open, take every Explorer the store says `owner` holds as a
+  // handed-out lease (a restarted daemon honours its leases; keys claimed in
+  // a batch but never handed out before a crash count as leased, then used).
+  // Use with pool.keep_leases_on_shutdown. Default false.
+  bool adopt_leases = false;
+  // What sign() signs (I8). Defaults: every rule on, no outflow cap; the
+  // config's [policy] fills it (key_manager_options).
+  SigningPolicy policy;
   // Where the seed's counters, the pool gauges, key-balance samples, cycle
   // durations and RPC calls are recorded. Not owned; must outlive the
   // KeyManager. nullptr = not recorded.
@@ -104,7 +124,28 @@ class KeyManager {
   // balancer is woken to create more.
   [[nodiscard]] Result<ExplorerLease> get_explorer_keypair();
   // Returns it (seed API): retire=true after it signed (the normal case).
+  // retire=false puts it back only if it signed nothing through sign().
+  // kNotFound: not leased by this process; kConflict: already returned, its
+  // lease expired (it counts as used), or retire=false after a signature.
   [[nodiscard]] Status return_explorer_keypair(const solana::Pubkey& pubkey, bool retire);
+
+  // Signs `message` (a serialized legacy or v0 message) with a leased
+  // Explorer, once: decodes it (kParse), checks the Explorer is one of its
+  // signers (kInvalidArgument), applies the signing policy
+  // (kPolicyRefused; `refusal`, if given, gets the rule and instruction),
+  // then writes the sign-once guard durably (I2; concurrent signers share
+  // one store commit) and only then computes the signature. kNotFound: not
+  // leased by this process; kConflict: it already signed, was returned, or
+  // its lease expired. A refused or malformed message does not use the
+  // lease up. Thread safe.
+  [[nodiscard]] Result<solana::Signature> sign(const ExplorerLease& lease,
+                                               std::span<const std::uint8_t> message,
+                                               PolicyRefusal* refusal = nullptr);
+  [[nodiscard]] Result<solana::Signature> sign(const solana::Pubkey& explorer,
+                                               std::span<const std::uint8_t> message,
+                                               PolicyRefusal* refusal = nullptr);
+  // A lease's deadline as Unix time in ms (for the API's deadline_ms).
+  [[nodiscard]] static std::int64_t deadline_unix_ms(const ExplorerLease& lease);
 
   // One balancer cycle now (seed API), with explicit parameters.
   [[nodiscard]] Result<BalanceReport> balance(std::uint32_t min_explorer_keys,
@@ -149,6 +190,11 @@ class KeyManager {
   class Source;
   class Signer;
   class RpcMetrics;
+  class SignGuard;
+  // Why `explorer` is not leased here, from the store: kConflict if its
+  // lease ended (used, draining, retired), else `not_here`.
+  Error lease_ended_or(const solana::Pubkey& explorer, Error not_here);
+  Status adopt_leases();
   KeyManager() = default;
   void maintenance_loop();
   void balancer_loop();
@@ -165,6 +211,8 @@ class KeyManager {
   std::unique_ptr<Signer> signer_;
   std::unique_ptr<ExplorerPool> pool_;
   std::unique_ptr<Balancer> balancer_;
+  std::unique_ptr<SignGuard> sign_guard_;
+  std::atomic<std::uint64_t> leases_since_check_{0};  // for the low-pool wake-up
 
   mutable std::mutex mu_;  // guards totals_, stopping_, balancer_started_, wake_
   std::condition_variable cv_;

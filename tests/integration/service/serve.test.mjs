@@ -111,7 +111,7 @@ before(async () => {
   // The pool: 200 Explorers made by a one-shot `qtw balance`; the daemon's
   // own balancer keeps a minimum of 0, so the test can empty the pool (503).
   const toml = (min) => `[rpc]\nurl = "${nodeUrl}"\n[store]\npath = "${join(work, 'w.db')}"\n` +
-    `[balancer]\nmin_explorer_keys = ${min}\nexplorer_keys_to_create = ${min}\nlamports_per_explorer = 2000000\n` +
+    `[balancer]\nmin_explorer_keys = ${min}\nexplorer_keys_to_create = ${min}\nlamports_per_explorer = 4000000\n` +
     `lamports_per_bank = 1000000000\nleader_ttl_ms = 1000\n`;
   writeFileSync(join(work, 'fill.toml'), toml(POOL));
   writeFileSync(join(work, 'qtw.toml'), toml(0));
@@ -298,6 +298,22 @@ test('examples/lander-ts leases, has the daemon sign, sends, confirms and return
   counts.retired += 1;
   const acct = JSON.parse(qtw('--json', 'account', market));
   assert.equal(acct.lamports, 4 * 1000000);
+  // v0: the Lander makes a lookup table holding the market (paid by one
+  // Explorer), then sends versioned messages that load the market from it.
+  const v = spawnSync('node', [join(SRC, 'examples/lander-ts/lander.mjs'), '--daemon', daemonUrl, '--token-file', join(work, 'token'),
+    '--rpc', nodeUrl, '--to', market, '--rounds', '2', '--v0'], { env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  const [setup, ...v0] = v.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(setup.setup, 'lookup_table');
+  assert.ok(setup.confirmed);
+  assert.equal(v0.length, 2);
+  assert.ok(v0.every((x) => x.confirmed), v.stdout);
+  const tx = await kit.createSolanaRpc(nodeUrl).getTransaction(v0[0].signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0, encoding: 'json' }).send();
+  assert.equal(tx.version, 0);
+  assert.equal(tx.transaction.message.addressTableLookups[0].accountKey, setup.table);
+  counts.leased += 3;
+  counts.retired += 3;
+  assert.equal(JSON.parse(qtw('--json', 'account', market)).lamports, 6 * 1000000);
 });
 
 // An HTTP request over a Unix socket (fetch cannot).

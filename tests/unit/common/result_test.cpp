@@ -34,10 +34,10 @@ TEST(Result, ExitCodesSplitInputFromOperationalFailures) {
 
 TEST(Result, EveryCodeHasADistinctName) {
   std::set<std::string_view> names;
-  for (int c = 0; c <= static_cast<int>(ErrorCode::kInternal); ++c) {
+  for (int c = 0; c <= static_cast<int>(ErrorCode::kPolicyRefused); ++c) {
     names.insert(error_code_name(static_cast<ErrorCode>(c)));
   }
-  EXPECT_EQ(names.size(), static_cast<std::size_t>(ErrorCode::kInternal) + 1);
+  EXPECT_EQ(names.size(), static_cast<std::size_t>(ErrorCode::kPolicyRefused) + 1);
 }
 
 }  // namespace

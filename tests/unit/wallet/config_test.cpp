@@ -1,4 +1,5 @@
 #include "qtw/wallet/config.h"
+#include "qtw/wallet/key_manager.h"
 
 #include <gtest/gtest.h>
 
@@ -106,7 +107,44 @@ TEST(Config, DeployExampleParsesAndMatchesDefaults) {
   EXPECT_EQ(c->service.instance, d.service.instance);
   EXPECT_EQ(c->service.lease_timeout_ms, d.service.lease_timeout_ms);
   EXPECT_EQ(c->pool.lease_timeout_ms, d.pool.lease_timeout_ms);
+  EXPECT_EQ(c->policy.deny_assign, d.policy.deny_assign);
+  EXPECT_EQ(c->policy.deny_lookup_table_authority, d.policy.deny_lookup_table_authority);
+  EXPECT_EQ(c->policy.max_outflow_lamports, d.policy.max_outflow_lamports);
+  EXPECT_EQ(c->policy.max_priority_fee_lamports, d.policy.max_priority_fee_lamports);
+  EXPECT_EQ(c->policy.allowed_programs, d.policy.allowed_programs);
+  EXPECT_EQ(c->policy.denied_programs, d.policy.denied_programs);
   EXPECT_TRUE(validate(*c));
+}
+
+// [policy]: switches, caps and program lists; the outflow cap defaults to
+// the Explorer's funding amount when unset (key_manager_options).
+TEST(Config, PolicySection) {
+  auto c = parse_config(
+      "[balancer]\nlamports_per_explorer = 7000000\n"
+      "[policy]\ndeny_assign = false\nmax_priority_fee_lamports = 0\n"
+      "denied_programs = [\"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA\"]\n");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_FALSE(c->policy.deny_assign);
+  EXPECT_TRUE(c->policy.deny_allocate);
+  EXPECT_FALSE(c->policy.max_outflow_lamports.has_value());
+  const auto o = key_manager_options(*c);
+  EXPECT_FALSE(o.policy.deny_assign);
+  EXPECT_EQ(o.policy.max_outflow_lamports, std::optional<std::uint64_t>(7'000'000));
+  EXPECT_FALSE(o.policy.max_priority_fee_lamports.has_value());  // 0 = no cap
+  ASSERT_EQ(o.policy.denied_programs.size(), 1u);
+  EXPECT_TRUE(o.policy.allowed_programs.empty());
+
+  auto none = parse_config("[policy]\nmax_outflow_lamports = 0\n");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(key_manager_options(*none).policy.max_outflow_lamports.has_value());
+
+  EXPECT_FALSE(parse_config("[policy]\ndeny_everything = true\n"));      // unknown key
+  EXPECT_FALSE(parse_config("[policy]\ndeny_assign = 1\n"));             // not a boolean
+  EXPECT_FALSE(parse_config("[policy]\nallowed_programs = \"x\"\n"));  // not an array
+  EXPECT_FALSE(parse_config("[policy]\nallowed_programs = [1]\n"));
+  auto bad = parse_config("[policy]\ndenied_programs = [\"not-base58!\"]\n");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("denied_programs"), std::string::npos);
 }
 
 }  // namespace

@@ -38,6 +38,7 @@ class RecordingSource final : public ExplorerSource {
   }
   Status unclaim(std::span<const Pubkey> keys) override {
     std::lock_guard lock(mu_);
+    if (fail_writes) return make_error(ErrorCode::kStore, "disk full");
     unclaimed.insert(unclaimed.end(), keys.begin(), keys.end());
     return {};
   }
@@ -190,6 +191,102 @@ TEST(ExplorerPool, ConcurrentLandersNeverShareAKey) {
   EXPECT_EQ(s.acquired_total, 4000u);
   EXPECT_EQ(s.retired_total, 4000u);
   EXPECT_EQ(s.leased, 0u);
+}
+
+// Sign-once bookkeeping around the durable guard: one signature per lease,
+// none after a return or the deadline, and a key that signed never goes
+// back to the pool.
+TEST(ExplorerPool, SignsOncePerLeaseAndNeverAfterItEnds) {
+  RecordingSource src(10);
+  FakeClock clock;
+  ExplorerPool pool(src, opts(4, std::chrono::seconds(5)), clock.fn());
+  auto a = pool.acquire();
+  ASSERT_TRUE(a);
+  auto t = pool.begin_sign(a->pubkey);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->keypair->pubkey(), a->pubkey);
+  EXPECT_EQ(pool.begin_sign(a->pubkey).error().code, ErrorCode::kConflict);  // signing
+  EXPECT_EQ(pool.release(a->pubkey, false).error().code, ErrorCode::kConflict);
+  pool.end_sign(a->pubkey, /*signed_now=*/true);
+  EXPECT_EQ(pool.begin_sign(a->pubkey).error().code, ErrorCode::kConflict);  // signed
+  EXPECT_EQ(pool.release(a->pubkey, false).error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(pool.release(a->pubkey, true));
+  EXPECT_EQ(pool.begin_sign(a->pubkey).error().code, ErrorCode::kConflict);  // returned
+
+  // A guard that was not written (signed_now=false) leaves the lease usable.
+  auto b = pool.acquire();
+  ASSERT_TRUE(b);
+  ASSERT_TRUE(pool.begin_sign(b->pubkey));
+  pool.end_sign(b->pubkey, false);
+  ASSERT_TRUE(pool.begin_sign(b->pubkey));
+  pool.end_sign(b->pubkey, false);
+  ASSERT_TRUE(pool.release(b->pubkey, false));  // signed nothing: back in the pool
+  EXPECT_EQ(pool.begin_sign(b->pubkey).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(pool.release(b->pubkey, false).error().code, ErrorCode::kNotFound);
+
+  auto c = pool.acquire();
+  ASSERT_TRUE(c);
+  clock.now += std::chrono::seconds(6);
+  EXPECT_EQ(pool.begin_sign(c->pubkey).error().code, ErrorCode::kConflict);  // expired
+  EXPECT_EQ(pool.begin_sign(Keypair::generate().pubkey()).error().code, ErrorCode::kNotFound);
+}
+
+// Adopted leases (a restart) are handed-out leases: they sign (once, unless
+// they already did), return, and are never handed out again meanwhile.
+TEST(ExplorerPool, AdoptedLeasesKeepTheirSignOnceState) {
+  RecordingSource src(0);
+  ExplorerPool pool(src, opts(4));
+  std::vector<ClaimedExplorer> held;
+  held.push_back(ClaimedExplorer{Keypair::generate(), 0, 1, 11, false});
+  held.push_back(ClaimedExplorer{Keypair::generate(), 0, 2, 12, true});
+  const Pubkey fresh = held[0].keypair.pubkey();
+  const Pubkey used = held[1].keypair.pubkey();
+  pool.adopt(std::move(held));
+  EXPECT_EQ(pool.stats().leased, 2u);
+  EXPECT_EQ(pool.acquire().error().code, ErrorCode::kPoolEmpty);
+  auto t = pool.begin_sign(fresh);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->store_lease_id, 11u);
+  EXPECT_EQ(pool.begin_sign(used).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(pool.release(used, false).error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(pool.release(used, true));
+}
+
+// keep_leases_on_shutdown: handed-out leases are not written as used (the
+// next start adopts them); unused keys still go back.
+TEST(ExplorerPool, ShutdownKeepsHandedOutLeasesWhenAsked) {
+  RecordingSource src(4);
+  auto o = opts(4);
+  o.keep_leases_on_shutdown = true;
+  ExplorerPool pool(src, o);
+  auto a = pool.acquire();
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(pool.shutdown());
+  EXPECT_TRUE(src.used.empty());
+  EXPECT_EQ(src.unclaimed.size(), 3u);
+}
+
+// An idle pool gives back what it claimed but never handed out; leases in
+// hand stay; a store error keeps the keys claimed (and usable) here.
+TEST(ExplorerPool, ReleaseUnusedGivesBackOnlyIdleKeys) {
+  RecordingSource src(8);
+  ExplorerPool pool(src, opts(4));
+  auto a = pool.acquire();
+  ASSERT_TRUE(a);
+  src.fail_writes = true;
+  EXPECT_FALSE(pool.release_unused());
+  EXPECT_EQ(pool.stats().available, 3u);
+  src.fail_writes = false;
+  auto back = pool.release_unused();
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, 3u);
+  EXPECT_EQ(src.unclaimed.size(), 3u);
+  EXPECT_EQ(pool.stats().available, 0u);
+  EXPECT_EQ(pool.stats().leased, 1u);
+  for (const auto& k : src.unclaimed) EXPECT_NE(k, a->pubkey);
+  ASSERT_TRUE(pool.release(a->pubkey, true));
+  auto b = pool.acquire();  // claims again
+  ASSERT_TRUE(b);
 }
 
 }  // namespace

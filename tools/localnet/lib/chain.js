@@ -13,6 +13,7 @@ const { txErrorToJson, txErrorDisplay } = require('./errors');
 // agave sdk clock.rs: MAX_RECENT_BLOCKHASHES = 300, MAX_PROCESSING_AGE = 150.
 const MAX_PROCESSING_AGE = 150;
 const MAX_RECENT_BLOCKHASHES = 300;
+const MAX_SLOT_HASHES = 512;  // agave sdk slot_hashes.rs MAX_ENTRIES
 // agave rpc-client-types request.rs limits.
 const MAX_SIGNATURE_STATUSES = 256;
 const MAX_MULTIPLE_ACCOUNTS = 100;
@@ -103,8 +104,24 @@ class Chain {
     }
   }
 
+  // The SlotHashes sysvar as a validator keeps it (agave sdk slot_hashes.rs:
+  // the newest 512 ancestors, newest first; the current slot is not in it),
+  // so address lookup tables can be created (CreateLookupTable's recent_slot
+  // must be listed). LiteSVM's SlotHash class has no constructor: a fresh
+  // copy from getSlotHashes() is filled in.
+  recordSlotHash(slot) {
+    const entry = this.svm.getSlotHashes()[0];
+    if (entry === undefined) return;
+    entry.slot = BigInt(slot);
+    entry.hash = this.blockhashBySlot.get(slot);
+    // Older entries only: this also drops LiteSVM's default placeholder.
+    const kept = this.svm.getSlotHashes().filter((e) => e.slot < BigInt(slot));
+    this.svm.setSlotHashes([entry, ...kept].slice(0, MAX_SLOT_HASHES));
+  }
+
   // One slot passes: the clock sysvar moves and a new blockhash is made.
   advance() {
+    this.recordSlotHash(this.slot);
     this.slot += 1;
     this.L.warpToSlot(BigInt(this.slot));
     this.L.expireBlockhash();
