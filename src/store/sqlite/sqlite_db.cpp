@@ -2,9 +2,27 @@
 
 #include <sqlite3.h>
 
+#include <mutex>
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 namespace qtw::store::sqlite {
+
+// SQL text -> its idle prepared statements. Node-based map: a slot's
+// address is stable, so a Stmt can hold it; slots are never erased while
+// the connection lives. The mutex covers Stmts released on any thread.
+class StmtCache {
+ public:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::mutex mu;
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>, Hash, std::equal_to<>> slots;
+};
 
 Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
   const int ext = db != nullptr ? sqlite3_extended_errcode(db) : rc;
@@ -24,20 +42,40 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
 Stmt::Stmt(Stmt&& other) noexcept
     : db_(std::exchange(other.db_, nullptr)),
       stmt_(std::exchange(other.stmt_, nullptr)),
+      cache_(std::exchange(other.cache_, nullptr)),
+      free_list_(std::exchange(other.free_list_, nullptr)),
       bind_rc_(other.bind_rc_) {}
 
 Stmt& Stmt::operator=(Stmt&& other) noexcept {
   if (this != &other) {
-    if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+    release();
     db_ = std::exchange(other.db_, nullptr);
     stmt_ = std::exchange(other.stmt_, nullptr);
+    cache_ = std::exchange(other.cache_, nullptr);
+    free_list_ = std::exchange(other.free_list_, nullptr);
     bind_rc_ = other.bind_rc_;
   }
   return *this;
 }
 
-Stmt::~Stmt() {
-  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+Stmt::~Stmt() { release(); }
+
+void Stmt::release() noexcept {
+  if (stmt_ == nullptr) return;
+  if (free_list_ == nullptr) {
+    sqlite3_finalize(stmt_);
+  } else {
+    // Reset ends its read of the database now, as finalize did; its error
+    // code (the last step's) was already reported by step().
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    // The owning Db is alive: Stmts never outlive their connection.
+    std::lock_guard lock(cache_->mu);
+    free_list_->push_back(stmt_);
+  }
+  stmt_ = nullptr;
+  cache_ = nullptr;
+  free_list_ = nullptr;
 }
 
 Stmt& Stmt::bind(int index, std::int64_t value) {
@@ -100,18 +138,38 @@ std::string Stmt::text(int col) const {
   return std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
 }
 
-Db::Db(Db&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+Db::Db() = default;
+Db::Db(sqlite3* db) : db_(db), cache_(std::make_unique<StmtCache>()) {}
+
+Db::Db(Db&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), cache_(std::move(other.cache_)) {}
 
 Db& Db::operator=(Db&& other) noexcept {
   if (this != &other) {
-    if (db_ != nullptr) sqlite3_close_v2(db_);
+    close();
     db_ = std::exchange(other.db_, nullptr);
+    cache_ = std::move(other.cache_);
   }
   return *this;
 }
 
-Db::~Db() {
+Db::~Db() { close(); }
+
+void Db::close() noexcept {
+  if (cache_) {
+    for (auto& [sql, idle] : cache_->slots) {
+      for (auto* st : idle) sqlite3_finalize(st);
+    }
+    cache_.reset();
+  }
   if (db_ != nullptr) sqlite3_close_v2(db_);
+  db_ = nullptr;
+}
+
+std::size_t Db::cached_sql_count() const noexcept {
+  if (!cache_) return 0;
+  std::lock_guard lock(cache_->mu);
+  return cache_->slots.size();
 }
 
 Result<Db> Db::open(const std::filesystem::path& path) {
@@ -130,6 +188,11 @@ Result<Db> Db::open(const std::filesystem::path& path) {
 }
 
 Status Db::exec(std::string_view sql) {
+  if (sql.find_first_not_of(" \t\r\n") == std::string_view::npos) return {};
+  if (sql.find(';') == std::string_view::npos) {
+    QTW_ASSIGN_OR_RETURN(Stmt st, prepare(sql));
+    return st.run();
+  }
   char* err = nullptr;
   const std::string s(sql);
   const int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
@@ -139,9 +202,33 @@ Status Db::exec(std::string_view sql) {
 }
 
 Result<Stmt> Db::prepare(std::string_view sql) {
+  if (cache_) {
+    std::lock_guard lock(cache_->mu);
+    auto it = cache_->slots.find(sql);
+    if (it != cache_->slots.end() && !it->second.empty()) {
+      sqlite3_stmt* idle = it->second.back();
+      it->second.pop_back();
+      return Stmt(db_, idle, cache_.get(), &it->second);
+    }
+  }
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  // PERSISTENT: the statement is kept for the connection's life (SQLite
+  // allocates it outside its short-lived lookaside memory).
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                    cache_ ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, nullptr);
   if (rc != SQLITE_OK) return tl::unexpected(sqlite_error(db_, rc, sql));
+  if (stmt == nullptr) {
+    // Only whitespace or a comment: nothing to run.
+    return make_error(ErrorCode::kStore, std::string(sql) + ": empty statement");
+  }
+  if (cache_) {
+    std::lock_guard lock(cache_->mu);
+    auto it = cache_->slots.find(sql);
+    if (it == cache_->slots.end() && cache_->slots.size() < kMaxCachedSql) {
+      it = cache_->slots.emplace(std::string(sql), std::vector<sqlite3_stmt*>{}).first;
+    }
+    if (it != cache_->slots.end()) return Stmt(db_, stmt, cache_.get(), &it->second);
+  }
   return Stmt(db_, stmt);
 }
 
