@@ -4,7 +4,8 @@
 // lifecycles in all against a daemon (http://host:port or unix:/path). The
 // message signed is a real legacy transfer from the leased Explorer, built
 // here in bytes (no network). Prints one JSON line: ops, seconds,
-// per_second, p50_ms, p99_ms (per lifecycle), non_200.
+// per_second, p50_ms, p99_ms (per lifecycle), non_200, and the p50 of each
+// request apart (lease_p50_ms, sign_p50_ms, return_p50_ms).
 // --healthz: GET /healthz instead of a lifecycle (the transport alone).
 //   node lifecycle_client.mjs --target URL|unix:PATH --token T --ops N
 //        --clients C --blockhash B58 --to B58 [--healthz]
@@ -61,6 +62,8 @@ function call(method, path, body) {
 }
 
 const latencies = [];
+const steps = { lease: [], sign: [], return: [] };
+const since = (t) => Number(process.hrtime.bigint() - t) / 1e6;
 let non200 = 0;
 let next = 0;
 const started = process.hrtime.bigint();
@@ -75,18 +78,24 @@ await Promise.all(Array.from({ length: o.clients }, async () => {
     }
     const l = await call('POST', '/v1/explorers/lease', '{}');
     if (l.status !== 200) { non200++; await new Promise((r) => setTimeout(r, 50)); continue; }
+    steps.lease.push(since(t));
     const { pubkey } = JSON.parse(l.text);
-    const s = await call('POST', `/v1/explorers/${pubkey}/sign`, JSON.stringify({ message: transfer(pubkey).toString('base64') }));
+    const body = JSON.stringify({ message: transfer(pubkey).toString('base64') });
+    const ts = process.hrtime.bigint();
+    const s = await call('POST', `/v1/explorers/${pubkey}/sign`, body);
     if (s.status !== 200) non200++;
+    steps.sign.push(since(ts));
+    const tr = process.hrtime.bigint();
     const r = await call('POST', `/v1/explorers/${pubkey}/return`, '{"retire":true}');
     if (r.status !== 200) non200++;
+    steps.return.push(since(tr));
     latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
 }));
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 agent.destroy();
-latencies.sort((a, b) => a - b);
-const at = (p) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-process.stdout.write(JSON.stringify({
-  ops: latencies.length, seconds, per_second: latencies.length / seconds, p50_ms: at(0.5), p99_ms: at(0.99), non_200: non200,
-}) + '\n');
+const pct = (xs, p) => { xs.sort((a, b) => a - b); return xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0; };
+const at = (p) => pct(latencies, p);
+const out = { ops: latencies.length, seconds, per_second: latencies.length / seconds, p50_ms: at(0.5), p99_ms: at(0.99), non_200: non200 };
+if (!o.healthz) for (const [k, xs] of Object.entries(steps)) out[`${k}_p50_ms`] = pct(xs, 0.5);
+process.stdout.write(JSON.stringify(out) + '\n');

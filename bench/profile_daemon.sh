@@ -5,13 +5,16 @@
 # (rate, p50), under `strace -f -c` (syscalls per lifecycle) and under
 # `perf record -g` (CPU profile; skipped if perf cannot run). Figures and
 # their reading are in bench/RESULTS.md.
-#   QTW=build/apps/qtw/qtw bench/profile_daemon.sh [OPS=300] [CLIENTS=1] [VIA=tcp|unix]
+#   QTW=build/apps/qtw/qtw bench/profile_daemon.sh [OPS=300] [CLIENTS=1] [VIA=tcp|unix] [plain]
+# With "plain" last, only the plain pass runs (and GET /healthz beside it:
+# the transport alone), for quick before/after comparisons.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QTW=${QTW:-$PWD/build/apps/qtw/qtw}
 OPS=${1:-300}
 CLIENTS=${2:-1}
 VIA=${3:-tcp}
+MODE=${4:-all}
 work=$(mktemp -d /tmp/qtw-profile-XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -51,6 +54,19 @@ c0=$(cpu_ms)
 client
 c1=$(cpu_ms)
 awk -v a="$c0" -v b="$c1" -v n="$OPS" 'BEGIN { printf "daemon CPU (user+sys, all threads): %.2f ms per lifecycle\n", (b - a) / n }'
+if [ "$MODE" = trace ]; then  # every syscall with its time, for reading one request's path
+  strace -f -tt -T -p "$daemon" -o "${TRACE_OUT:-/tmp/qtw-daemon.strace}" & st=$!
+  sleep 1
+  client
+  kill -INT $st; wait $st 2>/dev/null || true
+  exit 0
+fi
+if [ "$MODE" = plain ]; then
+  echo "== GET /healthz alone (the transport), $OPS requests"
+  node bench/lifecycle_client.mjs --target "$target" --token "$(head -1 "$work/token")" --ops "$OPS" \
+    --clients "$CLIENTS" --blockhash "$bh" --to 11111111111111111111111111111112 --healthz
+  exit 0
+fi
 echo "== strace -f -c of the daemon during $OPS lifecycles"
 strace -f -c -p "$daemon" -o "$work/strace.txt" & st=$!
 sleep 1

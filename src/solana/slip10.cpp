@@ -83,6 +83,16 @@ Result<Pubkey> slip10_child_pubkey(const ExtendedKey& parent, std::uint32_t inde
   return pk;
 }
 
+Result<Keypair> slip10_child_keypair(const ExtendedKey& parent, std::uint32_t index) {
+  unsigned char out[64];
+  QTW_TRY(child_hmac(parent, index, out));
+  // IL (out[0..32]) is the child's Ed25519 seed; from_seed copies it into
+  // the Keypair's guarded memory.
+  auto kp = Keypair::from_seed(std::span<const std::uint8_t>(out, 32));
+  sodium_memzero(out, sizeof(out));
+  return kp;
+}
+
 Result<std::vector<std::uint32_t>> parse_derivation_path(std::string_view path) {
   auto bad = [&](const std::string& why) {
     return make_error(ErrorCode::kInvalidArgument,

@@ -81,8 +81,7 @@ Result<solana::Keypair> HotKeys::explorer_keypair(std::uint32_t bank_index,
                                                   std::uint32_t explorer_index) const {
   QTW_TRY(check_index(explorer_index, "explorer"));
   QTW_ASSIGN_OR_RETURN(auto parent, explorer_parent(bank_index));
-  QTW_ASSIGN_OR_RETURN(solana::ExtendedKey node, solana::slip10_child(*parent, h(explorer_index)));
-  return solana::Keypair::from_seed(node.key.span());
+  return solana::slip10_child_keypair(*parent, h(explorer_index));
 }
 
 Result<solana::Pubkey> HotKeys::explorer_pubkey(std::uint32_t bank_index,

@@ -29,6 +29,12 @@ struct ExtendedKey {
 // returning, so no guarded (mmap/mlock) allocation is made per key. For
 // deriving many pubkeys to persist (I1) before anything is signed.
 [[nodiscard]] Result<Pubkey> slip10_child_pubkey(const ExtendedKey& parent, std::uint32_t index);
+// The keypair of hardened child `index`: the same key as
+// Keypair::from_seed(slip10_child(parent, index)->key), with the child's
+// seed and chain code on this call's stack (wiped) instead of two guarded
+// allocations: one guarded allocation per key (the Keypair's) instead of
+// three, each an mmap/mlock/mprotect and an munmap with TLB shootdowns.
+[[nodiscard]] Result<Keypair> slip10_child_keypair(const ExtendedKey& parent, std::uint32_t index);
 // Parses "m/44'/501'/0'/0'" (every component must be hardened: ' or h).
 [[nodiscard]] Result<std::vector<std::uint32_t>> parse_derivation_path(std::string_view path);
 // Master then each index of `path` in turn.

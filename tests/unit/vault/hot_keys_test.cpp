@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "qtw/solana/encoding.h"
@@ -93,6 +94,28 @@ TEST(HotKeys, RejectsBadInput) {
   EXPECT_EQ(hk->explorer_pubkey(0x8000'0000u, 0).error().code, ErrorCode::kInvalidArgument);
   auto parent = solana::slip10_derive(hk->master_seed().span(), std::vector<std::uint32_t>{});
   EXPECT_EQ(solana::slip10_child_pubkey(*parent, 5).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(solana::slip10_child_keypair(*parent, 5).error().code, ErrorCode::kInvalidArgument);
+}
+
+// The stack-only child keypair (one guarded allocation) is the very key the
+// two-step path derives: same seed, same pubkey, same signature.
+TEST(HotKeys, ChildKeypairMatchesChildThenFromSeed) {
+  auto hk = fixed();
+  auto parent = solana::slip10_derive(hk->master_seed().span(), *explorer_path(3, 0));
+  ASSERT_TRUE(parent);
+  const std::uint8_t msg[] = {1, 2, 3};
+  for (std::uint32_t j : {0u, 1u, 77u, 0x7fff'ffffu}) {
+    const std::uint32_t idx = j | 0x8000'0000u;
+    auto fast = solana::slip10_child_keypair(*parent, idx);
+    auto node = solana::slip10_child(*parent, idx);
+    ASSERT_TRUE(fast && node);
+    auto slow = solana::Keypair::from_seed(node->key.span());
+    ASSERT_TRUE(slow);
+    EXPECT_EQ(fast->pubkey(), slow->pubkey());
+    EXPECT_TRUE(std::equal(fast->seed().begin(), fast->seed().end(), slow->seed().begin()));
+    EXPECT_EQ(fast->sign(msg).bytes, slow->sign(msg).bytes);
+    EXPECT_EQ(fast->pubkey(), *solana::slip10_child_pubkey(*parent, idx));
+  }
 }
 
 TEST(HotKeys, GeneratedSeedsDiffer) {
