@@ -19,6 +19,7 @@
 #include <pqxx/pqxx>
 
 #include "qtw/store/audit_chain.h"
+#include "store/batch_audit.h"
 #include <thread>
 #include <utility>
 #include <vector>
@@ -584,7 +585,9 @@ class PgStore final : public KeyStore {
       }
       const auto t = now();
       std::vector<KeyRecord> out;
+      std::vector<solana::Pubkey> keys;
       out.reserve(count);
+      keys.reserve(count);
       for (std::size_t k = 0; k < count; ++k) {
         const auto index = static_cast<std::uint32_t>(first + k);
         QTW_ASSIGN_OR_RETURN(solana::Pubkey pk, derive(index));
@@ -601,9 +604,12 @@ class PgStore final : public KeyStore {
           return make_error(ErrorCode::kAlreadyExists,
                             "explorer pubkey or index already registered");
         }
-        QTW_TRY(audit(options_.actor, "explorer.reserve", pk, std::nullopt,
-                      "bank " + std::to_string(*bank.bank_index) + " index " +
-                          std::to_string(index)));
+        keys.push_back(pk);
+      }
+      // One audit row for the batch (store/batch_audit.h).
+      if (!keys.empty()) {
+        QTW_TRY(audit(options_.actor, "explorer.reserve", keys.front(), std::nullopt,
+                      reserve_audit_detail(*bank.bank_index, first, keys)));
       }
       auto up = s().exec(
           "UPDATE keys SET next_child_index = $1, updated_at_ms = $2 WHERE id = $3 AND "
@@ -683,9 +689,12 @@ class PgStore final : public KeyStore {
                         "expire_leases");
     }
     QTW_TRY(check_transition(from, to));
+    if (explorers.empty()) return {};
     return run("transition", true, [&]() -> Status {
-      for (const auto& pk : explorers) QTW_TRY(move(pk, from, to, options_.actor, reason));
-      return {};
+      for (const auto& pk : explorers) QTW_TRY(move_row(pk, from, to));
+      // One audit row for the batch (store/batch_audit.h).
+      return audit(options_.actor, "explorer.transition", explorers.front(), std::nullopt,
+                   transition_audit_detail(from, to, reason, explorers));
     });
   }
 
@@ -1577,6 +1586,13 @@ class PgStore final : public KeyStore {
   // audit row; clears the lease columns when leaving kLeased.
   Status move(const solana::Pubkey& pk, KeyState from, KeyState to, const std::string& actor,
               std::string_view reason) {
+    QTW_TRY(move_row(pk, from, to));
+    return audit(actor, "explorer.transition", pk, std::nullopt,
+                 transition_audit_detail(from, to, reason, {&pk, 1}));
+  }
+
+  // move() without its audit row (a batch writes one for all).
+  Status move_row(const solana::Pubkey& pk, KeyState from, KeyState to) {
     QTW_TRY(check_transition(from, to));
     auto sel = s().exec("SELECT id, tier, state FROM keys WHERE pubkey = $1 FOR UPDATE",
                         {P(pk.bytes)});
@@ -1603,9 +1619,7 @@ class PgStore final : public KeyStore {
       return make_error(ErrorCode::kIllegalTransition,
                         explorer_name(pk) + " changed state concurrently");
     }
-    return audit(actor, "explorer.transition", pk, std::nullopt,
-                 std::string(key_state_name(from)) + " -> " + std::string(key_state_name(to)) +
-                     ": " + std::string(reason));
+    return {};
   }
 
   // leased -> used for every lease matching `cond` (which uses $3), one

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "qtw/store/audit_chain.h"
+#include "store/batch_audit.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace qtw::store {
@@ -371,8 +372,12 @@ class SqliteStore final : public KeyStore {
     if (first + count > std::uint64_t{kMaxDerivationIndex} + 1) {
       return make_error(ErrorCode::kInvalidArgument, "explorer indexes of this Bank exhausted");
     }
-    std::vector<std::int64_t> ids;
-    ids.reserve(count);
+    // The records are built here from what was inserted (no read back), and
+    // the batch writes one audit row (store/batch_audit.h).
+    std::vector<KeyRecord> out;
+    std::vector<solana::Pubkey> keys;
+    out.reserve(count);
+    keys.reserve(count);
     const auto t = now();
     for (std::size_t k = 0; k < count; ++k) {
       const auto index = static_cast<std::uint32_t>(first + k);
@@ -387,10 +392,22 @@ class SqliteStore final : public KeyStore {
           .bind(7, t)
           .bind(8, t);
       QTW_TRY(unique_or(st.run(), "explorer pubkey or index already registered"));
-      ids.push_back(db_.last_insert_rowid());
-      QTW_TRY(audit_locked(options_.actor, "explorer.reserve", pk, std::nullopt,
-                           "bank " + std::to_string(*bank.bank_index) + " index " +
-                               std::to_string(index)));
+      KeyRecord r;
+      r.id = db_.last_insert_rowid();
+      r.tier = KeyTier::Explorer;
+      r.pubkey = pk;
+      r.state = KeyState::kPending;
+      r.bank_index = bank.bank_index;
+      r.explorer_index = index;
+      r.funding_bank_id = bank_id;
+      r.created_at_ms = t;
+      r.updated_at_ms = t;
+      out.push_back(std::move(r));
+      keys.push_back(pk);
+    }
+    if (!keys.empty()) {
+      QTW_TRY(audit_locked(options_.actor, "explorer.reserve", keys.front(), std::nullopt,
+                           reserve_audit_detail(*bank.bank_index, first, keys)));
     }
     QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(
         "UPDATE keys SET next_child_index = ?, updated_at_ms = ? WHERE id = ? AND "
@@ -402,12 +419,6 @@ class SqliteStore final : public KeyStore {
       return make_error(ErrorCode::kConflict, "bank next index changed concurrently");
     }
     QTW_TRY(txn.commit());
-    std::vector<KeyRecord> out;
-    out.reserve(ids.size());
-    for (auto id : ids) {
-      QTW_ASSIGN_OR_RETURN(KeyRecord r, get_key_by_id_locked(id));
-      out.push_back(std::move(r));
-    }
     return out;
   }
 
@@ -481,11 +492,13 @@ class SqliteStore final : public KeyStore {
                         "expire_leases");
     }
     QTW_TRY(check_transition(from, to));
+    if (explorers.empty()) return {};
     std::lock_guard lock(mu_);
     QTW_ASSIGN_OR_RETURN(Txn txn, begin());
-    for (const auto& pk : explorers) {
-      QTW_TRY(move_locked(pk, from, to, options_.actor, reason));
-    }
+    for (const auto& pk : explorers) QTW_TRY(move_row_locked(pk, from, to));
+    // One audit row for the batch (store/batch_audit.h).
+    QTW_TRY(audit_locked(options_.actor, "explorer.transition", explorers.front(), std::nullopt,
+                         transition_audit_detail(from, to, reason, explorers)));
     return txn.commit();
   }
 
@@ -1169,6 +1182,13 @@ class SqliteStore final : public KeyStore {
   // an open transaction.
   Status move_locked(const solana::Pubkey& pk, KeyState from, KeyState to,
                      const std::string& actor, std::string_view reason) {
+    QTW_TRY(move_row_locked(pk, from, to));
+    return audit_locked(actor, "explorer.transition", pk, std::nullopt,
+                        transition_audit_detail(from, to, reason, {&pk, 1}));
+  }
+
+  // move_locked without its audit row (a batch writes one for all).
+  Status move_row_locked(const solana::Pubkey& pk, KeyState from, KeyState to) {
     QTW_TRY(check_transition(from, to));
     QTW_ASSIGN_OR_RETURN(Stmt sel, db_.prepare("SELECT id, tier, state FROM keys WHERE pubkey = ?"));
     sel.bind(1, pk.bytes);
@@ -1199,9 +1219,7 @@ class SqliteStore final : public KeyStore {
       return make_error(ErrorCode::kIllegalTransition, explorer_name(pk) + " changed state "
                                                                            "concurrently");
     }
-    return audit_locked(actor, "explorer.transition", pk, std::nullopt,
-                        std::string(key_state_name(from)) + " -> " +
-                            std::string(key_state_name(to)) + ": " + std::string(reason));
+    return {};
   }
 
   // Appends one chained audit row. Requires mu_ and an open transaction

@@ -623,6 +623,69 @@ TEST_P(KeyStoreSuite, TransactRollsBackEverythingOnError) {
   EXPECT_EQ(store_->get_key(pk(12)).error().code, ErrorCode::kNotFound);
 }
 
+// A batch (reserve of N, transition of N) writes one chained audit row that
+// names its count and every key; the records a reserve returns are the rows
+// as stored.
+TEST_P(KeyStoreSuite, BatchesWriteOneAuditRowNamingEveryKey) {
+  auto before = store_->list_audit(0, 0);
+  ASSERT_TRUE(before.has_value());
+  auto bank = store_->add_bank(3, pk(42));
+  ASSERT_TRUE(bank.has_value());
+  auto ex = store_->reserve_explorers(bank->id, 5, [](std::uint32_t j) -> Result<solana::Pubkey> {
+    return pk(700 + j, 9);
+  });
+  ASSERT_TRUE(ex.has_value()) << to_string(ex.error());
+  ASSERT_EQ(ex->size(), 5u);
+  for (std::size_t i = 0; i < ex->size(); ++i) {
+    auto stored = store_->get_key((*ex)[i].pubkey);
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->id, (*ex)[i].id);
+    EXPECT_EQ((*ex)[i].tier, KeyTier::Explorer);
+    EXPECT_EQ((*ex)[i].state, KeyState::kPending);
+    EXPECT_EQ((*ex)[i].bank_index, stored->bank_index);
+    EXPECT_EQ((*ex)[i].explorer_index, stored->explorer_index);
+    EXPECT_EQ((*ex)[i].explorer_index, std::optional<std::uint32_t>(static_cast<std::uint32_t>(i)));
+    EXPECT_EQ((*ex)[i].funding_bank_id, stored->funding_bank_id);
+    EXPECT_EQ((*ex)[i].created_at_ms, stored->created_at_ms);
+    EXPECT_EQ((*ex)[i].updated_at_ms, stored->updated_at_ms);
+    EXPECT_FALSE((*ex)[i].lease);
+  }
+  auto rows = store_->list_audit(0, 0);
+  ASSERT_TRUE(rows.has_value());
+  ASSERT_EQ(rows->size(), before->size() + 2);  // bank.add + one explorer.reserve
+  const auto& reserve = rows->back();
+  EXPECT_EQ(reserve.action, "explorer.reserve");
+  EXPECT_EQ(reserve.pubkey, ex->front().pubkey);
+  EXPECT_EQ(reserve.detail,
+            "bank 3 indexes 0..4 (5 Explorers, last " + ex->back().pubkey.to_base58() + ")");
+
+  std::vector<solana::Pubkey> keys;
+  for (const auto& r : *ex) keys.push_back(r.pubkey);
+  ASSERT_TRUE(store_->transition_many(keys, KeyState::kPending, KeyState::kAvailable, "funded"));
+  rows = store_->list_audit(0, 0);
+  ASSERT_TRUE(rows.has_value());
+  ASSERT_EQ(rows->size(), before->size() + 3);
+  const auto& moved = rows->back();
+  EXPECT_EQ(moved.action, "explorer.transition");
+  EXPECT_EQ(moved.pubkey, keys.front());
+  EXPECT_EQ(moved.detail.rfind("pending -> available: funded (5 Explorers: ", 0), 0u) << moved.detail;
+  for (const auto& k : keys) EXPECT_NE(moved.detail.find(k.to_base58()), std::string::npos);
+  for (const auto& k : keys) EXPECT_EQ(store_->get_key(k)->state, KeyState::kAvailable);
+
+  // A batch that fails on one key changes none and logs nothing.
+  ASSERT_TRUE(store_->transition(keys[2], KeyState::kAvailable, KeyState::kUsed, "one"));
+  const auto n_before = store_->list_audit(0, 0)->size();
+  auto bad = store_->transition_many(keys, KeyState::kAvailable, KeyState::kUsed, "all");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, ErrorCode::kIllegalTransition);
+  EXPECT_EQ(store_->list_audit(0, 0)->size(), n_before);
+  EXPECT_EQ(store_->get_key(keys[0])->state, KeyState::kAvailable);
+
+  auto verified = verify_audit_chain(*store_);
+  ASSERT_TRUE(verified.has_value());
+  EXPECT_FALSE(verified->first_bad_id) << verified->problem;
+}
+
 TEST_P(KeyStoreSuite, AuditLogRecordsTransitions) {
   auto id = store_->append_audit(AuditRecord{0, 0, "cli", "wallet.init", std::nullopt, std::nullopt, "banks=2"});
   ASSERT_TRUE(id.has_value());
@@ -685,7 +748,7 @@ TEST_P(KeyStoreSuite, AuditLogIsHashChained) {
   make_available(*store_, 3);
   auto entries = store_->list_audit_entries(0, 0);
   ASSERT_TRUE(entries.has_value());
-  ASSERT_GE(entries->size(), 6u);
+  ASSERT_GE(entries->size(), 4u);  // init, bank.add, one reserve row, one transition row
   AuditHash prev{};
   for (const auto& e : *entries) {
     ASSERT_TRUE(e.chained);

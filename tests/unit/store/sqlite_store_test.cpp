@@ -85,12 +85,15 @@ class SqliteStoreTest : public ::testing::Test {
     ASSERT_TRUE((*s)->create_wallet(sealed));
     auto bank = (*s)->add_bank(0, pk(1));
     ASSERT_TRUE(bank.has_value());
-    ASSERT_TRUE((*s)->reserve_explorers(bank->id, 50, [](std::uint32_t j) -> Result<solana::Pubkey> {
-      solana::Pubkey p;
-      p.bytes.fill(static_cast<std::uint8_t>(j + 10));
-      p.bytes[0] = 0xEE;
-      return p;
-    }));
+    // One at a time: one audit row each (a batch writes one row).
+    for (int k = 0; k < 50; ++k) {
+      ASSERT_TRUE((*s)->reserve_explorers(bank->id, 1, [](std::uint32_t j) -> Result<solana::Pubkey> {
+        solana::Pubkey p;
+        p.bytes.fill(static_cast<std::uint8_t>(j + 10));
+        p.bytes[0] = 0xEE;
+        return p;
+      }));
+    }
   }
 
   std::filesystem::path dir_;

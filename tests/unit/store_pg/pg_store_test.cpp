@@ -75,13 +75,18 @@ class PgStoreTest : public ::testing::Test {
   std::vector<solana::Pubkey> seed(KeyStore& s, std::size_t n) {
     auto bank = s.add_bank(0, pk(1'000'000));
     EXPECT_TRUE(bank.has_value());
-    auto ex = s.reserve_explorers(bank->id, n, [](std::uint32_t j) -> Result<solana::Pubkey> {
-      return pk(j, 3);
-    });
-    EXPECT_TRUE(ex.has_value());
+    // One key per call: one audit row each (a batch writes one row for all).
     std::vector<solana::Pubkey> keys;
-    for (const auto& r : *ex) keys.push_back(r.pubkey);
-    EXPECT_TRUE(s.transition_many(keys, KeyState::kPending, KeyState::kAvailable, "funded"));
+    for (std::size_t k = 0; k < n; ++k) {
+      auto ex = s.reserve_explorers(bank->id, 1, [](std::uint32_t j) -> Result<solana::Pubkey> {
+        return pk(j, 3);
+      });
+      EXPECT_TRUE(ex.has_value());
+      if (ex) keys.push_back(ex->at(0).pubkey);
+    }
+    for (const auto& k : keys) {
+      EXPECT_TRUE(s.transition(k, KeyState::kPending, KeyState::kAvailable, "funded"));
+    }
     return keys;
   }
 
