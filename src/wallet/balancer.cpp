@@ -1135,7 +1135,14 @@ Status Balancer::confirm(BalanceReport& report) {
   }));
   for (const auto& f : in_flight_) txs.push_back(f.tx);
   report.transactions_sent += static_cast<std::uint32_t>(txs.size());
-  rpc::TransactionSender sender(rpc_, options_.sender);
+  rpc::SenderOptions sender_options = options_.sender;
+  if (options_.skip_funding_preflight && tracked_valid_ &&
+      std::all_of(in_flight_.begin(), in_flight_.end(),
+                  [](const InFlight& f) { return f.kind == IntentKind::kFundExplorers; })) {
+    sender_options.skip_preflight = true;
+    report.preflight_skipped = true;
+  }
+  rpc::TransactionSender sender(rpc_, sender_options);
   QTW_ASSIGN_OR_RETURN(auto outcomes, sender.send_and_confirm_all(txs));
   observe_height(sender.last_block_height());
   bool top_up = false;

@@ -86,6 +86,15 @@ struct BalancerOptions {
   std::uint64_t max_hodl_outflow_lamports_per_hour = 10'000'000'000;
   // How the cycle's transactions are confirmed.
   rpc::SenderOptions sender;
+  // Send a step whose transactions all fund Explorers without preflight
+  // simulation when the Banks' balances are known (read from the node or
+  // derived from the wallet's own confirmed transactions): the plan already
+  // keeps each Bank's rent-exempt minimum and fee, so preflight could only
+  // repeat that check, and it doubles the node's work per transaction.
+  // A funding transaction that fails anyway lands as failed (its fee paid,
+  // its Explorers dropped, as without this). Steps with any other kind of
+  // transaction keep sender.skip_preflight. Default true.
+  bool skip_funding_preflight = true;
   // A cached blockhash is used for new transactions only while at least
   // this many blocks of its validity remain (of 150). Default 100: reused
   // for about 50 blocks (~20 s), leaving ~40 s to land.
@@ -154,6 +163,9 @@ struct BalanceReport {
   std::int64_t read_us = 0;
   std::int64_t build_us = 0;
   std::int64_t send_confirm_us = 0;
+  // A step of funding transactions only was sent without preflight
+  // (BalancerOptions::skip_funding_preflight).
+  bool preflight_skipped = false;
 };
 
 // The wallet's funding pause, stored in the store setting

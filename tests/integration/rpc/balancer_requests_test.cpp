@@ -55,6 +55,10 @@ TEST(BalancerRequests, SteadyCycleIsOneReadOneSendAndItsPolls) {
   // The fee rule was checked against the node once, and only once.
   EXPECT_EQ(r.counter().calls["getFeeForMessage"], 1u);
   EXPECT_EQ(first->fees_lamports, charged(r.observer_rpc(), first->signatures));
+  // The creation step (funding transactions only, Bank balances known) went
+  // without preflight; every Explorer it funded landed.
+  EXPECT_TRUE(first->preflight_skipped);
+  EXPECT_EQ(first->transactions_failed, 0u);
 
   for (int cycle = 0; cycle < 3; ++cycle) {
     SCOPED_TRACE("steady cycle " + std::to_string(cycle));
@@ -65,6 +69,8 @@ TEST(BalancerRequests, SteadyCycleIsOneReadOneSendAndItsPolls) {
     EXPECT_EQ(report->explorers_recovered, 30u);
     EXPECT_EQ(report->explorers_created, 30u);
     EXPECT_EQ(report->transactions_confirmed, report->transactions_sent);
+    // Drains and fundings in one step: preflight kept.
+    EXPECT_FALSE(report->preflight_skipped);
     // 30 fundings (21 a transaction) + 30 drains (up to 10 a transaction,
     // per funding Bank: 21 + 9 -> 3 + 1).
     EXPECT_EQ(report->transactions_sent, 2u + 4u);
