@@ -48,12 +48,40 @@ const q = (...a) => {
   if (r.status !== 0) throw new Error(r.stderr);
   return r.stdout;
 };
+// A one-shot `qtw balance` is refused while another balancer holds the
+// store's leader slot: a running daemon always does (each `qtw serve` runs
+// a balancer), and a stopping one until it has released it. So the pool is
+// filled only while no daemon runs, and a refusal is retried (a previous
+// run's daemon still stopping) instead of ending the bench.
+async function fill(want) {
+  for (let tries = 0; available() < want; ) {
+    try {
+      q('--config', join(work, 'fill.toml'), 'balance');
+    } catch (e) {
+      if (!/leader slot/.test(e.message) || ++tries > 30) throw e;
+      await sleep(1000);
+    }
+  }
+}
+// SIGTERM, then wait for the exit (the daemon releases its leader slot on
+// the way out); SIGKILL after 20 s.
+function stop(p) {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    p.once('exit', () => { clearTimeout(t); resolve(); });
+    p.kill('SIGTERM');
+  });
+}
 const hodl = spawnSync(QTW, ['keygen', '-o', join(work, 'hodl.json')], { env, encoding: 'utf8' }).stdout.trim();
 q('airdrop', hodl, '100000000000');
 q('init', '--banks', '4', '--hodl-keypair', join(work, 'hodl.json'), '--kdf-opslimit', '1', '--kdf-memlimit-kib', '8');
 writeFileSync(join(work, 'token'), TOKEN);
 chmodSync(join(work, 'token'), 0o600);
-const need = PER_HOST * 4;
+// Each daemon claims a few Explorers ahead into its in-memory pool as soon
+// as it starts ([pool] claim_batch, 8): fill that much more than the leases.
+const HEADROOM_PER_HOST = 32;
+const need = (PER_HOST + HEADROOM_PER_HOST) * 4;
 // fill.toml: one-shot `qtw balance` runs fill the pool before each
 // measurement; serve.toml: the daemons' balancers create nothing during it
 // (min 0), so the figure is the API + database path, not the node's.
@@ -65,14 +93,14 @@ writeFileSync(join(work, 'serve.toml'), toml(0));
 const available = () => JSON.parse(q('--json', 'status', '--no-balances')).keys.explorer?.available ?? 0;
 
 const rows = [];
+const load = () => execFileSync('cat', ['/proc/loadavg']).toString().split(' ').slice(0, 3).join(' ');
 for (const hosts of [1, 2, 4]) {
-  while (available() < PER_HOST * hosts) q('--config', join(work, 'fill.toml'), 'balance');
+  await fill((PER_HOST + HEADROOM_PER_HOST) * hosts);
   const daemons = [];
   for (let i = 0; i < hosts; i++) {
     daemons.push(await start(QTW, ['--config', join(work, 'serve.toml'), '--store', pgUri, 'serve', '--listen', '127.0.0.1:0',
       '--token-file', join(work, 'token'), '--instance', `bench-${hosts}-${i}`]));
   }
-  while (available() < PER_HOST * hosts) q('--config', join(work, 'fill.toml'), 'balance');
   const workers = daemons.map((d, i) => new Promise((resolve, reject) => {
     const p = spawn('node', [join(SRC, 'tests/integration/multihost/lander_worker.mjs'), '--daemons', d.url, '--token', TOKEN,
       '--leases', String(PER_HOST), '--concurrency', '8', '--lease-only', '--worker', String(i)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -86,12 +114,11 @@ for (const hosts of [1, 2, 4]) {
   const leases = results.reduce((a, r) => a + r.leased.length, 0);
   const unique = new Set(results.flatMap((r) => r.leased)).size;
   const dry = results.reduce((a, r) => a + r.dry503, 0);
-  rows.push({ hosts, leases, unique, seconds, rate: leases / seconds, dry });
-  for (const d of daemons) d.p.kill('SIGTERM');
-  await sleep(500);
+  rows.push({ hosts, leases, unique, seconds, rate: leases / seconds, dry, load: load() });
+  await Promise.all(daemons.map((d) => stop(d.p)));
 }
-console.log(`| hosts | leases | distinct | seconds | leases/s (lease + return) | 503 (pool dry) |`);
-console.log(`|---|---|---|---|---|---|`);
-for (const r of rows) console.log(`| ${r.hosts} | ${r.leases} | ${r.unique} | ${r.seconds.toFixed(2)} | ${r.rate.toFixed(0)} | ${r.dry} |`);
+console.log(`| hosts | leases | distinct | seconds | leases/s (lease + return) | 503 (pool dry) | load after |`);
+console.log(`|---|---|---|---|---|---|---|`);
+for (const r of rows) console.log(`| ${r.hosts} | ${r.leases} | ${r.unique} | ${r.seconds.toFixed(2)} | ${r.rate.toFixed(0)} | ${r.dry} | ${r.load} |`);
 console.log(`\n${cpus().length} CPUs; PostgreSQL ${execFileSync('sh', ['-c', 'ls /usr/lib/postgresql']).toString().trim()} test cluster (fsync off); 8 clients per host; ${POOL} PostgreSQL sessions per daemon.`);
 process.exit(0);
