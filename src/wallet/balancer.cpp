@@ -1167,10 +1167,15 @@ Status Balancer::apply_outcome(const InFlight& flight, const rpc::TxOutcome& out
                                       ok ? "funding confirmed" : "funding did not land");
       case IntentKind::kRecover:
         if (!flight.recovery) {
+          // Resumed after a restart: its plan is gone, so whether it left a
+          // token account behind (one that cannot move, or the rest of a
+          // plan split over transactions) is not known here. Back to `used`:
+          // the next cycle reads the Explorer again and retires it (nothing
+          // left), recovers the rest, or strands it with the reason.
           recovered = ok ? static_cast<std::uint32_t>(members.size()) : 0;
-          return store_.transition_many(members, KeyState::kDraining,
-                                        ok ? KeyState::kRetired : KeyState::kUsed,
-                                        ok ? "recovered to 0 lamports"
+          return store_.transition_many(members, KeyState::kDraining, KeyState::kUsed,
+                                        ok ? "recovery landed (resumed after a restart); "
+                                             "checked again next cycle"
                                            : "recovery did not land; retry");
         }
         for (std::size_t i = 0; i < flight.recovery->inputs.size(); ++i) {
