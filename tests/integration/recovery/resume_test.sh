@@ -36,8 +36,8 @@ leader_ttl_ms = 1000
 TOML
 }
 Q() { "$QTW" --config qtw.toml "$@"; }
-Q init --banks 1 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 config 3
+Q init --banks 1 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 Q --rpc-url "$URL" --json balance >create.json || { echo "create cycle failed"; exit 1; }
 check "created" "$(jget explorers_created <create.json)" 3
 EX=()
