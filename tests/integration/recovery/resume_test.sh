@@ -11,7 +11,7 @@ QTW=$1; SRC=$2
 . "$SRC/tests/integration/lib.sh"
 qtw_test_begin recovery-resume
 
-start_node --slot-ms 100
+start_node
 start_proxy "$URL"
 CT="node $SRC/tools/localnet/chaintool.js --rpc $URL"
 export QTW_PASSPHRASE="resume test"
@@ -37,7 +37,7 @@ TOML
 }
 Q() { "$QTW" --config qtw.toml "$@"; }
 config 3
-Q init --banks 1 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
+Q --rpc-url "$URL" init --banks 1 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 Q --rpc-url "$URL" --json balance >create.json || { echo "create cycle failed"; exit 1; }
 check "created" "$(jget explorers_created <create.json)" 3
 EX=()
