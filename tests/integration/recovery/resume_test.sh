@@ -57,7 +57,7 @@ lamports() { "$QTW" --rpc-url "$URL" --json account "$1" | jget lamports; }
 # and is still waiting for the statuses when it is killed, after the
 # Explorers were drained on chain.
 curl -s -X POST -d '{"mode":"delay:2000"}' "$PROXY/__proxy/mode" >/dev/null
-Q --rpc-url "$PROXY" balance >killed.out 2>&1 & BAL=$!; PIDS+=($BAL)
+"$QTW" --config qtw.toml --rpc-url "$PROXY" balance >killed.out 2>&1 & BAL=$!; PIDS+=($BAL)  # the binary, not a subshell
 drained=0
 for _ in $(seq 1 400); do
   if [ "$(lamports "${EX[1]}")" = 0 ] && [ "$(lamports "${EX[3]}")" = 0 ]; then drained=1; break; fi
