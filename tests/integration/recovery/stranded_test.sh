@@ -16,19 +16,10 @@
 # Usage: stranded_test.sh QTW SOURCE_DIR
 set -uo pipefail
 QTW=$1; SRC=$2
-WORK=$(mktemp -d /tmp/qtw-stranded.XXXXXX)
-NODE_PID=""
-cleanup() { [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-cd "$WORK"
-pass=0; fail=0
-check() { if [ "$2" = "$3" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL $1: got '$2', want '$3'"; fi; }
-jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v?.[k];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
+. "$SRC/tests/integration/lib.sh"
+qtw_test_begin stranded
 
-node "$SRC/tools/localnet/server.js" --port 0 --slot-ms 100 >node.out 2>node.log &
-NODE_PID=$!
-for _ in $(seq 1 100); do grep -q '^READY ' node.out && break; sleep 0.1; done
-URL=$(sed -n 's/^READY //p' node.out)
+start_node --slot-ms 100
 CT="node $SRC/tools/localnet/chaintool.js --rpc $URL"
 export QTW_PASSPHRASE="stranded test"
 lamports_of() { "$QTW" --rpc-url "$URL" --json account "$1" | jget lamports; }
@@ -120,5 +111,4 @@ TOML
 
 run_wallet a true
 run_wallet b false
-echo "stranded: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish stranded

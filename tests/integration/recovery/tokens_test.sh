@@ -16,15 +16,9 @@
 # Usage: tokens_test.sh QTW SOURCE_DIR
 set -uo pipefail
 QTW=$1; SRC=$2
-WORK=$(mktemp -d /tmp/qtw-tokens.XXXXXX)
-NODE_PID=""
-cleanup() { [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-cd "$WORK"
-pass=0; fail=0
-check() { if [ "$2" = "$3" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL $1: got '$2', want '$3'"; fi; }
+. "$SRC/tests/integration/lib.sh"
+qtw_test_begin tokens
 le() { if [ "$2" -le "$3" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL $1: $2 > $3"; fi; }
-jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v?.[k];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
 # holdings OWNER -> JSON {lamports, tokens:[...]}
 holdings() { $CT holdings --owner "$1"; }
 # sum_mint MINT OWNER... -> total amount of MINT owned by the owners (one RPC pass)
@@ -33,10 +27,7 @@ count_accounts() { holdings "$1" | node -e 'let s="";process.stdin.on("data",d=>
 # each_explorer FROM TO -> "lamports accounts" per Explorer, one line each (one RPC pass)
 each_explorer() { local list; list=$(IFS=,; echo "${EX[*]:$1:$(($2 - $1 + 1))}"); $CT holdings --owner "$list,11111111111111111111111111111111" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s);for(const k of process.argv.slice(1))console.log(m[k].lamports+" "+m[k].tokens.length)})' "${EX[@]:$1:$(($2 - $1 + 1))}"; }
 
-node "$SRC/tools/localnet/server.js" --port 0 --slot-ms 100 >node.out 2>node.log &
-NODE_PID=$!
-for _ in $(seq 1 100); do grep -q '^READY ' node.out && break; sleep 0.1; done
-URL=$(sed -n 's/^READY //p' node.out)
+start_node --slot-ms 100
 CT="node $SRC/tools/localnet/chaintool.js --rpc $URL"
 export QTW_PASSPHRASE="tokens test"
 
@@ -143,5 +134,4 @@ for m in A B FRZ; do
   total=$(sum_mint "$mint" "$MM" "$COLD" "${EX[21]}")
   check "conservation of $m per mint" "$total" "$minted"
 done
-echo "tokens: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish tokens
