@@ -702,7 +702,7 @@ class PgStore final : public KeyStore {
     QTW_TRY(check_transition(from, to));
     if (explorers.empty()) return {};
     return run("transition", true, [&]() -> Status {
-      for (const auto& pk : explorers) QTW_TRY(move_row(pk, from, to));
+      for (const auto& pk : explorers) QTW_TRY(move_row(pk, from, to, reason));
       // One audit row for the batch (store/batch_audit.h).
       return audit(options_.actor, "explorer.transition", explorers.front(), std::nullopt,
                    transition_audit_detail(from, to, reason, explorers));
@@ -1597,13 +1597,15 @@ class PgStore final : public KeyStore {
   // audit row; clears the lease columns when leaving kLeased.
   Status move(const solana::Pubkey& pk, KeyState from, KeyState to, const std::string& actor,
               std::string_view reason) {
-    QTW_TRY(move_row(pk, from, to));
+    QTW_TRY(move_row(pk, from, to, reason));
     return audit(actor, "explorer.transition", pk, std::nullopt,
                  transition_audit_detail(from, to, reason, {&pk, 1}));
   }
 
-  // move() without its audit row (a batch writes one for all).
-  Status move_row(const solana::Pubkey& pk, KeyState from, KeyState to) {
+  // move() without its audit row (a batch writes one for all); the reason
+  // is kept in the row when it strands the Explorer.
+  Status move_row(const solana::Pubkey& pk, KeyState from, KeyState to,
+                  std::string_view reason) {
     QTW_TRY(check_transition(from, to));
     auto sel = s().exec("SELECT id, tier, state FROM keys WHERE pubkey = $1 FOR UPDATE",
                         {P(pk.bytes)});

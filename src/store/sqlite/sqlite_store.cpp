@@ -546,7 +546,7 @@ class SqliteStore final : public KeyStore {
     if (explorers.empty()) return {};
     std::lock_guard lock(mu_);
     QTW_ASSIGN_OR_RETURN(Txn txn, begin());
-    for (const auto& pk : explorers) QTW_TRY(move_row_locked(pk, from, to));
+    for (const auto& pk : explorers) QTW_TRY(move_row_locked(pk, from, to, reason));
     // One audit row for the batch (store/batch_audit.h).
     QTW_TRY(audit_locked(options_.actor, "explorer.transition", explorers.front(), std::nullopt,
                          transition_audit_detail(from, to, reason, explorers)));
@@ -1233,13 +1233,15 @@ class SqliteStore final : public KeyStore {
   // an open transaction.
   Status move_locked(const solana::Pubkey& pk, KeyState from, KeyState to,
                      const std::string& actor, std::string_view reason) {
-    QTW_TRY(move_row_locked(pk, from, to));
+    QTW_TRY(move_row_locked(pk, from, to, reason));
     return audit_locked(actor, "explorer.transition", pk, std::nullopt,
                         transition_audit_detail(from, to, reason, {&pk, 1}));
   }
 
-  // move_locked without its audit row (a batch writes one for all).
-  Status move_row_locked(const solana::Pubkey& pk, KeyState from, KeyState to) {
+  // move_locked without its audit row (a batch writes one for all); the
+  // reason is kept in the row when it strands the Explorer.
+  Status move_row_locked(const solana::Pubkey& pk, KeyState from, KeyState to,
+                         std::string_view reason) {
     QTW_TRY(check_transition(from, to));
     QTW_ASSIGN_OR_RETURN(Stmt sel, db_.prepare("SELECT id, tier, state FROM keys WHERE pubkey = ?"));
     sel.bind(1, pk.bytes);
