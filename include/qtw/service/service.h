@@ -64,7 +64,10 @@ struct ServiceOptions {
   metrics::WalletMetrics* metrics = nullptr;        // not owned; /metrics
   // Connections (per listener). The server is event driven: an idle or
   // slow connection holds a descriptor, never a thread.
-  unsigned http_threads = 4;                  // threads serving requests
+  // Threads serving requests. A sign request holds its thread while its
+  // sign-once guard commits; 16 lets that many concurrent signers share one
+  // group commit (4 held 8 clients to ~60 % of the rate, bench/RESULTS.md).
+  unsigned http_threads = 16;
   unsigned max_connections = 8192;            // beyond: queued until one closes
   std::chrono::seconds idle_timeout{30};      // silent connections are closed
 };
