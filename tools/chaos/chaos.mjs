@@ -197,10 +197,15 @@ level = "info"
     await sleep(200);
   }
   const ttfl = [];  // ms from a restart to the first lease that daemon served
+  // Per measured restart: the phase killed, ms to READY, what the store held
+  // at READY (available / pending Explorers) and the time to the first lease:
+  // tells a slow start from an empty pool.
+  const restarts = [];
   const onLease = (i) => {
     const d = daemons[i];
     if (d.restartAt !== null) {
       ttfl.push(performance.now() - d.restartAt);
+      if (d.restartInfo) { d.restartInfo.ttflMs = ttfl[ttfl.length - 1]; restarts.push(d.restartInfo); d.restartInfo = null; }
       d.restartAt = null;
       d.firstLeaseWaiter?.();
     }
@@ -221,6 +226,7 @@ level = "info"
     kills[phase] = (kills[phase] ?? 0) + 1;
     done++;
     d.restartAt = performance.now();
+    d.restartInfo = { phase };
     d.start();
   };
   while (done < o.kills && !stopEarly) {
@@ -244,6 +250,14 @@ level = "info"
     await killAndRestart(d);
     const first = new Promise((r) => { d.firstLeaseWaiter = r; });
     try { await d.proc.ready; } catch (e) { throw new Error(`restart after kill ${done} failed: ${e.message}`); }
+    const info = d.restartInfo;
+    if (info && d.restartAt !== null) {
+      info.readyMs = performance.now() - d.restartAt;
+      const st = await fetch(`${d.url}/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } })
+        .then((r) => r.json()).catch(() => ({}));
+      info.availableAtReady = st.keys?.explorer?.available ?? 0;
+      info.pendingAtReady = st.keys?.explorer?.pending ?? 0;
+    }
     if (refusedSecond === null) {
       // While it runs, a second daemon with the same instance is refused.
       const second = startProcess(o.qtw, ['--config', join(work, 'qtw.toml'), ...storeArgs, 'serve', '--listen',
@@ -260,7 +274,11 @@ level = "info"
     // Let it serve again (the first lease after the restart), then run a while.
     await Promise.race([first, sleep(15_000)]);
     d.firstLeaseWaiter = null;
-    if (d.restartAt !== null) { log(`restart after kill ${done}: no lease within 15 s`); ttfl.push(15_000); d.restartAt = null; }
+    if (d.restartAt !== null) {
+      log(`restart after kill ${done}: no lease within 15 s`);
+      ttfl.push(15_000); d.restartAt = null;
+      if (d.restartInfo) { d.restartInfo.ttflMs = 15_000; restarts.push(d.restartInfo); d.restartInfo = null; }
+    }
     await sleep(200 + Math.floor(rand() * 800));
     if (done % 10 === 0 || done === o.kills) log(`${done}/${o.kills} kills`);
   }
@@ -373,6 +391,11 @@ level = "info"
   out.push('');
   out.push(table(['time to first lease after restart', 'ms'], [
     ['restarts measured', ttfl.length], ['median', med.toFixed(0)], ['p90', quantile(ttfl, 0.9).toFixed(0)], ['worst', worst.toFixed(0)]]));
+  // The slow restarts (first lease > 1 s): slow to start, or an empty pool?
+  const slow = restarts.filter((r) => r.ttflMs > 1000);
+  const dry = slow.filter((r) => r.availableAtReady === 0);
+  out.push(`restarts over 1 s: ${slow.length} of ${restarts.length}; of those, the store had no available Explorer at READY: ${dry.length}` +
+    (slow.length ? `; median READY ${quantile(slow.map((r) => r.readyMs), 0.5).toFixed(0)} ms` : ''));
   out.push('');
   out.push(`second live daemon with the same --instance: ${refusedSecond ?? 'not tried (no kills)'}`);
   out.push(failures.length === 0 ? 'checks: all passed (single use, funded once, drained to 0, conservation, store = chain)'
@@ -380,7 +403,7 @@ level = "info"
   process.stdout.write(out.join('\n') + '\n');
   if (o.jsonOut) {
     writeFileSync(o.jsonOut, JSON.stringify({ options: o, seconds, killsDone: done, kills, faults: Object.fromEntries(faults),
-      requests: fstats.requests, ttfl_ms: { median: med, worst, samples: ttfl }, lifecycles, landerTxs, failures }, null, 1));
+      requests: fstats.requests, ttfl_ms: { median: med, worst, samples: ttfl }, restarts, lifecycles, landerTxs, failures }, null, 1));
   }
   return failures.length === 0 ? 0 : 1;
 }
