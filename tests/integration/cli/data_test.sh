@@ -171,6 +171,31 @@ check "end-leases: nothing leased" "$(jget keys.explorer.leased <s.json)" undefi
 check "end-leases: the lease is used (to be recovered)" "$(jget keys.explorer.used <s.json)" 1
 Q audit verify >/dev/null 2>ev.err; check "audit verify after end-leases" $? 0
 
+# A lease is adopted once: a daemon killed and restarted honours the leases
+# it held (HELD2 still signs), but leases already adopted by an earlier start
+# end as used at the next one (HELD3: refused), so restarts faster than the
+# lease time cannot keep keys out of the pool for ever.
+serve_restart() {
+  [ -n "${SERVE:-}" ] && { kill -9 $SERVE; wait $SERVE 2>/dev/null; }
+  "$QTW" --config qtw.toml serve --listen 127.0.0.1:0 --instance data-test >serve.out 2>>serve.log & PIDS+=($!); SERVE=$!
+  D=$(wait_ready serve.out)
+  [ -n "$D" ] || { echo "daemon did not start"; cat serve.log; exit 1; }
+}
+sign_code() { curl -s -o sign.json -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' -d "{\"message\":\"$(msg "$1")\"}" "$D/v1/explorers/$1/sign"; }
+SERVE=; serve_restart
+HELD2=$(api /v1/explorers/lease | jget pubkey)
+HELD3=$(api /v1/explorers/lease | jget pubkey)
+serve_restart
+check "a lease adopted once still signs" "$(sign_code "$HELD2")" 200
+serve_restart
+code=$(sign_code "$HELD3")
+case $code in 404|409) ok ;; *) bad "a lease adopted twice signed: HTTP $code $(cat sign.json)" ;; esac
+grep -q "adopted by an earlier start already" serve.log && ok || bad "no log of the leases ended at the second restart"
+check "the twice-adopted lease is used" \
+  "$(Q --json keys list --tier explorer | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const k=JSON.parse(s).find(x=>x.pubkey===process.argv[1]);console.log(["used","draining","retired"].includes(k?.state))})' "$HELD3")" true
+kill -TERM $SERVE; wait $SERVE
+
 # Tampering behind the store's back is named by verify (exit 2).
 if python3 -c 'import sqlite3' 2>/dev/null; then
   python3 - <<'PY'
