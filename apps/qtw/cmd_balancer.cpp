@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "qtw/rpc/rpc_client.h"
 #include "qtw/solana/keypair_file.h"
+#include "qtw/solana/token.h"
 #include "qtw/vault/hot_keys.h"
 #include "qtw/vault/vault.h"
 
@@ -66,9 +67,16 @@ int run_status(bool no_balances, const GlobalOptions& global) {
     if (may_hold_lamports(k)) watched.push_back(&k);
   }
   std::map<std::int64_t, std::uint64_t> lamports;  // by key id
+  struct Holding {
+    std::uint64_t amount = 0;
+    std::uint64_t lamports = 0;
+    std::uint32_t accounts = 0;
+  };
+  std::map<std::pair<solana::Pubkey, solana::Pubkey>, Holding> tokens;  // (mint, program)
   std::map<std::string, std::uint64_t> tier_total;
   std::string balance_warning;
   bool have_balances = false;
+  bool have_tokens = false;
   if (!no_balances) {
     auto read = [&]() -> Status {
       QTW_ASSIGN_OR_RETURN(auto client, rpc::RpcClient::connect(config->rpc.url));
@@ -93,6 +101,38 @@ int run_status(bool no_balances, const GlobalOptions& global) {
       have_balances = true;
     } else {
       balance_warning = "balances not read from " + config->rpc.url + ": " + r.error().message;
+    }
+    // The Banks' token holdings, per mint (getTokenAccountsByOwner, both
+    // programs). Unreadable: a warning, as the balances.
+    auto read_tokens = [&]() -> Status {
+      QTW_ASSIGN_OR_RETURN(auto client, rpc::RpcClient::connect(config->rpc.url));
+      std::vector<solana::Pubkey> bank_keys;
+      for (const auto& k : *keys) {
+        if (k.tier == KeyTier::Bank) bank_keys.push_back(k.pubkey);
+      }
+      for (const auto* program : {&solana::token_program_id(), &solana::token_2022_program_id()}) {
+        QTW_ASSIGN_OR_RETURN(auto lists, client->get_token_accounts_by_owners(bank_keys, *program));
+        for (const auto& list : lists) {
+          for (const auto& acct : list) {
+            auto parsed = solana::parse_token_account(acct.account.data);
+            if (!parsed) continue;
+            auto& h = tokens[{parsed->mint, *program}];
+            h.amount += parsed->amount;
+            h.lamports += acct.account.lamports;
+            ++h.accounts;
+          }
+        }
+      }
+      return {};
+    };
+    if (!have_balances) {
+      // The node did not answer the balances: do not wait for it twice.
+    } else if (auto r = read_tokens(); r) {
+      have_tokens = true;
+    } else {
+      tokens.clear();
+      balance_warning = "the Banks' token accounts not read from " + config->rpc.url + ": " +
+                        r.error().message;
     }
   }
 
@@ -163,6 +203,26 @@ int run_status(bool no_balances, const GlobalOptions& global) {
                     {"total_lamports", total}});
     }
     out["topup_requests"] = tr;
+    json stranded = json::array();
+    for (const auto& k : *keys) {
+      if (k.state == KeyState::kStranded) {
+        stranded.push_back({{"pubkey", k.pubkey.to_base58()}, {"reason", k.stranded_reason}});
+      }
+    }
+    out["stranded"] = stranded;
+    if (!have_tokens) {
+      out["tokens"] = nullptr;
+    } else {
+      json held = json::array();
+      for (const auto& [key, h] : tokens) {
+        held.push_back({{"mint", key.first.to_base58()},
+                        {"program", key.second.to_base58()},
+                        {"amount", h.amount},
+                        {"accounts", h.accounts},
+                        {"lamports", h.lamports}});
+      }
+      out["tokens"] = held;
+    }
     std::cout << out.dump() << "\n";
     if (!balance_warning.empty()) std::cerr << "warning: " << balance_warning << "\n";
     return 0;
@@ -193,7 +253,26 @@ int run_status(bool no_balances, const GlobalOptions& global) {
     }
     rows.push_back({"explorers", "(all live)", format_sol(tier_total["explorer"])});
     std::cout << render_table({"KEY", "PUBKEY", "BALANCE"}, rows) << "\n";
+    if (!tokens.empty()) {
+      rows.clear();
+      for (const auto& [key, h] : tokens) {
+        rows.push_back({key.first.to_base58(),
+                        key.second == solana::token_program_id() ? "token" : "token-2022",
+                        std::to_string(h.amount), std::to_string(h.accounts),
+                        format_sol(h.lamports)});
+      }
+      std::cout << "Banks' tokens:\n"
+                << render_table({"MINT", "PROGRAM", "AMOUNT", "ACCOUNTS", "RENT"}, rows) << "\n";
+    }
   }
+  bool any_stranded = false;
+  for (const auto& k : *keys) {
+    if (k.state != KeyState::kStranded) continue;
+    if (!any_stranded) std::cout << "stranded Explorers (not retried; see docs/BAD_INPUTS.md):\n";
+    any_stranded = true;
+    std::cout << "  " << k.pubkey.to_base58() << ": " << k.stranded_reason << "\n";
+  }
+  if (any_stranded) std::cout << "\n";
   if (!nonces->empty()) {
     rows.clear();
     for (const auto& n : *nonces) {
@@ -234,6 +313,12 @@ int run_status(bool no_balances, const GlobalOptions& global) {
 
 // ---- balance ----
 
+json stranded_json(const std::vector<wallet::StrandedExplorer>& stranded) {
+  json out = json::array();
+  for (const auto& s : stranded) out.push_back({{"pubkey", s.pubkey.to_base58()}, {"reason", s.reason}});
+  return out;
+}
+
 json report_json(const wallet::BalanceReport& r, std::chrono::milliseconds unlock) {
   return json{{"intents_resumed", r.intents_resumed},
               {"explorers_recovered", r.explorers_recovered},
@@ -262,6 +347,14 @@ json report_json(const wallet::BalanceReport& r, std::chrono::milliseconds unloc
               {"unsigned_requests", r.unsigned_requests},
               {"topup_requests", r.topup_requests},
               {"warnings", r.warnings},
+              {"explorers_stranded", r.explorers_stranded},
+              {"stranded", stranded_json(r.stranded)},
+              {"recovery_batches_split", r.recovery_batches_split},
+              {"tokens_recovered", r.tokens_recovered},
+              {"tokens_to_hodl", r.tokens_to_hodl},
+              {"token_accounts_closed", r.token_accounts_closed},
+              {"rent_recovered_lamports", r.rent_recovered_lamports},
+              {"unmovable_token_accounts", r.unmovable_token_accounts},
               {"unlock_ms", unlock.count()},
               {"duration_ms", (r.duration + unlock).count()}};
 }
@@ -276,6 +369,9 @@ void print_report(const wallet::BalanceReport& r, std::chrono::milliseconds unlo
       {"created", std::to_string(r.explorers_created) + " Explorers",
        format_sol(r.lamports_to_explorers)},
       {"dropped", std::to_string(r.explorers_dropped) + " Explorers", "-"},
+      {"stranded", std::to_string(r.explorers_stranded) + " Explorers", "-"},
+      {"token accounts closed", std::to_string(r.token_accounts_closed),
+       format_sol(r.rent_recovered_lamports)},
       // The fee is per signature: a recovery carries one per Explorer.
       {"fees", std::to_string(r.signatures_landed) + " signatures in " + std::to_string(landed) +
                    " landed tx",
@@ -288,7 +384,14 @@ void print_report(const wallet::BalanceReport& r, std::chrono::milliseconds unlo
             << " failed, " << r.transactions_expired << " expired, " << r.transactions_unknown
             << " unresolved\n";
   if (r.leases_expired > 0) std::cout << r.leases_expired << " expired lease(s) -> used\n";
-  for (const auto& sig : r.signatures) std::cout << "signature " << sig << "\n";
+  for (const auto& [mint, amount] : r.tokens_recovered) {
+    std::cout << "tokens recovered: " << amount << " of mint " << mint << "\n";
+  }
+  for (const auto& [mint, amount] : r.tokens_to_hodl) {
+    std::cout << "tokens to HODL: " << amount << " of mint " << mint << "\n";
+  }
+  for (const auto& u : r.unmovable_token_accounts) std::cout << "token account left: " << u << "\n";
+  for (const auto& s : r.signatures) std::cout << "signature " << s << "\n";
   for (const auto& u : r.unsigned_requests) std::cout << "unsigned request " << u << "\n";
   for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
   std::cout << "took " << (r.duration + unlock).count() << " ms (unlock " << unlock.count()

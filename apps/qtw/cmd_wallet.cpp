@@ -344,12 +344,19 @@ int run_init(const InitArgs& args, const GlobalOptions& global) {
   return 0;
 }
 
-int run_keys_list(const std::optional<std::string>& tier_text, const GlobalOptions& global) {
+int run_keys_list(const std::optional<std::string>& tier_text,
+                  const std::optional<std::string>& state_text, const GlobalOptions& global) {
   std::optional<store::KeyTier> tier;
   if (tier_text) {
     auto t = store::parse_key_tier(*tier_text);
     if (!t) return report_error(with_context(t.error(), "--tier"));
     tier = *t;
+  }
+  std::optional<store::KeyState> state;
+  if (state_text) {
+    auto s = store::parse_key_state(*state_text);
+    if (!s) return report_error(with_context(s.error(), "--state"));
+    state = *s;
   }
   auto config = load_effective_config(global);
   if (!config) return report_error(config.error());
@@ -357,6 +364,7 @@ int run_keys_list(const std::optional<std::string>& tier_text, const GlobalOptio
   if (!st) return report_error(st.error());
   store::KeyFilter filter;
   filter.tier = tier;
+  filter.state = state;
   auto keys = (*st)->list_keys(filter);
   if (!keys) return report_error(keys.error());
   // Funding Banks by row id, for display.
@@ -379,6 +387,7 @@ int run_keys_list(const std::optional<std::string>& tier_text, const GlobalOptio
       j["funding_bank"] = k.funding_bank_id ? nlohmann::json(bank_pubkey[*k.funding_bank_id])
                                             : nlohmann::json(nullptr);
       j["watch_only"] = k.watch_only();
+      if (k.state == store::KeyState::kStranded) j["stranded_reason"] = k.stranded_reason;
       out.push_back(std::move(j));
     }
     std::cout << out.dump() << "\n";
@@ -391,9 +400,10 @@ int run_keys_list(const std::optional<std::string>& tier_text, const GlobalOptio
     if (k.tier == store::KeyTier::Explorer && k.bank_index && k.explorer_index) {
       index = std::to_string(*k.bank_index) + "/" + std::to_string(*k.explorer_index);
     }
-    std::string state(store::key_state_name(k.state));
-    if (k.watch_only()) state += " (watch-only)";
-    rows.push_back({k.pubkey.to_base58(), std::string(store::key_tier_name(k.tier)), state, index,
+    std::string shown(store::key_state_name(k.state));
+    if (k.watch_only()) shown += " (watch-only)";
+    if (k.state == store::KeyState::kStranded) shown += ": " + k.stranded_reason;
+    rows.push_back({k.pubkey.to_base58(), std::string(store::key_tier_name(k.tier)), shown, index,
                     k.funding_bank_id ? bank_pubkey[*k.funding_bank_id] : "-"});
   }
   std::cout << render_table({"PUBKEY", "TIER", "STATE", "INDEX", "FUNDING BANK"}, rows);
@@ -486,7 +496,10 @@ void register_wallet_commands(CLI::App& app, GlobalOptions& global) {
   auto tier = std::make_shared<std::optional<std::string>>();
   auto* list = keys->add_subcommand("list", "Every managed key: pubkey, tier, state, funding Bank");
   list->add_option("--tier", *tier, "Only this tier: hodl, bank or explorer");
-  list->callback([tier, &global] { global.exit_code = run_keys_list(*tier, global); });
+  auto state = std::make_shared<std::optional<std::string>>();
+  list->add_option("--state", *state,
+                   "Only this state (e.g. stranded: Explorers the wallet cannot drain, with why)");
+  list->callback([tier, state, &global] { global.exit_code = run_keys_list(*tier, *state, global); });
 
   auto export_args = std::make_shared<SealArgs>();
   auto confirmed = std::make_shared<bool>(false);

@@ -4,6 +4,9 @@
 
 #include <iostream>
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "cli_util.h"
 #include "commands.h"
 #include "app_setup.h"
@@ -16,6 +19,9 @@ int main(int argc, char** argv) {
   if (auto s = qtw::vault::disable_core_dumps(); !s) {
     std::cerr << "qtw: warning: " << s.error().message << "\n";
   }
+  // The library's log lines (a stranded Explorer, a split recovery batch)
+  // go to stderr: stdout carries only the command's output (--json).
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("qtw-cli"));
   CLI::App app{
       "qtw: three-tier Solana key management (HODL -> Bank -> single-use Explorer).\n"
       "Exit codes: 0 success, 1 operational failure, 2 bad usage or input (or a request the "

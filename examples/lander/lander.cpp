@@ -28,7 +28,9 @@
 
 #include "qtw/rpc/rpc_client.h"
 #include "qtw/rpc/transaction_sender.h"
+#include "qtw/solana/keypair_file.h"
 #include "qtw/solana/programs.h"
+#include "qtw/solana/token.h"
 #include "qtw/solana/transaction.h"
 #include "qtw/store/open_store.h"
 #include "qtw/vault/vault.h"
@@ -46,6 +48,14 @@ struct Args {
   std::uint32_t threads = 4;
   std::uint64_t spend_lamports = 1'000'000;  // what each "trade" pays the market
   std::uint64_t initial_lamports = 0;        // what came in (HODL airdrop), for I6
+  // The token the Landers buy (SPL Token mint) and the market maker that
+  // sells it: its keypair file (it owns the mint's tokens in its associated
+  // token account). Unset = transfers only, as before.
+  std::string mint;
+  std::string market_maker;
+  std::uint64_t tokens_per_buy = 1'000'000;   // base units per Lander transaction
+  std::uint32_t wrap_every = 4;               // every Nth trade also wraps SOL
+  std::uint64_t wrap_lamports = 1'000'000;
   bool require_no_dry = false;
   bool quiet = false;
   bool verbose = false;
@@ -64,13 +74,21 @@ struct Shared {
   std::atomic<std::uint32_t> done{0};
   std::atomic<std::uint32_t> failed{0};
   std::atomic<std::uint32_t> dry_waits{0};  // acquisitions that found the pool empty
+  std::atomic<std::uint32_t> trades{0};     // trades started (every Nth wraps SOL)
   std::mutex mu;
   std::map<solana::Pubkey, std::vector<solana::Signature>> signed_by;  // Explorer -> its Lander txs
   std::vector<std::string> errors;
 };
 
+// The token side of a trade: the mint, its decimals, the market maker.
+struct TokenMarket {
+  solana::Pubkey mint;
+  std::uint8_t decimals = 0;
+  std::optional<solana::Keypair> maker;
+};
+
 void lander_thread(const Args& args, const std::string& rpc_url, wallet::KeyManager& km,
-                   const solana::Pubkey& market, Shared& shared) {
+                   const solana::Pubkey& market, const TokenMarket& token, Shared& shared) {
   auto client = rpc::RpcClient::connect(rpc_url);
   if (!client) {
     std::lock_guard lock(shared.mu);
@@ -95,17 +113,45 @@ void lander_thread(const Args& args, const std::string& rpc_url, wallet::KeyMana
       shared.failed.fetch_add(1);
       continue;
     }
-    // 2. One real transaction, signed by the Explorer alone (it pays the fee).
+    // 2. One real transaction: the Explorer pays the market (and the fee);
+    // with a token market it also buys: creates its associated token account
+    // for the mint and receives tokens from the market maker (who co-signs),
+    // and every Nth trade wraps SOL into its wrapped-SOL account.
     bool ok = false;
     std::string why;
     auto blockhash = (*client)->get_latest_blockhash();
+    const std::uint32_t trade = shared.trades.fetch_add(1);
     if (blockhash) {
-      const solana::Instruction ix[] = {
+      std::vector<solana::Instruction> ix = {
           solana::system_program::transfer(lease->pubkey, market, args.spend_lamports)};
+      std::vector<const solana::Keypair*> signers = {lease->keypair.get()};
+      if (token.maker) {
+        const auto& prog = solana::token_program_id();
+        auto create = solana::associated_token::create_idempotent(lease->pubkey, lease->pubkey,
+                                                                  token.mint, prog);
+        auto from = solana::associated_token_address(token.maker->pubkey(), token.mint, prog);
+        if (create && from) {
+          const solana::Pubkey to = create->accounts[1].pubkey;
+          ix.push_back(std::move(*create));
+          ix.push_back(solana::token::transfer_checked(prog, *from, token.mint, to,
+                                                       token.maker->pubkey(), args.tokens_per_buy,
+                                                       token.decimals));
+          signers.push_back(&*token.maker);
+        }
+        if (args.wrap_every > 0 && trade % args.wrap_every == 0) {
+          auto wrap = solana::associated_token::create_idempotent(lease->pubkey, lease->pubkey,
+                                                                  solana::native_mint(), prog);
+          if (wrap) {
+            const solana::Pubkey w = wrap->accounts[1].pubkey;
+            ix.push_back(std::move(*wrap));
+            ix.push_back(solana::system_program::transfer(lease->pubkey, w, args.wrap_lamports));
+            ix.push_back(solana::token::sync_native(prog, w));
+          }
+        }
+      }
       auto message = solana::Message::compile(lease->pubkey, ix, blockhash->blockhash);
       if (message) {
         auto tx = solana::Transaction::from_message(std::move(*message));
-        const solana::Keypair* signers[] = {lease->keypair.get()};
         auto signed_ok = tx.sign(signers);
         auto wire = tx.serialize();
         if (signed_ok && wire) {
@@ -166,6 +212,8 @@ struct FeeBook {
   std::uint64_t funding = 0, funding_explorers = 0;  // Bank -> Explorers
   std::uint64_t recovery = 0, recovered_explorers = 0;
   std::uint64_t bank_topups = 0, sweeps = 0;
+  std::uint64_t bank_token_accounts = 0;  // the Banks creating their token accounts
+  std::uint64_t token_accounts_closed = 0, rent_recovered = 0;  // from recovery transfers
 };
 
 Result<FeeBook> fee_book(store::KeyStore& st) {
@@ -186,7 +234,19 @@ Result<FeeBook> fee_book(store::KeyStore& st) {
           break;
         case store::IntentKind::kRecover:
           book.recovery += fee;
-          book.recovered_explorers += i.transfers.size();
+          // A transfer from a managed Explorer is its drain; from anything
+          // else, a token account closed into the Bank (rent, wrapped SOL).
+          for (const auto& t : i.transfers) {
+            if (st.get_key(t.from)) {
+              ++book.recovered_explorers;
+            } else {
+              ++book.token_accounts_closed;
+              book.rent_recovered += t.lamports;
+            }
+          }
+          break;
+        case store::IntentKind::kTransfer:
+          book.bank_token_accounts += fee;
           break;
         case store::IntentKind::kFundBank:
           book.bank_topups += fee;
@@ -198,6 +258,31 @@ Result<FeeBook> fee_book(store::KeyStore& st) {
     }
   }
   return book;
+}
+
+// What `owners` hold in token accounts of both programs: the amount of
+// `mint`, the number of token accounts and their lamports (rent, wrapped SOL).
+struct TokenHoldings {
+  std::uint64_t amount = 0;
+  std::uint64_t accounts = 0;
+  std::uint64_t lamports = 0;
+};
+
+Result<TokenHoldings> token_holdings(rpc::RpcClient& rpc, const std::vector<solana::Pubkey>& owners,
+                                     const solana::Pubkey& mint) {
+  TokenHoldings h;
+  for (const auto* program : {&solana::token_program_id(), &solana::token_2022_program_id()}) {
+    QTW_ASSIGN_OR_RETURN(auto lists, rpc.get_token_accounts_by_owners(owners, *program));
+    for (const auto& list : lists) {
+      for (const auto& a : list) {
+        ++h.accounts;
+        h.lamports += a.account.lamports;
+        auto parsed = solana::parse_token_account(a.account.data);
+        if (parsed && parsed->mint == mint) h.amount += parsed->amount;
+      }
+    }
+  }
+  return h;
 }
 
 int run(const Args& args) {
@@ -232,6 +317,34 @@ int run(const Args& args) {
   auto& rpc = **rpc_r;
   // The "market" the trades pay: a fresh address outside the wallet.
   const solana::Pubkey market = solana::Keypair::generate().pubkey();
+  TokenMarket token;
+  std::uint64_t maker_tokens_before = 0;
+  if (!args.mint.empty()) {
+    auto mint = solana::Pubkey::from_base58(args.mint);
+    auto maker = solana::read_keypair_file(args.market_maker);
+    if (!mint || !maker) {
+      std::cerr << "qtw-lander: --mint and --market-maker: "
+                << (mint ? maker.error().message : mint.error().message) << "\n";
+      return 2;
+    }
+    const solana::Pubkey m[] = {*mint};
+    auto mint_acct = rpc.get_multiple_accounts(m);
+    auto parsed = mint_acct && (*mint_acct)[0] ? solana::parse_mint((*mint_acct)[0]->data)
+                                               : Result<solana::Mint>(make_error(ErrorCode::kNotFound, "no such mint"));
+    if (!parsed) {
+      std::cerr << "qtw-lander: mint " << args.mint << ": " << parsed.error().message << "\n";
+      return 2;
+    }
+    token.mint = *mint;
+    token.decimals = parsed->decimals;
+    token.maker.emplace(std::move(*maker));
+    auto before = token_holdings(rpc, {token.maker->pubkey()}, token.mint);
+    if (!before) {
+      std::cerr << "qtw-lander: market maker's tokens: " << before.error().message << "\n";
+      return 1;
+    }
+    maker_tokens_before = before->amount;
+  }
 
   km.balancer();  // the seed's background balancer
   // Warm-up: the first cycle funds the Banks and creates the first
@@ -257,7 +370,7 @@ int run(const Args& args) {
   std::vector<std::thread> threads;
   for (std::uint32_t t = 0; t < args.threads; ++t) {
     threads.emplace_back(
-        [&] { lander_thread(args, config->rpc.url, km, market, shared); });
+        [&] { lander_thread(args, config->rpc.url, km, market, token, shared); });
   }
   while (shared.done.load() < args.transactions && shared.failed.load() < args.transactions) {
     if (!args.quiet) {
@@ -326,9 +439,12 @@ int run(const Args& args) {
   auto keys = store.list_keys(live);
   std::uint64_t managed = 0;
   std::uint64_t live_explorers = 0;
+  TokenHoldings wallet_tokens;  // token accounts every managed key owns
   if (keys) {
     std::vector<solana::Pubkey> pks;
+    std::vector<solana::Pubkey> all;
     for (const auto& k : *keys) {
+      all.push_back(k.pubkey);
       if (k.tier == store::KeyTier::Explorer && (k.state == store::KeyState::kRetired ||
                                                  k.state == store::KeyState::kDropped)) {
         continue;
@@ -340,15 +456,31 @@ int run(const Args& args) {
     if (accounts) {
       for (const auto& a : *accounts) managed += a ? a->lamports : 0;
     }
+    if (token.maker) {
+      auto h = token_holdings(rpc, all, token.mint);
+      if (h) wallet_tokens = *h;
+      managed += wallet_tokens.lamports;  // their rent is the wallet's too
+    }
+  }
+  bool tokens_conserved = true;
+  std::uint64_t maker_tokens_after = 0;
+  if (token.maker) {
+    auto after = token_holdings(rpc, {token.maker->pubkey()}, token.mint);
+    maker_tokens_after = after ? after->amount : 0;
+    tokens_conserved = after && maker_tokens_after + wallet_tokens.amount == maker_tokens_before;
+    all_ok = all_ok && tokens_conserved;
   }
   const solana::Pubkey market_keys[] = {market};
   auto market_acct = rpc.get_multiple_accounts(market_keys);
   const std::uint64_t spent = market_acct && (*market_acct)[0] ? (*market_acct)[0]->lamports : 0;
-  // The Lander fee of one 1-signature transfer, as the node quotes it.
+  // The Lander fee of one transaction (the Explorer's signature, and the
+  // market maker's with a token market), as the node quotes it.
   std::uint64_t lander_fee = 0;
   {
     auto bh = rpc.get_latest_blockhash();
-    const solana::Instruction ix[] = {solana::system_program::transfer(market, market, 1)};
+    const solana::Pubkey other = solana::Keypair::generate().pubkey();
+    std::vector<solana::Instruction> ix = {solana::system_program::transfer(market, market, 1)};
+    if (token.maker) ix.push_back(solana::system_program::transfer(other, market, 1));
     if (bh) {
       auto m = solana::Message::compile(market, ix, bh->blockhash);
       if (m) {
@@ -360,7 +492,8 @@ int run(const Args& args) {
   const std::uint64_t lander_fees = lander_fee * shared.done.load();
   auto book = fee_book(store);
   const std::uint64_t balancer_fees =
-      book ? book->funding + book->recovery + book->bank_topups + book->sweeps
+      book ? book->funding + book->recovery + book->bank_topups + book->sweeps +
+                 book->bank_token_accounts
            : totals.fees_lamports;
   const std::uint64_t accounted = managed + spent + lander_fees + balancer_fees;
   const bool conserved = args.initial_lamports == 0 || accounted == args.initial_lamports;
@@ -382,6 +515,13 @@ int run(const Args& args) {
               static_cast<unsigned long long>(live_explorers));
   std::printf("   pool ran dry           %u time(s)\n", shared.dry_waits.load());
   std::printf("   SOL recovered          %s\n", sol(totals.lamports_recovered).c_str());
+  if (token.maker && book) {
+    std::printf("   tokens recovered       %llu units of %s in the Banks; %llu token accounts "
+                "closed, rent recovered %s\n",
+                static_cast<unsigned long long>(wallet_tokens.amount), args.mint.c_str(),
+                static_cast<unsigned long long>(book->token_accounts_closed),
+                sol(book->rent_recovered).c_str());
+  }
   if (book) {
     const double fund_each = book->funding_explorers
                                  ? static_cast<double>(book->funding) / static_cast<double>(book->funding_explorers)
@@ -393,8 +533,10 @@ int run(const Args& args) {
     std::printf("   fees per lifecycle     %.1f lamports (funding %.1f + recovery %.1f); floor "
                 "%.1f (5000 + 5000/21)\n",
                 fund_each + recover_each, fund_each, recover_each, floor);
-    std::printf("   other fees             Bank top-ups %llu, Lander txs %llu (%llu each)\n",
+    std::printf("   other fees             Bank top-ups %llu, Bank token accounts %llu, Lander "
+                "txs %llu (%llu each)\n",
                 static_cast<unsigned long long>(book->bank_topups),
+                static_cast<unsigned long long>(book->bank_token_accounts),
                 static_cast<unsigned long long>(lander_fees),
                 static_cast<unsigned long long>(lander_fee));
   }
@@ -411,6 +553,14 @@ int run(const Args& args) {
                   static_cast<long long>(accounted) -
                       static_cast<long long>(args.initial_lamports));
     }
+  }
+  if (token.maker) {
+    std::printf("   conservation (tokens)  minted to the maker %llu = maker %llu + wallet %llu: "
+                "%s\n",
+                static_cast<unsigned long long>(maker_tokens_before),
+                static_cast<unsigned long long>(maker_tokens_after),
+                static_cast<unsigned long long>(wallet_tokens.amount),
+                tokens_conserved ? "OK, per mint, exact" : "FAILED");
   }
   std::printf("   elapsed                %.1f s\n", elapsed);
   {
@@ -443,6 +593,14 @@ int main(int argc, char** argv) {
   app.add_option("--initial-lamports", args.initial_lamports,
                  "Lamports that came into the wallet (the HODL airdrop); enables the "
                  "conservation check");
+  app.add_option("--mint", args.mint,
+                 "SPL Token mint the Landers buy (each trade creates the Explorer's token "
+                 "account and receives tokens from the market maker)");
+  app.add_option("--market-maker", args.market_maker,
+                 "Keypair file of the market maker selling --mint (owns its tokens)");
+  app.add_option("--tokens-per-buy", args.tokens_per_buy, "Base units per trade (default 1000000)");
+  app.add_option("--wrap-every", args.wrap_every,
+                 "Every Nth trade also wraps SOL (default 4; 0 = never)");
   app.add_flag("--require-no-dry", args.require_no_dry,
                "Fail if any acquisition found the pool empty");
   app.add_flag("--quiet", args.quiet, "No progress bar");

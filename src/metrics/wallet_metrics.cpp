@@ -46,6 +46,22 @@ WalletMetrics::WalletMetrics() {
   fees_paid_lamports_ =
       plain_counter(registry_, "qtrade.wallets.fees_paid_lamports",
                     "Transaction fees paid by the balancer, in lamports", "lamports");
+  explorers_stranded_ =
+      plain_counter(registry_, "qtrade.wallets.explorers_stranded",
+                    "Explorer keys the wallet cannot drain (reported once each)", "{key}");
+  tokens_recovered_ = must(registry_.counter_family("qtrade.wallets.tokens_recovered",
+                                                    "Token base units moved from Explorers to "
+                                                    "their Banks, by mint",
+                                                    "{token}", {"mint"}),
+                           "tokens_recovered");
+  token_accounts_closed_ =
+      plain_counter(registry_, "qtrade.wallets.token_accounts_closed",
+                    "Token accounts of Explorers and Banks closed by recovery and sweeps",
+                    "{account}");
+  rent_recovered_lamports_ =
+      plain_counter(registry_, "qtrade.wallets.rent_recovered_lamports",
+                    "Lamports returned by closing token accounts (rent and wrapped SOL)",
+                    "lamports");
   keys_ = must(registry_.gauge_family("qtrade.wallets.keys", "Managed keys by tier and state",
                                       "{key}", {"tier", "state"}),
                "keys");
@@ -139,6 +155,10 @@ Counter& WalletMetrics::rpc_requests(std::string_view method) {
 
 Counter& WalletMetrics::rpc_http_requests(std::string_view method) {
   return *must(rpc_http_requests_->with({method}), "rpc_http_requests");
+}
+
+Counter& WalletMetrics::tokens_recovered(std::string_view mint) {
+  return *must(tokens_recovered_->with({mint}), "tokens_recovered");
 }
 
 Counter& WalletMetrics::rpc_errors(std::string_view method, std::string_view error) {

@@ -467,6 +467,27 @@ Result<std::vector<std::optional<AccountInfo>>> RpcClient::get_multiple_accounts
   return out;
 }
 
+Result<std::vector<std::vector<KeyedAccount>>> RpcClient::get_token_accounts_by_owners(
+    std::span<const solana::Pubkey> owners, const solana::Pubkey& token_program,
+    std::optional<Commitment> c) {
+  std::vector<std::vector<KeyedAccount>> out;
+  if (owners.empty()) return out;
+  json config = config_with_commitment(Impl::commitment(*this, c));
+  config["encoding"] = "base64";
+  const json filter{{"programId", token_program.to_base58()}};
+  std::vector<json> params;
+  params.reserve(owners.size());
+  for (const auto& o : owners) params.push_back(json::array({o.to_base58(), filter, config}));
+  QTW_ASSIGN_OR_RETURN(std::vector<json> results,
+                       Impl::request_many(*this, "getTokenAccountsByOwner", params));
+  out.reserve(results.size());
+  for (const auto& r : results) {
+    QTW_ASSIGN_OR_RETURN(auto accounts, detail::parse_keyed_accounts(r));
+    out.push_back(std::move(accounts));
+  }
+  return out;
+}
+
 Result<std::uint64_t> RpcClient::get_minimum_balance_for_rent_exemption(
     std::uint64_t data_len, std::optional<Commitment> c) {
   QTW_ASSIGN_OR_RETURN(

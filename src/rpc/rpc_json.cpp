@@ -176,6 +176,24 @@ Result<std::vector<std::optional<AccountInfo>>> parse_multiple_accounts(const js
   return out;
 }
 
+Result<std::vector<KeyedAccount>> parse_keyed_accounts(const json& result) {
+  QTW_ASSIGN_OR_RETURN(const json* value, member(result, "value", "getTokenAccountsByOwner"));
+  if (!value->is_array()) return malformed("getTokenAccountsByOwner: value is not an array");
+  std::vector<KeyedAccount> out;
+  out.reserve(value->size());
+  for (const auto& v : *value) {
+    QTW_ASSIGN_OR_RETURN(const json* key, member(v, "pubkey", "keyed account"));
+    QTW_ASSIGN_OR_RETURN(std::string key_text, parse_string(*key, "keyed account pubkey"));
+    auto pk = solana::Pubkey::from_base58(key_text);
+    if (!pk) return malformed("keyed account pubkey: " + pk.error().message);
+    QTW_ASSIGN_OR_RETURN(const json* acct, member(v, "account", "keyed account"));
+    QTW_ASSIGN_OR_RETURN(auto info, parse_account(*acct));
+    if (!info) return malformed("keyed account " + key_text + ": account is null");
+    out.push_back(KeyedAccount{*pk, std::move(*info)});
+  }
+  return out;
+}
+
 Result<std::optional<std::uint64_t>> parse_fee_for_message(const json& result) {
   QTW_ASSIGN_OR_RETURN(const json* value, member(result, "value", "getFeeForMessage"));
   if (value->is_null()) return std::optional<std::uint64_t>{};

@@ -36,6 +36,8 @@ using json = nlohmann::json;
 // {context, value:[account|null...]} with exactly `expected` entries.
 [[nodiscard]] Result<std::vector<std::optional<AccountInfo>>> parse_multiple_accounts(
     const json& result, std::size_t expected);
+// getTokenAccountsByOwner: {context, value:[{pubkey, account}...]}.
+[[nodiscard]] Result<std::vector<KeyedAccount>> parse_keyed_accounts(const json& result);
 [[nodiscard]] Result<std::optional<std::uint64_t>> parse_fee_for_message(const json& result);
 [[nodiscard]] Result<solana::Signature> parse_signature(const json& result);
 [[nodiscard]] Result<SimulationResult> parse_simulation(const json& result);

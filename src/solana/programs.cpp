@@ -1,5 +1,6 @@
 #include "qtw/solana/programs.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "solana/le_bytes.h"
@@ -12,7 +13,12 @@ using detail::put_u64;
 
 // solana-sdk system-interface/src/instruction.rs: bincode of the enum, a u32
 // LE variant index then the fields.
-enum SystemVariant : std::uint32_t { kCreateAccount = 0, kAssign = 1, kTransfer = 2 };
+enum SystemVariant : std::uint32_t {
+  kCreateAccount = 0,
+  kAssign = 1,
+  kTransfer = 2,
+  kWithdrawNonceAccount = 5,
+};
 
 }  // namespace
 
@@ -83,6 +89,36 @@ Instruction assign(const Pubkey& account, const Pubkey& owner) {
   put_u32(ix.data, kAssign);
   ix.data.insert(ix.data.end(), owner.bytes.begin(), owner.bytes.end());
   return ix;
+}
+
+Instruction withdraw_nonce_account(const Pubkey& nonce, const Pubkey& to, const Pubkey& authority,
+                                   std::uint64_t lamports) {
+  // sdk-ids sysvar::recent_blockhashes and sysvar::rent.
+  static const Pubkey kRecentBlockhashes =
+      *Pubkey::from_base58("SysvarRecentB1ockHashes11111111111111111111");
+  static const Pubkey kRent = *Pubkey::from_base58("SysvarRent111111111111111111111111111111111");
+  Instruction ix;
+  ix.program_id = system_program_id();
+  ix.accounts = {AccountMeta{nonce, false, true}, AccountMeta{to, false, true},
+                 AccountMeta{kRecentBlockhashes, false, false}, AccountMeta{kRent, false, false},
+                 AccountMeta{authority, true, false}};
+  put_u32(ix.data, kWithdrawNonceAccount);
+  put_u64(ix.data, lamports);
+  return ix;
+}
+
+std::optional<NonceAccount> parse_nonce_account(std::span<const std::uint8_t> data) {
+  if (data.size() != kNonceAccountLen) return std::nullopt;
+  auto u32 = [&](std::size_t at) {
+    return std::uint32_t{data[at]} | std::uint32_t{data[at + 1]} << 8 |
+           std::uint32_t{data[at + 2]} << 16 | std::uint32_t{data[at + 3]} << 24;
+  };
+  // Versions: 0 legacy, 1 current; State: 0 uninitialized, 1 initialized.
+  if (u32(0) > 1 || u32(4) > 1) return std::nullopt;
+  NonceAccount out;
+  out.initialized = u32(4) == 1;
+  if (out.initialized) std::copy_n(data.begin() + 8, kPubkeySize, out.authority.bytes.begin());
+  return out;
 }
 
 }  // namespace system_program

@@ -9,8 +9,9 @@ namespace qtw::store {
 namespace {
 
 constexpr std::array<std::string_view, 3> kTierNames = {"hodl", "bank", "explorer"};
-constexpr std::array<std::string_view, 8> kStateNames = {
-    "pending", "available", "leased", "used", "draining", "retired", "dropped", "active"};
+constexpr std::array<std::string_view, 9> kStateNames = {
+    "pending", "available", "leased", "used",    "draining",
+    "retired", "dropped",   "active", "stranded"};
 constexpr std::array<std::string_view, 6> kKindNames = {
     "fund_bank", "fund_explorers", "recover", "sweep", "lander", "transfer"};
 constexpr std::array<std::string_view, 6> kStatusNames = {
@@ -71,7 +72,8 @@ Status check_transition(KeyState from, KeyState to) {
       {S::kPending, S::kAvailable}, {S::kPending, S::kDropped},   {S::kAvailable, S::kLeased},
       {S::kAvailable, S::kUsed},    {S::kLeased, S::kAvailable},  {S::kLeased, S::kUsed},
       {S::kUsed, S::kDraining},     {S::kUsed, S::kRetired},      {S::kDraining, S::kRetired},
-      {S::kDraining, S::kUsed},     {S::kDropped, S::kUsed},
+      {S::kDraining, S::kUsed},     {S::kDropped, S::kUsed},      {S::kUsed, S::kStranded},
+      {S::kDraining, S::kStranded},
   };
   for (const auto& [f, t] : kLegal) {
     if (f == from && t == to) return {};

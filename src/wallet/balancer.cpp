@@ -109,6 +109,7 @@ Result<BalanceReport> Balancer::run_cycle() { return run_cycle(options_.params);
 Result<BalanceReport> Balancer::run_cycle(const BalanceParams& params) {
   std::lock_guard lock(cycle_mu_);
   const auto started = std::chrono::steady_clock::now();
+  failed_recoveries_.clear();
   auto report = cycle_locked(params);
   in_flight_.clear();
   if (report && !fee_rule_warning_.empty()) {
@@ -131,6 +132,12 @@ void Balancer::record_metrics(const Result<BalanceReport>& report, double second
     metrics_->bank_keys_funded().inc(report->banks_funded);
     metrics_->total_sol_recovered().inc(report->lamports_recovered);
     metrics_->fees_paid_lamports().inc(report->fees_lamports);
+    metrics_->explorers_stranded().inc(report->explorers_stranded);
+    metrics_->token_accounts_closed().inc(report->token_accounts_closed);
+    metrics_->rent_recovered_lamports().inc(report->rent_recovered_lamports);
+    for (const auto& [mint, amount] : report->tokens_recovered) {
+      metrics_->tokens_recovered(mint).inc(amount);
+    }
     metrics_->cap_hits("bank_outflow").inc(report->bank_outflow_caps_hit);
     metrics_->cap_hits("hodl_outflow").inc(report->hodl_outflow_caps_hit);
   } else {
@@ -143,7 +150,7 @@ void Balancer::record_metrics(const Result<BalanceReport>& report, double second
   if (!counts) return;
   static constexpr KeyState kExplorerStates[] = {
       KeyState::kPending, KeyState::kAvailable, KeyState::kLeased,  KeyState::kUsed,
-      KeyState::kDraining, KeyState::kRetired,  KeyState::kDropped};
+      KeyState::kDraining, KeyState::kRetired,  KeyState::kDropped, KeyState::kStranded};
   for (KeyState st : kExplorerStates) {
     metrics_->set_keys("explorer", store::key_state_name(st), 0);
   }
@@ -228,8 +235,11 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
   std::vector<KeyRecord> tracked_keys = banks;
   tracked_keys.insert(tracked_keys.end(), hodls.begin(), hodls.end());
   std::unordered_map<Pubkey, std::uint64_t> balances;
+  // Their whole accounts (owner, data) too: recovery classifies them.
+  std::unordered_map<Pubkey, rpc::AccountInfo> used_accounts;
   auto phase = std::chrono::steady_clock::now();
-  QTW_ASSIGN_OR_RETURN(auto blockhash, read_step(params, tracked_keys, used_keys, balances));
+  QTW_ASSIGN_OR_RETURN(auto blockhash,
+                       read_step(params, tracked_keys, used_keys, balances, &used_accounts));
   lap(report.read_us, phase);
   if (metrics_ != nullptr) {
     // The seed's record_key_balances: one sample per key read this cycle.
@@ -252,7 +262,7 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
 
   // 2. Recover used Explorers into their funding Banks.
   if (interrupted()) return report;
-  QTW_TRY(recover(used, balances, blockhash, report));
+  QTW_TRY(recover(used, used_accounts, blockhash, report));
   // A sweep paused funding: recover, but take nothing from HODL and create
   // nothing until `qtw resume`.
   QTW_ASSIGN_OR_RETURN(auto paused_since, funding_paused_since(store_));
@@ -282,11 +292,13 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
                          return flight.kind == IntentKind::kFundBank;
                        });
   lap(report.build_us, phase);
-  // 5. Send everything persisted above and track it to an outcome.
+  // 5. Send everything persisted above and track it to an outcome; a
+  // recovery batch that failed is split and retried now.
   if (interrupted()) return report;
   QTW_TRY(confirm(report));
   lap(report.send_confirm_us, phase);
   in_flight_.clear();
+  QTW_TRY(retry_failed_recoveries(report));
   if (starved && report.banks_funded > 0 && !interrupted()) {
     // The Banks were empty (first run, or drained) and their top-ups just
     // landed: create now rather than one interval later. Their balances
@@ -315,8 +327,10 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
 Result<BalanceReport> Balancer::sweep_to_hodl(const Pubkey& hodl) {
   std::lock_guard lock(cycle_mu_);
   const auto started = std::chrono::steady_clock::now();
+  failed_recoveries_.clear();
   auto report = sweep_locked(hodl);
   in_flight_.clear();
+  failed_recoveries_.clear();
   if (report) {
     report->duration = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
@@ -362,20 +376,26 @@ Result<BalanceReport> Balancer::sweep_locked(const Pubkey& hodl) {
   std::vector<Pubkey> keys;
   for (const auto& k : used) keys.push_back(k.pubkey);
   QTW_ASSIGN_OR_RETURN(auto accounts, rpc_.get_multiple_accounts(keys));
-  std::unordered_map<Pubkey, std::uint64_t> balances;
+  std::unordered_map<Pubkey, rpc::AccountInfo> used_accounts;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    balances[keys[i]] = accounts[i] ? accounts[i]->lamports : 0;
+    if (accounts[i]) used_accounts[keys[i]] = *accounts[i];
   }
   QTW_ASSIGN_OR_RETURN(auto blockhash, rpc_.get_latest_blockhash());
-  QTW_TRY(recover(used, balances, blockhash, report));
+  QTW_TRY(recover(used, used_accounts, blockhash, report));
   QTW_TRY(confirm(report));
   in_flight_.clear();
+  QTW_TRY(retry_failed_recoveries(report));
 
-  // Banks, read after the recoveries landed: each moves everything it holds
-  // (less the fee) to HODL and ends at 0.
+  // Banks' tokens go to HODL's associated token accounts and their token
+  // accounts close into HODL, before the lamports (the closes pay the Bank
+  // nothing, and the Bank pays the fees and the new accounts' rent).
   f = {};
   f.tier = KeyTier::Bank;
   QTW_ASSIGN_OR_RETURN(auto banks, store_.list_keys(f));
+  QTW_TRY(sweep_bank_tokens(banks, hodl, report));
+
+  // Banks, read after the recoveries landed: each moves everything it holds
+  // (less the fee) to HODL and ends at 0.
   keys.clear();
   for (const auto& k : banks) keys.push_back(k.pubkey);
   QTW_ASSIGN_OR_RETURN(auto bank_accounts, rpc_.get_multiple_accounts(keys));
@@ -536,7 +556,8 @@ Result<rpc::LatestBlockhash> Balancer::fresh_blockhash() {
 
 Result<rpc::LatestBlockhash> Balancer::read_step(
     const BalanceParams& params, const std::vector<KeyRecord>& tracked_keys,
-    const std::vector<Pubkey>& must_read, std::unordered_map<Pubkey, std::uint64_t>& balances) {
+    const std::vector<Pubkey>& must_read, std::unordered_map<Pubkey, std::uint64_t>& balances,
+    std::unordered_map<Pubkey, rpc::AccountInfo>* must_read_accounts) {
   const std::int64_t now = steady_ms();
   bool read_tracked = !tracked_valid_ || now - tracked_read_at_ms_ >= options_.balance_refresh_ms;
   const auto threshold = static_cast<std::int64_t>(params.lamports_per_bank / 100 *
@@ -577,6 +598,11 @@ Result<rpc::LatestBlockhash> Balancer::read_step(
     }
     for (std::size_t i = 0; i < keys.size(); ++i) {
       balances[keys[i]] = snap.accounts[i] ? snap.accounts[i]->lamports : 0;
+    }
+    if (must_read_accounts != nullptr) {
+      for (std::size_t i = 0; i < must_read.size(); ++i) {
+        if (snap.accounts[i]) (*must_read_accounts)[keys[i]] = std::move(*snap.accounts[i]);
+      }
     }
     if (!blockhash_usable(snap.block_height)) {
       QTW_TRY(fresh_blockhash());  // the cached one got too old since the prediction
@@ -639,95 +665,6 @@ Status Balancer::persist_and_queue(IntentKind kind, const solana::Transaction& t
   flight.fee_payer = tx.message.fee_payer();
   report.signatures.push_back(tx.id().to_base58());
   in_flight_.push_back(std::move(flight));
-  return {};
-}
-
-Status Balancer::recover(const std::vector<KeyRecord>& used,
-                         const std::unordered_map<Pubkey, std::uint64_t>& balances,
-                         const rpc::LatestBlockhash& blockhash, BalanceReport& report) {
-  // Group by funding Bank: each Explorer drains only into the Bank that
-  // funded it (I3).
-  std::map<std::int64_t, std::vector<const KeyRecord*>> by_bank;
-  for (const auto& k : used) {
-    const std::uint64_t lamports = balances.at(k.pubkey);
-    if (lamports == 0) {
-      // Nothing left to drain: retire without a transaction.
-      QTW_TRY(store_.transition(k.pubkey, KeyState::kUsed, KeyState::kRetired,
-                                "balance confirmed 0"));
-      ++report.explorers_retired_empty;
-      continue;
-    }
-    if (!k.funding_bank_id || !k.bank_index || !k.explorer_index) {
-      report.warnings.push_back("Explorer " + k.pubkey.to_base58() +
-                                " has no funding Bank recorded; left for an operator");
-      continue;
-    }
-    by_bank[*k.funding_bank_id].push_back(&k);
-  }
-  const std::size_t per_tx = max_drains_per_transaction(options_.priority);
-  std::map<std::size_t, std::uint64_t> fee_by_signers;  // quotes for this cycle
-  for (auto& [bank_id, members] : by_bank) {
-    QTW_ASSIGN_OR_RETURN(auto bank, store_.get_key_by_id(bank_id));
-    std::size_t offset = 0;
-    for (std::size_t chunk : even_chunks(members.size(), per_tx)) {
-      std::vector<Drain> drains;
-      std::vector<solana::Keypair> keypairs;
-      for (std::size_t i = offset; i < offset + chunk; ++i) {
-        const KeyRecord& k = *members[i];
-        QTW_ASSIGN_OR_RETURN(auto kp, signer_.explorer_keypair(*k.bank_index, *k.explorer_index));
-        if (kp.pubkey() != k.pubkey) {
-          return make_error(ErrorCode::kInternal,
-                            "derived key does not match the store for " + k.pubkey.to_base58());
-        }
-        drains.push_back(Drain{k.pubkey, balances.at(k.pubkey)});
-        keypairs.push_back(std::move(kp));
-      }
-      offset += chunk;
-      auto fee_it = fee_by_signers.find(drains.size());
-      if (fee_it == fee_by_signers.end()) {
-        // Quote with the real shape; the amounts do not change the fee.
-        QTW_ASSIGN_OR_RETURN(auto probe, build_recovery_message(bank.pubkey, drains, 0,
-                                                                blockhash.blockhash,
-                                                                options_.priority));
-        QTW_ASSIGN_OR_RETURN(auto fee, quote_fee(probe));
-        fee_it = fee_by_signers.emplace(drains.size(), fee).first;
-      }
-      const std::uint64_t fee = fee_it->second;
-      auto message =
-          build_recovery_message(bank.pubkey, drains, fee, blockhash.blockhash, options_.priority);
-      if (!message) {
-        if (message.error().code == ErrorCode::kInsufficientFunds) {
-          // Dust below one fee: draining it would cost more than it returns.
-          report.warnings.push_back("left " + std::to_string(drains.size()) +
-                                    " Explorer(s) holding less than one fee each: " +
-                                    message.error().message);
-          continue;
-        }
-        return tl::unexpected(message.error());
-      }
-      auto tx = solana::Transaction::from_message(std::move(*message));
-      std::vector<const solana::Keypair*> signers;
-      for (const auto& kp : keypairs) signers.push_back(&kp);
-      QTW_TRY(tx.sign(signers));
-      std::vector<store::IntentTransfer> transfers;
-      std::vector<Pubkey> drained;
-      for (const auto& d : drains) drained.push_back(d.explorer);
-      // As build_recovery_message: the fee payer moves its balance less the fee.
-      const Pubkey payer = tx.message.fee_payer();
-      for (const auto& d : drains) {
-        const std::uint64_t amount = d.explorer == payer ? d.lamports - fee : d.lamports;
-        transfers.push_back(store::IntentTransfer{d.explorer, bank.pubkey, amount});
-      }
-      QTW_TRY(persist_and_queue(IntentKind::kRecover, tx, blockhash.last_valid_block_height, fee,
-                                std::move(transfers),
-                                [&]() -> Status {
-                                  return store_.transition_many(drained, KeyState::kUsed,
-                                                                KeyState::kDraining,
-                                                                "recovery transaction prepared");
-                                },
-                                report));
-    }
-  }
   return {};
 }
 
@@ -1240,6 +1177,20 @@ Status Balancer::apply_outcome(const InFlight& flight, const rpc::TxOutcome& out
   const IntentStatus to = ok ? IntentStatus::kConfirmed
                              : (outcome.kind == TxOutcomeKind::kExpired ? IntentStatus::kExpired
                                                                          : IntentStatus::kFailed);
+  // The Explorers a recovery moves: from its plan, or (resumed after a
+  // restart) the senders that are Explorers still draining; the other
+  // senders are token accounts.
+  std::vector<Pubkey> members;
+  if (flight.kind == IntentKind::kRecover && !flight.recovery) {
+    for (const auto& from : senders_of(flight.transfers)) {
+      auto k = store_.get_key(from);
+      if (k && k->tier == KeyTier::Explorer && k->state == KeyState::kDraining &&
+          std::find(members.begin(), members.end(), from) == members.end()) {
+        members.push_back(from);
+      }
+    }
+  }
+  std::uint32_t recovered = 0;
   QTW_TRY(store_.transact([&]() -> Status {
     QTW_TRY(store_.update_intent(flight.intent_id, IntentStatus::kSent, to, result));
     switch (flight.kind) {
@@ -1248,9 +1199,36 @@ Status Balancer::apply_outcome(const InFlight& flight, const rpc::TxOutcome& out
                                       ok ? KeyState::kAvailable : KeyState::kDropped,
                                       ok ? "funding confirmed" : "funding did not land");
       case IntentKind::kRecover:
-        return store_.transition_many(senders_of(flight.transfers), KeyState::kDraining,
-                                      ok ? KeyState::kRetired : KeyState::kUsed,
-                                      ok ? "recovered to 0 lamports" : "recovery did not land; retry");
+        if (!flight.recovery) {
+          // Resumed after a restart: its plan is gone, so whether it left a
+          // token account behind (one that cannot move, or the rest of a
+          // plan split over transactions) is not known here. Back to `used`:
+          // the next cycle reads the Explorer again and retires it (nothing
+          // left), recovers the rest, or strands it with the reason.
+          recovered = ok ? static_cast<std::uint32_t>(members.size()) : 0;
+          return store_.transition_many(members, KeyState::kDraining, KeyState::kUsed,
+                                        ok ? "recovery landed (resumed after a restart); "
+                                             "checked again next cycle"
+                                           : "recovery did not land; retry");
+        }
+        for (std::size_t i = 0; i < flight.recovery->inputs.size(); ++i) {
+          const auto& who = flight.recovery->inputs[i].explorer;
+          const auto& why = flight.recovery->strand_reasons[i];
+          if (!ok) {
+            QTW_TRY(store_.transition(who, KeyState::kDraining, KeyState::kUsed,
+                                      "recovery did not land; retry"));
+          } else if (!flight.recovery->shares[i].complete) {
+            QTW_TRY(store_.transition(who, KeyState::kDraining, KeyState::kUsed,
+                                      "recovered part of its token accounts; the rest next cycle"));
+          } else if (!why.empty()) {
+            QTW_TRY(store_.transition(who, KeyState::kDraining, KeyState::kStranded, why));
+          } else {
+            QTW_TRY(store_.transition(who, KeyState::kDraining, KeyState::kRetired,
+                                      "recovered to 0 lamports"));
+            ++recovered;
+          }
+        }
+        return {};
       default:
         return {};
     }
@@ -1266,7 +1244,26 @@ Status Balancer::apply_outcome(const InFlight& flight, const rpc::TxOutcome& out
         report.lamports_to_explorers += moved;
         break;
       case IntentKind::kRecover:
-        report.explorers_recovered += static_cast<std::uint32_t>(flight.transfers.size());
+        report.explorers_recovered += recovered;
+        if (flight.recovery) {
+          moved = 0;
+          for (std::size_t i = 0; i < flight.recovery->inputs.size(); ++i) {
+            const auto& in = flight.recovery->inputs[i];
+            const auto& share = flight.recovery->shares[i];
+            moved += share.drained_lamports;
+            for (std::size_t t = 0; t < share.tokens_done; ++t) {
+              ++report.token_accounts_closed;
+              report.rent_recovered_lamports += in.tokens[t].lamports;
+              if (in.tokens[t].amount > 0) {
+                report.tokens_recovered[in.tokens[t].mint.to_base58()] += in.tokens[t].amount;
+              }
+            }
+            if (share.complete && !flight.recovery->strand_reasons[i].empty()) {
+              ++report.explorers_stranded;
+              report.stranded.push_back({in.explorer, flight.recovery->strand_reasons[i]});
+            }
+          }
+        }
         report.lamports_recovered += moved;
         break;
       case IntentKind::kFundBank:
@@ -1274,6 +1271,16 @@ Status Balancer::apply_outcome(const InFlight& flight, const rpc::TxOutcome& out
         report.lamports_to_banks += moved;
         break;
       case IntentKind::kSweep:
+        if (!flight.tokens_moved.empty() || flight.token_closes > 0) {
+          // A Bank's token sweep: tokens and closed accounts to HODL.
+          for (const auto& [mint, amount] : flight.tokens_moved) {
+            report.tokens_to_hodl[mint.to_base58()] += amount;
+          }
+          report.token_accounts_closed += flight.token_closes;
+          report.rent_recovered_lamports += flight.close_lamports;
+          report.lamports_to_hodl += flight.close_lamports;
+          break;
+        }
         ++report.banks_swept;
         report.lamports_to_hodl += moved;
         break;
@@ -1282,6 +1289,12 @@ Status Balancer::apply_outcome(const InFlight& flight, const rpc::TxOutcome& out
     }
   } else if (outcome.kind == TxOutcomeKind::kExpired) {
     ++report.transactions_expired;
+  } else if (flight.kind == IntentKind::kRecover && flight.recovery) {
+    // Not a failure of the cycle yet: retry_failed_recoveries splits it (or
+    // strands the one Explorer it holds) in this cycle.
+    InFlight failed = flight;
+    failed.error = outcome.err;
+    failed_recoveries_.push_back(std::move(failed));
   } else {
     ++report.transactions_failed;
     report.warnings.push_back(std::string(store::intent_kind_name(flight.kind)) + " transaction " +

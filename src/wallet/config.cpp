@@ -144,6 +144,7 @@ Result<WalletConfig> parse_config(std::string_view toml_text) {
     r.integer("leader_ttl_ms", c.balancer.leader_ttl_ms);
     r.integer("cu_price_micro_lamports", c.balancer.cu_price_micro_lamports);
     r.integer("cu_limit", c.balancer.cu_limit);
+    r.boolean("classify_before_recovery", c.balancer.classify_before_recovery);
     QTW_TRY(r.finish());
   }
   {

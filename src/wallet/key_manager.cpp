@@ -1,13 +1,15 @@
 #include "qtw/wallet/key_manager.h"
 
 #include <sodium.h>
-#include <algorithm>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <spdlog/spdlog.h>
 
 #include "qtw/metrics/wallet_metrics.h"
 #include "qtw/solana/encoding.h"
+#include "qtw/solana/programs.h"
 #include "qtw/solana/versioned_message.h"
 #include "qtw/vault/hot_keys.h"
 #include "qtw/vault/vault.h"
@@ -33,6 +35,7 @@ KeyManagerOptions key_manager_options(const WalletConfig& config) {
                                     b.lamports_per_explorer, b.lamports_per_bank};
   o.balancer.bank_refill_percent = b.bank_refill_percent;
   o.balancer.priority = PriorityFee{b.cu_price_micro_lamports, b.cu_limit};
+  o.balancer.classify_before_recovery = b.classify_before_recovery;
   o.balancer.max_lamports_per_explorer = config.caps.max_lamports_per_explorer;
   o.balancer.max_bank_outflow_lamports_per_hour = config.caps.max_bank_outflow_lamports_per_hour;
   o.balancer.max_hodl_outflow_lamports_per_hour = config.caps.max_hodl_outflow_lamports_per_hour;
@@ -470,6 +473,14 @@ Result<solana::Signature> KeyManager::sign(const solana::Pubkey& explorer,
     return tl::unexpected(guard.error());
   }
   pool_->end_sign(explorer, true);
+  const bool no_token_programs =
+      std::all_of(decoded->instructions.begin(), decoded->instructions.end(),
+                  [&](const solana::CompiledInstruction& ix) {
+                    const solana::Pubkey* program = decoded->static_key(ix.program_id_index);
+                    return program != nullptr && (*program == solana::system_program_id() ||
+                                                  *program == solana::compute_budget_program_id());
+                  });
+  if (no_token_programs) balancer_->note_signed_without_token_programs(explorer);
   return ticket->keypair->sign(message);
 }
 

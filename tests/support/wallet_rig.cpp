@@ -84,7 +84,7 @@ WalletRig::~WalletRig() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-Result<std::size_t> WalletRig::use_explorers(std::size_t n) {
+Result<std::size_t> WalletRig::use_explorers(std::size_t n, bool system_only) {
   store::KeyFilter f;
   f.tier = store::KeyTier::Explorer;
   f.state = store::KeyState::kAvailable;
@@ -94,6 +94,9 @@ Result<std::size_t> WalletRig::use_explorers(std::size_t n) {
   if (!keys.empty()) {
     QTW_TRY(store_->transition_many(keys, store::KeyState::kAvailable, store::KeyState::kUsed,
                                     "rig: used by a pretend Lander"));
+  }
+  if (system_only) {
+    for (const auto& k : keys) balancer_->note_signed_without_token_programs(k);
   }
   return keys.size();
 }

@@ -66,8 +66,10 @@ class WalletRig {
   [[nodiscard]] RequestCounter& counter() { return counter_; }
   [[nodiscard]] const std::string& url() const { return node_->url(); }
   // Moves up to `n` available Explorers to used, as if Landers had used
-  // them (spending nothing). Returns how many moved.
-  [[nodiscard]] Result<std::size_t> use_explorers(std::size_t n);
+  // them (spending nothing). Returns how many moved. `system_only`: as if
+  // each had signed a System-only message through the signer (the Balancer
+  // is told, and skips their token-account reads).
+  [[nodiscard]] Result<std::size_t> use_explorers(std::size_t n, bool system_only = false);
 
  private:
   class Signer;

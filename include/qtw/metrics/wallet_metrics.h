@@ -80,6 +80,14 @@ class WalletMetrics {
   // Lamports paid in transaction fees by the balancer (funding, recovery).
   [[nodiscard]] Counter& fees_paid_lamports() { return *fees_paid_lamports_; }
 
+  // Recovery (issues 12, 13): Explorers that cannot be drained (reported
+  // once, when they become stranded); token base units moved to Banks, by
+  // mint; token accounts closed; lamports of rent (and wrapped SOL) their
+  // closes returned.
+  [[nodiscard]] Counter& explorers_stranded() { return *explorers_stranded_; }
+  [[nodiscard]] Counter& tokens_recovered(std::string_view mint);
+  [[nodiscard]] Counter& token_accounts_closed() { return *token_accounts_closed_; }
+  [[nodiscard]] Counter& rent_recovered_lamports() { return *rent_recovered_lamports_; }
   // Pool size gauge for one tier and state.
   [[nodiscard]] Gauge& keys(std::string_view tier, std::string_view state);
   void set_keys(std::string_view tier, std::string_view state, std::int64_t count) {
@@ -139,6 +147,10 @@ class WalletMetrics {
   Counter* bank_keys_funded_ = nullptr;
   Counter* total_sol_recovered_ = nullptr;
   Counter* fees_paid_lamports_ = nullptr;
+  Counter* explorers_stranded_ = nullptr;
+  CounterFamily* tokens_recovered_ = nullptr;
+  Counter* token_accounts_closed_ = nullptr;
+  Counter* rent_recovered_lamports_ = nullptr;
   GaugeFamily* keys_ = nullptr;
   HistogramFamily* key_balance_ = nullptr;
   Histogram* balancer_cycle_duration_ = nullptr;

@@ -187,6 +187,13 @@ class RpcClient {
   // the call.
   [[nodiscard]] Result<std::vector<std::optional<AccountInfo>>> get_multiple_accounts(
       std::span<const solana::Pubkey> keys, std::optional<Commitment> c = {});
+  // getTokenAccountsByOwner {"programId": token_program}, base64: the token
+  // accounts of each owner (one request per owner, sent as batches where
+  // possible). Results in request order. A node that cannot answer (e.g.
+  // an unknown program) fails the call.
+  [[nodiscard]] Result<std::vector<std::vector<KeyedAccount>>> get_token_accounts_by_owners(
+      std::span<const solana::Pubkey> owners, const solana::Pubkey& token_program,
+      std::optional<Commitment> c = {});
   [[nodiscard]] Result<std::uint64_t> get_minimum_balance_for_rent_exemption(
       std::uint64_t data_len, std::optional<Commitment> c = {});
   // `message` = serialized message (not the transaction). nullopt when the

@@ -40,6 +40,13 @@ struct AccountInfo {
   bool operator==(const AccountInfo&) const = default;
 };
 
+// An account with its address (getProgramAccounts, getTokenAccountsByOwner).
+struct KeyedAccount {
+  solana::Pubkey pubkey;
+  AccountInfo account;
+  bool operator==(const KeyedAccount&) const = default;
+};
+
 struct SimulationResult {
   std::string err;  // TransactionError as JSON text; empty = success
   std::vector<std::string> logs;

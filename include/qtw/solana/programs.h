@@ -3,6 +3,8 @@
 // (solana-sdk system-interface/src/instruction.rs,
 // compute-budget-interface/src/lib.rs).
 #include <cstdint>
+#include <optional>
+#include <span>
 
 #include "qtw/solana/message.h"
 #include "qtw/solana/types.h"
@@ -35,6 +37,23 @@ namespace system_program {
                                          const Pubkey& owner);
 // Assign { owner }: [account: W,S].
 [[nodiscard]] Instruction assign(const Pubkey& account, const Pubkey& owner);
+// WithdrawNonceAccount { lamports } (variant 5): [nonce: W], [to: W],
+// [RecentBlockhashes sysvar], [Rent sysvar], [authority: S]. Withdrawing the
+// whole balance closes the nonce account.
+[[nodiscard]] Instruction withdraw_nonce_account(const Pubkey& nonce, const Pubkey& to,
+                                                 const Pubkey& authority, std::uint64_t lamports);
+
+// A System-owned account's data as a nonce account (solana-sdk
+// nonce/src/state.rs: u32 version, u32 state, then when initialized the
+// authority, the durable nonce and the fee calculator; 80 bytes).
+inline constexpr std::size_t kNonceAccountLen = 80;
+struct NonceAccount {
+  bool initialized = false;
+  Pubkey authority;  // set when initialized
+};
+// nullopt when `data` is not 80 bytes or its version/state tags are not a
+// nonce account's.
+[[nodiscard]] std::optional<NonceAccount> parse_nonce_account(std::span<const std::uint8_t> data);
 }  // namespace system_program
 
 namespace compute_budget {

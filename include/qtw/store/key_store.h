@@ -65,6 +65,10 @@ enum class KeyState : std::uint8_t {
   kRetired = 5,    // drained to 0 lamports, confirmed: terminal
   kDropped = 6,    // funding never landed: terminal unless the chain says otherwise
   kActive = 7,     // HODL and Bank keys
+  kStranded = 8,   // cannot be drained by the wallet (owner changed, data
+                   // allocated, a nonce account of a stranger, a token account
+                   // that cannot move): terminal, never retried; the reason is
+                   // stored (KeyRecord::stranded_reason)
 };
 
 [[nodiscard]] std::string_view key_tier_name(KeyTier tier) noexcept;    // "hodl", "bank", "explorer"
@@ -84,6 +88,9 @@ enum class KeyState : std::uint8_t {
 //   draining  -> retired    recovery confirmed, balance 0
 //   draining  -> used       recovery failed or expired: retry later
 //   dropped   -> used       a chain scan found lamports on a dropped key: drain it
+//   used      -> stranded   the chain shows the wallet cannot drain it
+//   draining  -> stranded   recovered what could move; the rest cannot
+// Moving to stranded stores the reason in KeyRecord::stranded_reason.
 // Everything else (including X -> X) is kIllegalTransition with a message
 // naming both states. Pure function, no I/O.
 [[nodiscard]] Status check_transition(KeyState from, KeyState to);
@@ -135,6 +142,8 @@ struct KeyRecord {
   std::optional<std::int64_t> signed_at_ms;
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
+  // kStranded: why the wallet cannot drain it (the transition's reason).
+  std::string stranded_reason;
 
   [[nodiscard]] bool watch_only() const noexcept {
     return tier == KeyTier::Hodl && sealed_secret.empty();

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -80,6 +81,9 @@ struct BalancerOptions {
   // Banks below this percentage of lamports_per_bank are topped up. Default 50.
   std::uint32_t bank_refill_percent = 50;
   PriorityFee priority;
+  // Strand Explorers whose account cannot be drained before batching them
+  // (see BalancerConfig::classify_before_recovery). Default true.
+  bool classify_before_recovery = true;
   // I7 caps (see CapsConfig). Defaults as CapsConfig.
   std::uint64_t max_lamports_per_explorer = 100'000'000;
   std::uint64_t max_bank_outflow_lamports_per_hour = 100'000'000'000;
@@ -101,6 +105,12 @@ struct BalancerOptions {
   // When set (e.g. by Ctrl-C in `qtw balance`), a cycle stops after the
   // step it is in: nothing new is sent, nothing more is awaited. Not owned.
   const std::atomic<bool>* interrupt = nullptr;
+};
+
+// An Explorer the wallet cannot drain, and why (issue 12 §3).
+struct StrandedExplorer {
+  solana::Pubkey pubkey;
+  std::string reason;
 };
 
 // What one cycle did.
@@ -147,6 +157,21 @@ struct BalanceReport {
   // Signatures on the transactions that landed (the fee is per signature:
   // a recovery of n Explorers into one Bank carries n + 1).
   std::uint32_t signatures_landed = 0;
+  // Recovery that one bad Explorer cannot block (issue 12 §3): Explorers
+  // found this cycle that cannot be drained (terminal state `stranded`,
+  // reported once), and failed recovery transactions split and retried.
+  std::uint32_t explorers_stranded = 0;
+  std::vector<StrandedExplorer> stranded;
+  std::uint32_t recovery_batches_split = 0;
+  // Tokens (issue 13): base units moved to Banks (recovery) or to HODL
+  // (sweep), by mint (base58); token accounts closed and the lamports
+  // (rent, wrapped SOL) their closes returned; accounts left as they are
+  // ("<account> (mint <mint>): <why>"), reported once with their Explorer.
+  std::map<std::string, std::uint64_t> tokens_recovered;
+  std::map<std::string, std::uint64_t> tokens_to_hodl;
+  std::uint32_t token_accounts_closed = 0;
+  std::uint64_t rent_recovered_lamports = 0;
+  std::vector<std::string> unmovable_token_accounts;
   std::chrono::milliseconds duration{0};
   // Where the cycle's time went (microseconds): the read step, building
   // (derive, sign, persist the intents) and sending + confirming (with the
@@ -186,8 +211,23 @@ class Balancer {
   // Explorers are left alone and counted. Creates and funds nothing.
   [[nodiscard]] Result<BalanceReport> sweep_to_hodl(const solana::Pubkey& hodl);
   [[nodiscard]] const BalancerOptions& options() const noexcept { return options_; }
+  // The signer saw this Explorer sign its one message, and that message
+  // invokes only the System and Compute Budget programs (neither calls
+  // another program), so the Explorer's own signature created no token
+  // account: recovery skips its getTokenAccountsByOwner reads. In memory
+  // only; an Explorer not noted (a restart, another host, an exported key)
+  // is read as before. Thread-safe (called from signing threads).
+  void note_signed_without_token_programs(const solana::Pubkey& explorer);
 
  private:
+  // A recovery transaction's plan, kept in memory so a failure can be split
+  // and retried in the same cycle (absent for intents resumed after a restart).
+  struct RecoveryFlight {
+    solana::Pubkey bank;
+    std::vector<ExplorerRecovery> inputs;     // the members, as planned
+    std::vector<RecoveredShare> shares;       // parallel to inputs
+    std::vector<std::string> strand_reasons;  // parallel: "" = retire when it lands
+  };
   struct InFlight {
     std::int64_t intent_id = 0;
     store::IntentKind kind = store::IntentKind::kTransfer;
@@ -195,6 +235,12 @@ class Balancer {
     std::vector<store::IntentTransfer> transfers;
     std::uint64_t fee_lamports = 0;
     solana::Pubkey fee_payer;
+    std::optional<RecoveryFlight> recovery;
+    std::string error;  // set on failed_recoveries_: why it failed
+    // Token sweeps: base units moved, by mint; closes and their lamports.
+    std::map<solana::Pubkey, std::uint64_t> tokens_moved;
+    std::uint32_t token_closes = 0;
+    std::uint64_t close_lamports = 0;
   };
   // A blockhash and what is known of the chain's block height.
   struct BlockhashCache {
@@ -206,6 +252,12 @@ class Balancer {
     // be the same transaction (deterministic Ed25519) and could not land twice.
     std::unordered_set<solana::Signature> used;
   };
+  // Per used Explorer: what recovery can do, or why it cannot.
+  struct RecoveryCandidate {
+    const store::KeyRecord* key = nullptr;
+    ExplorerRecovery recovery;
+    std::vector<std::string> unmovable;  // token accounts left, with why
+  };
 
   Result<BalanceReport> cycle_locked(const BalanceParams& params);
   Result<BalanceReport> sweep_locked(const solana::Pubkey& hodl);
@@ -216,9 +268,31 @@ class Balancer {
                            std::uint64_t last_valid_block_height, std::uint64_t fee_lamports,
                            std::vector<store::IntentTransfer> transfers,
                            const std::function<Status()>& with_intent, BalanceReport& report);
+  // Recovery (src/wallet/recovery.cpp): classifies every used Explorer
+  // from its account (strands the ones that cannot be drained), reads the
+  // token accounts of the rest, has each Bank create its missing associated
+  // token accounts (sent and confirmed here), then plans and queues the
+  // recovery transactions. `accounts`: the used Explorers' accounts (absent
+  // = no account).
   Status recover(const std::vector<store::KeyRecord>& used,
-                 const std::unordered_map<solana::Pubkey, std::uint64_t>& balances,
+                 const std::unordered_map<solana::Pubkey, rpc::AccountInfo>& accounts,
                  const rpc::LatestBlockhash& blockhash, BalanceReport& report);
+  Status strand(const store::KeyRecord& key, store::KeyState from, const std::string& reason,
+                BalanceReport& report);
+  Status read_tokens(std::vector<RecoveryCandidate>& candidates, BalanceReport& report);
+  Status prepare_bank_atas(std::vector<RecoveryCandidate>& candidates,
+                           const rpc::LatestBlockhash& blockhash, BalanceReport& report);
+  Status queue_recovery(const store::KeyRecord& bank, std::vector<ExplorerRecovery> inputs,
+                        std::vector<std::string> strand_reasons,
+                        const rpc::LatestBlockhash& blockhash, BalanceReport& report);
+  // After confirm(): splits every failed recovery transaction in two and
+  // retries the halves now; a lone Explorer whose recovery fails on its own
+  // is stranded. Loops until nothing failed (log2 of a batch rounds).
+  Status retry_failed_recoveries(BalanceReport& report);
+  // sweep_to_hodl: every Bank's token accounts -> HODL's associated token
+  // accounts (created by the Bank), then closed into HODL.
+  Status sweep_bank_tokens(const std::vector<store::KeyRecord>& banks, const solana::Pubkey& hodl,
+                           BalanceReport& report);
   Status fund_banks(const BalanceParams& params, const std::vector<store::KeyRecord>& banks,
                     const std::vector<store::KeyRecord>& hodls,
                     std::unordered_map<solana::Pubkey, std::int64_t>& expected,
@@ -247,10 +321,14 @@ class Balancer {
   // Reads the cycle's balances: `must_read` always, Banks/HODLs when their
   // tracked balances are stale or about to be acted upon; refreshes the
   // blockhash when needed. One HTTP request in the usual case.
+  // `must_read_accounts`, when given, receives the accounts of `must_read`
+  // that exist (owner and data too: recovery classifies them).
   Result<rpc::LatestBlockhash> read_step(const BalanceParams& params,
                                          const std::vector<store::KeyRecord>& tracked_keys,
                                          const std::vector<solana::Pubkey>& must_read,
-                                         std::unordered_map<solana::Pubkey, std::uint64_t>& balances);
+                                         std::unordered_map<solana::Pubkey, std::uint64_t>& balances,
+                                         std::unordered_map<solana::Pubkey, rpc::AccountInfo>*
+                                             must_read_accounts = nullptr);
   bool blockhash_usable(std::uint64_t height) const;
   Result<rpc::LatestBlockhash> fresh_blockhash();
   void observe_height(std::uint64_t height);
@@ -264,7 +342,12 @@ class Balancer {
   metrics::WalletMetrics* metrics_;
   std::mutex cycle_mu_;  // one cycle at a time
   std::vector<InFlight> in_flight_;  // guarded by cycle_mu_
+  std::vector<InFlight> failed_recoveries_;  // guarded by cycle_mu_; for retry_failed_recoveries
   std::uint64_t rent_exempt_min_ = 0;  // guarded by cycle_mu_; fetched once
+  std::mutex hint_mu_;
+  // See note_signed_without_token_programs; an entry leaves when recovery
+  // takes its Explorer.
+  std::unordered_set<solana::Pubkey> no_token_programs_;  // guarded by hint_mu_
   // Guarded by cycle_mu_: fee-rule check state, blockhash cache, balances of
   // Banks and HODLs derived from confirmed transactions since the last read.
   bool fee_rule_checked_ = false;

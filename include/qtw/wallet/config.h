@@ -41,6 +41,11 @@ struct BalancerConfig {
   std::uint32_t leader_ttl_ms = 15'000;
   std::uint64_t cu_price_micro_lamports = 0;          // [balancer] priority fee; 0 = none
   std::uint32_t cu_limit = 0;                         // [balancer] 0 = tight automatic limit
+  // [balancer] classify_before_recovery: strand Explorers whose account the
+  // chain shows cannot be drained (owner changed, data, a stranger's nonce)
+  // before batching, so they never share a transaction with others. Default
+  // true; false leaves only the split-and-retry of failed batches (tests).
+  bool classify_before_recovery = true;
 };
 
 struct CapsConfig {

@@ -181,6 +181,16 @@ CREATE TABLE topup_transfers (
   PRIMARY KEY (request_id, seq)
 );
 )sql",
+    // v5: Explorer state 8 (stranded) and the reason it was stranded (the
+    // same meaning as the SQLite backend's v4). The column CHECK created in
+    // v1 is named keys_state_check by PostgreSQL's default naming.
+    R"sql(
+ALTER TABLE keys DROP CONSTRAINT keys_state_check;
+ALTER TABLE keys ADD CONSTRAINT keys_state_check CHECK (state BETWEEN 0 AND 8);
+ALTER TABLE keys ADD COLUMN stranded_reason TEXT;
+ALTER TABLE keys ADD CONSTRAINT keys_stranded_reason_check
+  CHECK ((state = 8) = (stranded_reason IS NOT NULL));
+)sql",
 };
 // The migration that added the audit chain (see chain_unchained_audit_rows).
 constexpr int kAuditChainVersion = kPostgresAuditChainVersion;
@@ -189,7 +199,7 @@ static_assert(std::size(kMigrations) == kPostgresSchemaVersion);
 constexpr const char* kKeyColumns =
     "id, tier, pubkey, state, bank_index, explorer_index, funding_bank_id, sealed_secret, label, "
     "next_child_index, lease_host, lease_pid, lease_instance, lease_id, lease_deadline_ms, "
-    "sign_count, signed_at_ms, created_at_ms, updated_at_ms";
+    "sign_count, signed_at_ms, created_at_ms, updated_at_ms, stranded_reason";
 
 // ---- parameters: every value goes as text (NULL = nullopt) ----
 using Param = std::optional<std::string>;
@@ -281,6 +291,7 @@ KeyRecord read_key(const pqxx::row& row) {
   if (!row[16].is_null()) r.signed_at_ms = i64(row[16]);
   r.created_at_ms = i64(row[17]);
   r.updated_at_ms = i64(row[18]);
+  if (!row[19].is_null()) r.stranded_reason = row[19].c_str();
   return r;
 }
 
@@ -1597,8 +1608,15 @@ class PgStore final : public KeyStore {
             ? "UPDATE keys SET state = $1, updated_at_ms = $2, lease_host = NULL, lease_pid = NULL, "
               "lease_instance = NULL, lease_id = NULL, lease_deadline_ms = NULL "
               "WHERE id = $3 AND state = $4"
-            : "UPDATE keys SET state = $1, updated_at_ms = $2 WHERE id = $3 AND state = $4";
-    auto up = s().exec(sql, {P(state_int(to)), P(now()), P(i64(sel[0][0])), P(state_int(from))});
+            : "UPDATE keys SET state = $1, updated_at_ms = $2, stranded_reason = $5 "
+              "WHERE id = $3 AND state = $4";
+    Param stranded_reason;
+    if (to == KeyState::kStranded) stranded_reason = std::string(reason);
+    auto up = s().exec(sql, from == KeyState::kLeased
+                                ? std::vector<Param>{P(state_int(to)), P(now()), P(i64(sel[0][0])),
+                                                     P(state_int(from))}
+                                : std::vector<Param>{P(state_int(to)), P(now()), P(i64(sel[0][0])),
+                                                     P(state_int(from)), stranded_reason});
     if (up.affected_rows() != 1) {
       return make_error(ErrorCode::kIllegalTransition,
                         explorer_name(pk) + " changed state concurrently");

@@ -166,6 +166,56 @@ CREATE TABLE topup_transfers (
   PRIMARY KEY (request_id, seq)
 );
 )sql",
+    // v4: Explorer state 8 (stranded) and the reason it was stranded. SQLite
+    // cannot alter a CHECK constraint, so `keys` is rebuilt with the same
+    // columns plus stranded_reason (the documented 12-step table change:
+    // new table, copy, drop, rename, indexes). The self-reference of
+    // funding_bank_id names the new table, which the rename makes `keys`
+    // again; rows keep their ids, so every reference stays valid.
+    R"sql(
+CREATE TABLE keys_v2 (
+  id INTEGER PRIMARY KEY,
+  tier INTEGER NOT NULL CHECK (tier IN (0, 1, 2)),
+  pubkey BLOB NOT NULL UNIQUE CHECK (length(pubkey) = 32),
+  state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 8),
+  bank_index INTEGER CHECK (bank_index BETWEEN 0 AND 2147483647),
+  explorer_index INTEGER CHECK (explorer_index BETWEEN 0 AND 2147483647),
+  funding_bank_id INTEGER REFERENCES keys_v2(id),
+  sealed_secret BLOB,
+  label TEXT NOT NULL DEFAULT '',
+  next_child_index INTEGER NOT NULL DEFAULT 0,
+  lease_host TEXT,
+  lease_pid INTEGER,
+  lease_instance TEXT,
+  lease_id INTEGER,
+  lease_deadline_ms INTEGER,
+  sign_count INTEGER NOT NULL DEFAULT 0,
+  signed_at_ms INTEGER,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  stranded_reason TEXT,
+  CHECK ((tier = 2) = (explorer_index IS NOT NULL AND funding_bank_id IS NOT NULL)),
+  CHECK (tier = 0 OR sealed_secret IS NULL),
+  CHECK ((state = 2) = (lease_id IS NOT NULL)),
+  CHECK ((state = 8) = (stranded_reason IS NOT NULL))
+);
+INSERT INTO keys_v2 (id, tier, pubkey, state, bank_index, explorer_index, funding_bank_id,
+                     sealed_secret, label, next_child_index, lease_host, lease_pid,
+                     lease_instance, lease_id, lease_deadline_ms, sign_count, signed_at_ms,
+                     created_at_ms, updated_at_ms)
+  SELECT id, tier, pubkey, state, bank_index, explorer_index, funding_bank_id, sealed_secret,
+         label, next_child_index, lease_host, lease_pid, lease_instance, lease_id,
+         lease_deadline_ms, sign_count, signed_at_ms, created_at_ms, updated_at_ms
+  FROM keys ORDER BY id;
+DROP TABLE keys;
+ALTER TABLE keys_v2 RENAME TO keys;
+CREATE UNIQUE INDEX keys_bank_index ON keys (bank_index) WHERE tier = 1;
+CREATE UNIQUE INDEX keys_explorer_index ON keys (bank_index, explorer_index) WHERE tier = 2;
+CREATE UNIQUE INDEX keys_lease_id ON keys (lease_id) WHERE lease_id IS NOT NULL;
+CREATE INDEX keys_tier_state ON keys (tier, state, id);
+CREATE INDEX keys_funding_bank ON keys (funding_bank_id);
+CREATE INDEX keys_lease_deadline ON keys (lease_deadline_ms) WHERE state = 2;
+)sql",
 };
 // The migration that added the audit chain (see chain_unchained_audit_rows).
 constexpr int kAuditChainVersion = kSqliteAuditChainVersion;
@@ -174,7 +224,7 @@ static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 constexpr const char* kKeyColumns =
     "id, tier, pubkey, state, bank_index, explorer_index, funding_bank_id, sealed_secret, label, "
     "next_child_index, lease_host, lease_pid, lease_instance, lease_id, lease_deadline_ms, "
-    "sign_count, signed_at_ms, created_at_ms, updated_at_ms";
+    "sign_count, signed_at_ms, created_at_ms, updated_at_ms, stranded_reason";
 
 template <std::size_t N>
 std::array<std::uint8_t, N> to_array(std::span<const std::uint8_t> b) {
@@ -217,6 +267,7 @@ KeyRecord read_key(const Stmt& st) {
   if (!st.is_null(16)) r.signed_at_ms = st.int64(16);
   r.created_at_ms = st.int64(17);
   r.updated_at_ms = st.int64(18);
+  if (!st.is_null(19)) r.stranded_reason = st.text(19);
   return r;
 }
 
@@ -1191,9 +1242,17 @@ class SqliteStore final : public KeyStore {
             ? "UPDATE keys SET state = ?, updated_at_ms = ?, lease_host = NULL, lease_pid = NULL, "
               "lease_instance = NULL, lease_id = NULL, lease_deadline_ms = NULL "
               "WHERE id = ? AND state = ?"
-            : "UPDATE keys SET state = ?, updated_at_ms = ? WHERE id = ? AND state = ?";
+            : to == KeyState::kStranded
+                  ? "UPDATE keys SET state = ?, updated_at_ms = ?, stranded_reason = ? "
+                    "WHERE id = ? AND state = ?"
+                  : "UPDATE keys SET state = ?, updated_at_ms = ? WHERE id = ? AND state = ?";
     QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(sql));
-    up.bind(1, state_int(to)).bind(2, now()).bind(3, id).bind(4, state_int(from));
+    if (to == KeyState::kStranded) {
+      up.bind(1, state_int(to)).bind(2, now()).bind_text(3, reason).bind(4, id);
+      up.bind(5, state_int(from));
+    } else {
+      up.bind(1, state_int(to)).bind(2, now()).bind(3, id).bind(4, state_int(from));
+    }
     QTW_TRY(up.run());
     if (db_.changes() != 1) {
       return make_error(ErrorCode::kIllegalTransition, explorer_name(pk) + " changed state "

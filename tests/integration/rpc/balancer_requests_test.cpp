@@ -58,7 +58,8 @@ TEST(BalancerRequests, SteadyCycleIsOneReadOneSendAndItsPolls) {
 
   for (int cycle = 0; cycle < 3; ++cycle) {
     SCOPED_TRACE("steady cycle " + std::to_string(cycle));
-    ASSERT_EQ(*r.use_explorers(30), 30u);
+    // Landers that signed System transfers only: no token-account read.
+    ASSERT_EQ(*r.use_explorers(30, /*system_only=*/true), 30u);
     r.counter().reset();
     auto report = r.balancer().run_cycle();
     ASSERT_TRUE(report) << to_string(report.error());
@@ -82,7 +83,21 @@ TEST(BalancerRequests, SteadyCycleIsOneReadOneSendAndItsPolls) {
     // Each poll carries its block height: no request beyond read + send + polls.
     EXPECT_EQ(c.calls["getBlockHeight"], polls + 1) << c.http_summary();
     EXPECT_EQ(c.http_total, 2u + polls) << c.http_summary();
+    EXPECT_EQ(c.calls["getTokenAccountsByOwner"], 0u) << c.http_summary();
   }
+
+  // Explorers whose messages the signer did not see (or that invoked other
+  // programs) may own token accounts: two getTokenAccountsByOwner each (SPL
+  // Token and Token-2022), in batches of max_batch_requests (16).
+  ASSERT_EQ(*r.use_explorers(30), 30u);
+  r.counter().reset();
+  auto report = r.balancer().run_cycle();
+  ASSERT_TRUE(report) << to_string(report.error());
+  EXPECT_EQ(report->explorers_recovered, 30u);
+  auto& c = r.counter();
+  EXPECT_EQ(c.calls["getTokenAccountsByOwner"], 60u) << c.http_summary();
+  EXPECT_EQ(c.http["getTokenAccountsByOwner"], 4u) << c.http_summary();  // 2 x ceil(30 / 16)
+  EXPECT_EQ(c.http_total, 6u + c.http["getSignatureStatuses"]) << c.http_summary();
 }
 
 TEST(BalancerRequests, RecordedFeesMatchTheChainWithAPriorityFee) {

@@ -83,7 +83,7 @@ async function waitAvailable(n) {
   }
   throw new Error('the pool never filled');
 }
-async function transferMessage(pubkey) {
+async function transferMessage(pubkey, memo = false) {
   const rpc = kit.createSolanaRpc(nodeUrl);
   const { value: bh } = await rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
   const signer = { address: kit.address(pubkey), signTransactions: async () => [] };
@@ -92,6 +92,9 @@ async function transferMessage(pubkey) {
     (m) => kit.setTransactionMessageFeePayerSigner(signer, m),
     (m) => kit.setTransactionMessageLifetimeUsingBlockhash(bh, m),
     (m) => kit.appendTransactionMessageInstruction(getTransferSolInstruction({ source: signer, destination: kit.address('11111111111111111111111111111112'), amount: 1000000n }), m),
+    // Any program but System and Compute Budget (here the Memo program) could
+    // have made token accounts the Explorer owns.
+    (m) => (memo ? kit.appendTransactionMessageInstruction({ programAddress: kit.address('MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr'), data: new Uint8Array([104, 105]) }, m) : m),
   );
   return Buffer.from(kit.getCompiledTransactionMessageEncoder().encode(kit.compileTransactionMessage(msg)));
 }
@@ -183,6 +186,35 @@ test('sign once: a valid signature, then 409; malformed bodies 400; strangers 40
   assert.equal((await giveBack(l.pubkey, true)).status, 200);
   assert.equal((await giveBack(l.pubkey, true)).status, 409, 'already returned');
   assert.equal((await call('POST', `/v1/explorers/${l.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }))).status, 409);
+});
+
+test('recovery asks for token accounts only when the signed message could have made some', async () => {
+  const sample = async () => {
+    const m = (await call('GET', '/metrics', undefined, null)).text;
+    const v = (re) => Number(m.match(re)?.[1] ?? 0);
+    return {
+      tokenReads: v(/^qtrade_wallets_rpc_requests_total\{method="getTokenAccountsByOwner"\} (\S+)$/m),
+      recovered: v(/^qtrade_wallets_explorer_keys_funds_recovered_total (\S+)$/m),
+    };
+  };
+  const tradeAndRecover = async (memo) => {
+    const before = await sample();
+    const l = (await lease()).json;
+    const message = await transferMessage(l.pubkey, memo);
+    const s = await call('POST', `/v1/explorers/${l.pubkey}/sign`, JSON.stringify({ message: message.toString('base64') }));
+    assert.equal(s.status, 200, s.text);
+    assert.equal((await giveBack(l.pubkey, true)).status, 200);
+    for (let i = 0; i < 300; i++) {
+      const now = await sample();
+      if (now.recovered > before.recovered) return now.tokenReads - before.tokenReads;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the daemon never recovered ' + l.pubkey);
+  };
+  // A System transfer only: the daemon's signer saw it, no token read.
+  assert.equal(await tradeAndRecover(false), 0);
+  // Another program in the message: SPL Token and Token-2022 are asked.
+  assert.equal(await tradeAndRecover(true), 2);
 });
 
 test('/metrics counts exactly what happened and passes promtool', async () => {

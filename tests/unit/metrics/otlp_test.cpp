@@ -125,12 +125,13 @@ TEST_F(OtlpTest, PushDecodesWithOfficialDefinitions) {
   EXPECT_EQ(rm["scope_metrics"][0]["scope"]["name"], "qtw.metrics");
   EXPECT_EQ(rm["scope_metrics"][0]["scope"]["version"], "0.1.0");
 
-  // Every registered family with at least one child is exported: the 8 plain
-  // counters (balancer_cycles_failed among them), keys, key_balance_lamports,
-  // balancer_cycle_duration_seconds, rpc_requests, rpc_errors and cap_hits
-  // (every cap pre-registered at 0). Families with no child yet (key_lamports,
-  // rpc_http_requests, sign_refused) are not.
-  EXPECT_EQ(rm["scope_metrics"][0]["metrics"].size(), 14u);
+  // Every registered family with at least one child is exported: the 11 plain
+  // counters (balancer_cycles_failed and the 3 recovery ones among them), keys,
+  // key_balance_lamports, balancer_cycle_duration_seconds, rpc_requests,
+  // rpc_errors and cap_hits (every cap pre-registered at 0). Families with no
+  // child yet (key_lamports, rpc_http_requests, sign_refused, tokens_recovered)
+  // are not.
+  EXPECT_EQ(rm["scope_metrics"][0]["metrics"].size(), 17u);
 
   // A plain counter: monotonic cumulative Sum with one int point.
   const json* acquired = find_metric(req, "qtrade.wallets.explorer_keys_acquired");

@@ -34,6 +34,10 @@ TEST(WalletMetrics, SeedNamesAreRegisteredWithTheRightKinds) {
       {"qtrade.wallets.bank_keys_funded", MetricKind::kCounter, {}, "{key}"},
       {"qtrade.wallets.total_sol_recovered", MetricKind::kCounter, {}, "lamports"},
       {"qtrade.wallets.fees_paid_lamports", MetricKind::kCounter, {}, "lamports"},
+      {"qtrade.wallets.explorers_stranded", MetricKind::kCounter, {}, "{key}"},
+      {"qtrade.wallets.tokens_recovered", MetricKind::kCounter, {"mint"}, "{token}"},
+      {"qtrade.wallets.token_accounts_closed", MetricKind::kCounter, {}, "{account}"},
+      {"qtrade.wallets.rent_recovered_lamports", MetricKind::kCounter, {}, "lamports"},
       {"qtrade.wallets.keys", MetricKind::kGauge, {"tier", "state"}, "{key}"},
       {"qtrade.wallets.key_balance_lamports", MetricKind::kHistogram, {"tier"}, "lamports"},
       {"qtrade.wallets.balancer_cycle_duration_seconds", MetricKind::kHistogram, {}, "s"},
@@ -147,6 +151,25 @@ TEST(WalletMetrics, PerKeyLamportGaugesCapHitsAndFailedCycles) {
   EXPECT_NE(text.find("qtrade_wallets_cap_hits_total{cap=\"bank_outflow\"} 1\n"),
             std::string::npos);
   EXPECT_NE(text.find("\nqtrade_wallets_balancer_cycles_failed_total 2\n"), std::string::npos);
+}
+
+// The recovery metrics of issues 12 and 13, under the names the issues give.
+TEST(WalletMetrics, RecoveryAndTokenNames) {
+  WalletMetrics m;
+  m.explorers_stranded().inc(3);
+  m.tokens_recovered("So11111111111111111111111111111111111111112").inc(50);
+  m.tokens_recovered("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v").inc(7);
+  m.token_accounts_closed().inc(4);
+  m.rent_recovered_lamports().inc(8157120);
+  const std::string text = write_prometheus_text(m.registry());
+  for (const char* line :
+       {"\nqtrade_wallets_explorers_stranded_total 3\n",
+        "\nqtrade_wallets_tokens_recovered_total{mint=\"So11111111111111111111111111111111111111112\"} 50\n",
+        "\nqtrade_wallets_tokens_recovered_total{mint=\"EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v\"} 7\n",
+        "\nqtrade_wallets_token_accounts_closed_total 4\n",
+        "\nqtrade_wallets_rent_recovered_lamports_total 8157120\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << " in\n" << text;
+  }
 }
 
 }  // namespace

@@ -123,6 +123,11 @@ class KeyStoreSuite : public ::testing::TestWithParam<StoreBackend> {
         go(S::kUsed, S::kRetired);
         break;
       case S::kDropped: go(S::kPending, S::kDropped); break;
+      case S::kStranded:
+        go(S::kPending, S::kAvailable);
+        go(S::kAvailable, S::kUsed);
+        go(S::kUsed, S::kStranded);
+        break;
       case S::kActive: ADD_FAILURE() << "explorers are never active"; break;
     }
     EXPECT_EQ(s.get_key(key)->state, state);
@@ -142,17 +147,18 @@ const std::set<std::pair<KeyState, KeyState>> kLegal = {
     {KeyState::kLeased, KeyState::kAvailable},  {KeyState::kLeased, KeyState::kUsed},
     {KeyState::kUsed, KeyState::kDraining},     {KeyState::kUsed, KeyState::kRetired},
     {KeyState::kDraining, KeyState::kRetired},  {KeyState::kDraining, KeyState::kUsed},
-    {KeyState::kDropped, KeyState::kUsed},
+    {KeyState::kDropped, KeyState::kUsed},      {KeyState::kUsed, KeyState::kStranded},
+    {KeyState::kDraining, KeyState::kStranded},
 };
-constexpr KeyState kExplorerStates[] = {KeyState::kPending, KeyState::kAvailable,
-                                        KeyState::kLeased,  KeyState::kUsed,
+constexpr KeyState kExplorerStates[] = {KeyState::kPending,  KeyState::kAvailable,
+                                        KeyState::kLeased,   KeyState::kUsed,
                                         KeyState::kDraining, KeyState::kRetired,
-                                        KeyState::kDropped};
+                                        KeyState::kDropped,  KeyState::kStranded};
 
 TEST(CheckTransition, MatchesTheTableForEveryPair) {
   const KeyState all[] = {KeyState::kPending,  KeyState::kAvailable, KeyState::kLeased,
                           KeyState::kUsed,     KeyState::kDraining,  KeyState::kRetired,
-                          KeyState::kDropped,  KeyState::kActive};
+                          KeyState::kDropped,  KeyState::kActive,    KeyState::kStranded};
   int legal = 0;
   for (auto from : all) {
     for (auto to : all) {
@@ -166,7 +172,7 @@ TEST(CheckTransition, MatchesTheTableForEveryPair) {
       legal += want;
     }
   }
-  EXPECT_EQ(legal, 11);
+  EXPECT_EQ(legal, 13);
 }
 
 TEST(CheckTransition, IntentStatuses) {
@@ -186,7 +192,7 @@ TEST(CheckTransition, IntentStatuses) {
 }
 
 TEST(Names, RoundTrip) {
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < 9; ++i) {
     const auto s = static_cast<KeyState>(i);
     EXPECT_EQ(*parse_key_state(key_state_name(s)), s);
   }
@@ -336,7 +342,31 @@ TEST_P(KeyStoreSuite, EveryExplorerTransitionLegalAndIllegal) {
       applied += legal && st.has_value();
     }
   }
-  EXPECT_EQ(applied, 11);
+  EXPECT_EQ(applied, 13);
+}
+
+// Stranded is terminal and keeps its reason; other states carry none.
+TEST_P(KeyStoreSuite, StrandedKeepsItsReason) {
+  auto [key, lease] = drive_to(*store_, KeyState::kUsed);
+  EXPECT_TRUE(store_->get_key(key)->stranded_reason.empty());
+  ASSERT_TRUE(store_->transition(key, KeyState::kUsed, KeyState::kStranded,
+                                 "owner changed to Vote111 (Assign)")
+                  .has_value());
+  auto k = store_->get_key(key);
+  ASSERT_TRUE(k.has_value());
+  EXPECT_EQ(k->state, KeyState::kStranded);
+  EXPECT_EQ(k->stranded_reason, "owner changed to Vote111 (Assign)");
+  KeyFilter f;
+  f.state = KeyState::kStranded;
+  auto listed = store_->list_keys(f);
+  ASSERT_TRUE(listed.has_value());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->at(0).stranded_reason, "owner changed to Vote111 (Assign)");
+  for (auto to : kExplorerStates) {
+    if (to == KeyState::kLeased) continue;
+    EXPECT_FALSE(store_->transition(key, KeyState::kStranded, to, "retry").has_value())
+        << key_state_name(to);
+  }
 }
 
 TEST_P(KeyStoreSuite, TransitionIsCompareAndSet) {

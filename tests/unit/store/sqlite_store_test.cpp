@@ -177,6 +177,80 @@ TEST_F(SqliteStoreTest, Version1StoreGainsTheColdHodlTables) {
   EXPECT_TRUE((*s)->list_nonce_accounts()->empty());
 }
 
+// A store written by the v1 schema (tests/data/store_v1.sql) opens, migrates
+// to the current schema with every row, id, reference and state intact, and
+// then accepts the stranded state it could not hold before.
+TEST_F(SqliteStoreTest, V1StoreFileMigratesAndKeepsEveryKey) {
+  std::ifstream in(std::string(QTW_SOURCE_DIR) + "/tests/data/store_v1.sql");
+  ASSERT_TRUE(in.good());
+  const std::string dump{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  raw_exec(path_, dump.c_str());
+  ASSERT_EQ(::chmod(path_.c_str(), 0600), 0);
+  {
+    // The v1 CHECK refuses state 8: the reason for the migration.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    EXPECT_NE(sqlite3_exec(db, "UPDATE keys SET state = 8 WHERE id = 5", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = open(false);
+  ASSERT_TRUE(s.has_value()) << to_string(s.error());
+  auto& st = **s;
+  EXPECT_EQ(st.get_wallet()->schema_version, kSqliteSchemaVersion);
+  auto all = st.list_keys(filter(std::nullopt));
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), 9u);
+  const KeyState want[] = {KeyState::kUsed, KeyState::kRetired, KeyState::kAvailable,
+                           KeyState::kDraining, KeyState::kDropped};
+  auto explorers = st.list_keys(filter(KeyTier::Explorer));
+  ASSERT_EQ(explorers->size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(explorers->at(i).id, static_cast<std::int64_t>(5 + i));
+    EXPECT_EQ(explorers->at(i).state, want[i]);
+    EXPECT_EQ(explorers->at(i).explorer_index, i);
+    EXPECT_EQ(explorers->at(i).funding_bank_id, 3);
+    EXPECT_TRUE(explorers->at(i).stranded_reason.empty());
+  }
+  EXPECT_EQ(st.get_key_by_id(3)->next_child_index, 5u);
+  EXPECT_TRUE(st.get_key_by_id(2)->watch_only());
+  EXPECT_EQ(st.funding_bank_of(explorers->at(0).pubkey)->id, 3);
+  // The new state, its reason, and the old unique indexes still enforced.
+  ASSERT_TRUE(st.transition(explorers->at(0).pubkey, KeyState::kUsed, KeyState::kStranded,
+                            "data allocated (80 bytes)"));
+  EXPECT_EQ(st.get_key_by_id(5)->stranded_reason, "data allocated (80 bytes)");
+  EXPECT_FALSE(st.add_bank(0, pk(0x42)).has_value());
+  auto more = st.reserve_explorers(3, 2, [](std::uint32_t j) -> Result<solana::Pubkey> {
+    return pk(static_cast<std::uint8_t>(0x60 + j));
+  });
+  ASSERT_TRUE(more.has_value()) << to_string(more.error());
+  EXPECT_EQ(more->at(0).explorer_index, 5u);
+  s->reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  auto count = [&](const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), SQLITE_OK);
+    int rows = 0;
+    while (sqlite3_step(stmt) == SQLITE_ROW) ++rows;
+    sqlite3_finalize(stmt);
+    return rows;
+  };
+  EXPECT_EQ(count("PRAGMA foreign_key_check"), 0);
+  EXPECT_EQ(count("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'keys' "
+                  "AND name LIKE 'keys_%'"),
+            6);
+  EXPECT_EQ(count("SELECT name FROM sqlite_master WHERE name = 'keys_v2'"), 0);
+  // A stranded key without a reason (or a reason on another state) is refused.
+  EXPECT_NE(sqlite3_exec(db, "UPDATE keys SET stranded_reason = NULL WHERE id = 5", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "UPDATE keys SET stranded_reason = 'x' WHERE id = 6", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+}
+
 TEST_F(SqliteStoreTest, CorruptPagesAreRefusedAndFileUntouched) {
   make_populated();
   auto bytes = read_all(path_);

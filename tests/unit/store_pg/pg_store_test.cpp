@@ -133,6 +133,42 @@ TEST_F(PgStoreTest, SchemaVersionsAndForeignDatabases) {
   EXPECT_EQ(dead.error().code, ErrorCode::kUnavailable);
 }
 
+// A database at schema v1 (the v2 change undone by hand: no stranded_reason
+// column, state CHECK 0..7, no version 2 row) migrates on open, keeps its
+// keys, and then accepts the stranded state with its reason.
+TEST_F(PgStoreTest, V1DatabaseMigratesToStranded) {
+  std::vector<solana::Pubkey> keys;
+  {
+    auto s = open(uri_);
+    ASSERT_NE(s, nullptr);
+    keys = seed(*s, 3);
+    ASSERT_TRUE(s->transition(keys[0], KeyState::kAvailable, KeyState::kUsed, "used"));
+  }
+  const auto schema = uri_.substr(uri_.rfind("%3D") + 3);
+  for (const char* sql :
+       {"ALTER TABLE %s.keys DROP CONSTRAINT keys_stranded_reason_check",
+        "ALTER TABLE %s.keys DROP COLUMN stranded_reason",
+        "ALTER TABLE %s.keys DROP CONSTRAINT keys_state_check",
+        "ALTER TABLE %s.keys ADD CONSTRAINT keys_state_check CHECK (state BETWEEN 0 AND 7)",
+        "DELETE FROM %s.schema_version WHERE version = 5"}) {
+    std::string q(sql);
+    q.replace(q.find("%s"), 2, schema);
+    ASSERT_TRUE(cluster_->sql(q)) << q;
+  }
+  EXPECT_FALSE(cluster_->sql("UPDATE " + schema + ".keys SET state = 8 WHERE pubkey = pubkey"));
+  auto s = open(uri_);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(*cluster_->sql("SELECT MAX(version) FROM " + schema + ".schema_version"),
+            std::to_string(kPostgresSchemaVersion));
+  EXPECT_EQ(s->get_key(keys[0])->state, KeyState::kUsed);
+  EXPECT_EQ(s->get_key(keys[1])->state, KeyState::kAvailable);
+  ASSERT_TRUE(s->transition(keys[0], KeyState::kUsed, KeyState::kStranded, "data allocated (80 bytes)"));
+  EXPECT_EQ(s->get_key(keys[0])->stranded_reason, "data allocated (80 bytes)");
+  KeyFilter f;
+  f.state = KeyState::kStranded;
+  EXPECT_EQ(s->list_keys(f)->size(), 1u);
+}
+
 TEST_F(PgStoreTest, AuditLogIsAppendOnlyInTheDatabase) {
   auto s = open(uri_);
   ASSERT_TRUE(s->append_audit(AuditRecord{0, 0, "cli", "x", std::nullopt, std::nullopt, ""}));

@@ -48,6 +48,7 @@ const BUILTIN_PROGRAMS = new Set([
 ]);
 const PRECOMPILES = new Set(['Ed25519SigVerify111111111111111111111111111', 'KeccakSecp256k11111111111111111111111111111', 'Secp256r1SigVerify1111111111111111111111111']);
 const COMPUTE_BUDGET = 'ComputeBudget111111111111111111111111111111';
+const TOKEN_PROGRAMS = new Set(['TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA', 'TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb']);
 
 function bigintParam(v, what) {
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return BigInt(v);
@@ -82,6 +83,13 @@ class Chain {
     this.L.setAccount(this.faucet.publicKey, new Account(FAUCET_LAMPORTS, new Uint8Array(0), codec.SYSTEM_PROGRAM, false, U64_MAX));
     this.slotHashes = [];  // SlotHash entries, newest first
     this.spareSlotHashes = Array.from({ length: MAX_SLOT_HASHES }, () => this.svm.getSlotHashes()[0]).filter(Boolean);
+    // The wrapped-SOL mint every cluster has from genesis (SPL Token
+    // native_mint.rs: no authority, 9 decimals, initialized), which LiteSVM
+    // leaves out; associated token accounts for it need the account.
+    const nativeMint = Buffer.alloc(82);
+    nativeMint[44] = 9; nativeMint[45] = 1;
+    this.L.setAccount(codec.decodePubkey('So11111111111111111111111111111111111111112'),
+      new Account(this.L.minimumBalanceForRentExemption(82n), nativeMint, codec.decodePubkey('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA'), false, U64_MAX));
     this.L.warpToSlot(0n);
     this.recordBlockhash();
   }
@@ -411,6 +419,46 @@ class Chain {
     return { context: this.ctx(s), value: accs.map((a) => (a ? this.encodeAccount(a, c.encoding, c.dataSlice, false) : null)) };
   }
 
+  // agave rpc.rs get_token_accounts_by_owner: filter {mint} or {programId}
+  // (one of the two token programs); every initialized token account of
+  // that program whose owner field (bytes 32..64) is the owner. Mints and
+  // multisigs are not token accounts (length/type byte).
+  getTokenAccountsByOwner(p) {
+    const owner = codec.decodePubkey(p[0]);
+    if (!owner) throw invalidParams('Invalid param: Invalid');
+    const filter = p[1];
+    if (filter === null || typeof filter !== 'object' || Array.isArray(filter) || (filter.mint === undefined) === (filter.programId === undefined)) {
+      throw invalidParams('Invalid params: expected {"mint": <pubkey>} or {"programId": <pubkey>}');
+    }
+    const c = configParam(p, 2);
+    const s = this.contextSlot(c);
+    let program; let mint = null;
+    if (filter.programId !== undefined) {
+      if (!TOKEN_PROGRAMS.has(filter.programId)) throw invalidParams('Invalid param: unrecognized Token program id');
+      program = filter.programId;
+    } else {
+      const m = this.getAccount(filter.mint);
+      if (!m) throw invalidParams('Invalid param: could not find mint');
+      program = codec.b58encode(m.owner());
+      if (!TOKEN_PROGRAMS.has(program)) throw invalidParams('Invalid param: unrecognized Token program id');
+      mint = codec.decodePubkey(filter.mint);
+    }
+    const out = [];
+    for (const aa of this.L.getProgramAccounts(codec.decodePubkey(program))) {
+      const acc = aa.account();
+      const data = Buffer.from(acc.data());
+      // A token account: 165 bytes, or longer with account type 2 (Token-2022).
+      if (data.length < 165 || (data.length > 165 && data[165] !== 2) || data.length === 355) continue;
+      if (data[108] === 0) continue; // uninitialized
+      if (!data.subarray(32, 64).equals(owner)) continue;
+      if (mint && !data.subarray(0, 32).equals(mint)) continue;
+      if (acc.lamports() === 0n) continue;
+      out.push({ pubkey: codec.b58encode(Buffer.from(aa.address)), account: this.encodeAccount(acc, c.encoding ?? 'base64', c.dataSlice, false) });
+    }
+    out.sort((a, b) => (a.pubkey < b.pubkey ? -1 : a.pubkey > b.pubkey ? 1 : 0));
+    return { context: this.ctx(s), value: out };
+  }
+
   getMinimumBalanceForRentExemption(p) {
     return this.L.minimumBalanceForRentExemption(bigintParam(p[0] ?? 0, 'data length'));
   }
@@ -620,7 +668,7 @@ class Chain {
 }
 
 const METHODS = ['getHealth', 'getVersion', 'getSlot', 'getBlockHeight', 'getGenesisHash', 'getEpochInfo', 'getLatestBlockhash',
-  'isBlockhashValid', 'getBalance', 'getAccountInfo', 'getMultipleAccounts', 'getMinimumBalanceForRentExemption',
+  'isBlockhashValid', 'getBalance', 'getAccountInfo', 'getMultipleAccounts', 'getTokenAccountsByOwner', 'getMinimumBalanceForRentExemption',
   'getFeeForMessage', 'sendTransaction', 'simulateTransaction', 'getSignatureStatuses', 'getSignaturesForAddress',
   'getTransaction', 'requestAirdrop', 'getRecentPrioritizationFees', 'qtwLocalnetInfo', 'qtwAdvanceSlots'];
 
