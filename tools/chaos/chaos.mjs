@@ -17,12 +17,14 @@
 //
 //   node tools/chaos/chaos.mjs --qtw build/apps/qtw/qtw [--kills 30]
 //        [--fault-rate 0.2] [--landers 4] [--hold-ms 1000] [--seed 1] [--postgres] [--keep]
-//        [--json-out FILE]
+//        [--json-out FILE] [--claim-batch N]
 // --postgres: a throw-away PostgreSQL cluster (scripts/pg-test-cluster) and
 // two daemons on it, killing either. --hold-ms: how long a Lander holds an
 // Explorer for its trade after the transaction landed (demand below what the
 // balancer can fund under faults, so an empty pool after a restart is the
-// restart's doing). Exit 0 only if every check passes.
+// restart's doing). --claim-batch: the daemons' [pool] claim_batch (each
+// kill strands the batch claimed and not yet handed out). Exit 0 only if
+// every check passes.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +34,7 @@ import * as kit from '@solana/kit';
 import { sleep, prng, freePort, startProcess, qtwRun, rpcCall, rpcBatch, quantile, table, Lander } from './lib.mjs';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const o = { qtw: process.env.QTW, kills: 30, faultRate: 0.2, landers: 4, holdMs: 1000, seed: 1, postgres: false, keep: false, jsonOut: null };
+const o = { qtw: process.env.QTW, kills: 30, faultRate: 0.2, landers: 4, holdMs: 1000, seed: 1, postgres: false, keep: false, jsonOut: null, claimBatch: null };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const v = () => { if (i + 1 >= process.argv.length) usage(`missing value for ${a}`); return process.argv[++i]; };
@@ -45,12 +47,13 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--postgres') o.postgres = true;
   else if (a === '--keep') o.keep = true;
   else if (a === '--json-out') o.jsonOut = v();
+  else if (a === '--claim-batch') o.claimBatch = Number(v());
   else if (a === '-h' || a === '--help') usage();
   else usage(`unknown argument ${a}`);
 }
 function usage(err) {
   if (err) process.stderr.write(`chaos: ${err}\n`);
-  process.stderr.write('usage: chaos --qtw PATH [--kills N] [--fault-rate R] [--landers N] [--hold-ms MS] [--seed S] [--postgres] [--keep] [--json-out FILE]\n');
+  process.stderr.write('usage: chaos --qtw PATH [--kills N] [--fault-rate R] [--landers N] [--hold-ms MS] [--seed S] [--postgres] [--keep] [--json-out FILE] [--claim-batch N]\n');
   process.exit(err ? 2 : 0);
 }
 if (!o.qtw) usage('--qtw PATH (or QTW=) is required');
@@ -173,6 +176,7 @@ interval_ms = 300
 max_hodl_outflow_lamports_per_hour = 1000000000000
 [service]
 lease_timeout_ms = 4000
+${o.claimBatch ? `[pool]\nclaim_batch = ${o.claimBatch}\n` : ''}
 [log]
 level = "info"
 `);
