@@ -473,12 +473,18 @@ Result<solana::Signature> KeyManager::sign(const solana::Pubkey& explorer,
     return tl::unexpected(guard.error());
   }
   pool_->end_sign(explorer, true);
+  // Only System Transfer (u32 tag 2) and Compute Budget: a CreateAccount
+  // could fund an account someone else then initialises as a token account
+  // the Explorer owns; recovery must look for that one.
   const bool no_token_programs =
       std::all_of(decoded->instructions.begin(), decoded->instructions.end(),
                   [&](const solana::CompiledInstruction& ix) {
                     const solana::Pubkey* program = decoded->static_key(ix.program_id_index);
-                    return program != nullptr && (*program == solana::system_program_id() ||
-                                                  *program == solana::compute_budget_program_id());
+                    if (program == nullptr) return false;
+                    if (*program == solana::compute_budget_program_id()) return true;
+                    return *program == solana::system_program_id() && ix.data.size() == 12 &&
+                           ix.data[0] == 2 && ix.data[1] == 0 && ix.data[2] == 0 &&
+                           ix.data[3] == 0;
                   });
   if (no_token_programs) balancer_->note_signed_without_token_programs(explorer);
   return ticket->keypair->sign(message);

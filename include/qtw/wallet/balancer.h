@@ -212,9 +212,10 @@ class Balancer {
   [[nodiscard]] Result<BalanceReport> sweep_to_hodl(const solana::Pubkey& hodl);
   [[nodiscard]] const BalancerOptions& options() const noexcept { return options_; }
   // The signer saw this Explorer sign its one message, and that message
-  // invokes only the System and Compute Budget programs (neither calls
-  // another program), so the Explorer's own signature created no token
-  // account: recovery skips its getTokenAccountsByOwner reads. In memory
+  // holds only System Transfers and Compute Budget instructions (neither
+  // program calls another, and no account is created), so the Explorer's
+  // own signature made no token account: recovery skips its
+  // getTokenAccountsByOwner reads. In memory
   // only; an Explorer not noted (a restart, another host, an exported key)
   // is read as before. Thread-safe (called from signing threads).
   void note_signed_without_token_programs(const solana::Pubkey& explorer);
