@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -98,6 +99,48 @@ int run_tail(const GlobalOptions& global, std::size_t count) {
   return 0;
 }
 
+// Every Explorer lease in `st` ends: leased -> used (the balancer recovers
+// what is left on them), never back to available, with one audit entry
+// saying why. For a copy of a store (qtw backup, a restored pg_dump): the
+// live store may have signed with those leases after the copy, and its
+// sign-once guard is not in the copy, so a daemon adopting them from the
+// copy could sign a second time (I2). Returns how many ended.
+Result<std::size_t> end_all_leases(store::KeyStore& st, const std::string& actor,
+                                   const std::string& when) {
+  QTW_ASSIGN_OR_RETURN(auto ended, st.expire_leases(std::numeric_limits<std::int64_t>::max()));
+  if (ended.empty()) return std::size_t{0};
+  store::AuditRecord note;
+  note.actor = actor;
+  note.action = "leases.ended";
+  note.detail = std::to_string(ended.size()) + " Explorer lease(s) " + when +
+                " count as used: the store they were copied from may have signed with them "
+                "after the copy (I2)";
+  QTW_TRY(st.append_audit(note).map([](std::int64_t) {}));
+  return ended.size();
+}
+
+// qtw end-leases: the same for a store restored by other means.
+int run_end_leases(const GlobalOptions& global, bool yes) {
+  if (!yes) {
+    return usage_error(
+        "end-leases ends every Explorer lease in the store (leased -> used; a running daemon's "
+        "Landers can no longer sign with theirs): run it on a store just restored from a copy, "
+        "before any daemon starts, and confirm with --yes");
+  }
+  auto config = load_effective_config(global);
+  if (!config) return report_error(config.error());
+  auto st = open_wallet_store(*config, /*create=*/false);
+  if (!st) return report_error(st.error());
+  auto ended = end_all_leases(**st, "qtw end-leases", "held when the store was restored");
+  if (!ended) return report_error(ended.error());
+  if (global.json) {
+    std::cout << json{{"leases_ended", *ended}}.dump() << "\n";
+  } else {
+    std::cout << *ended << " Explorer lease(s) ended (now used; the balancer recovers them)\n";
+  }
+  return 0;
+}
+
 int run_backup(const GlobalOptions& global, const std::string& outfile, bool force) {
   auto config = load_effective_config(global);
   if (!config) return report_error(config.error());
@@ -113,16 +156,35 @@ int run_backup(const GlobalOptions& global, const std::string& outfile, bool for
   if (path.rfind("sqlite:", 0) == 0) path = path.substr(7);
   store::SqliteBackupOptions options;
   options.overwrite = force;
+  std::size_t leases_ended = 0;
+  // A lease in the copy may be signed with after the copy was taken (the
+  // live daemon goes on; its sign-once guard lands in the live store, not
+  // here): a daemon that adopted it from a restored copy could sign a second
+  // time (I2). So in the copy every lease has ended: leased -> used, and the
+  // balancer recovers what is left on those Explorers. Never back to
+  // available (docs/DAEMON.md, "Backups and leases").
+  options.before_publish = [&leases_ended](const std::filesystem::path& copy) -> Status {
+    QTW_ASSIGN_OR_RETURN(auto copied, store::open_store(copy.string()));
+    QTW_ASSIGN_OR_RETURN(leases_ended,
+                         end_all_leases(*copied, "qtw backup", "held when this copy was taken"));
+    return {};
+  };
   auto report = store::backup_sqlite_store(path, outfile, options);
   if (!report) return report_error(report.error());
   if (global.json) {
-    std::cout << json{{"store", path}, {"outfile", outfile}, {"bytes", report->bytes},
-                      {"pages", report->pages}}
+    std::cout << json{{"store", path},           {"outfile", outfile},
+                      {"bytes", report->bytes},  {"pages", report->pages},
+                      {"leases_ended", leases_ended}}
                      .dump()
               << "\n";
   } else {
     std::cout << "backed up " << path << " to " << outfile << " (" << report->bytes
-              << " bytes, mode 0600, integrity checked)\n";
+              << " bytes, mode 0600, integrity checked";
+    if (leases_ended > 0) {
+      std::cout << "; " << leases_ended
+                << " Explorer lease(s) held at the copy count as used in it";
+    }
+    std::cout << ")\n";
   }
   return 0;
 }
@@ -156,6 +218,15 @@ void register_data_commands(CLI::App& app, GlobalOptions& global) {
   backup->add_option("-o,--outfile", args->outfile, "The copy to create")->required();
   backup->add_flag("--force", args->force, "Replace the file if it exists");
   backup->callback([&global, args] { global.exit_code = run_backup(global, args->outfile, args->force); });
+
+  auto yes = std::make_shared<bool>(false);
+  auto* end_leases = app.add_subcommand(
+      "end-leases",
+      "After restoring a store from a copy (pg_dump, PITR, a file copy): every Explorer lease "
+      "in it ends as used, never available (the original may have signed with them after the "
+      "copy). Run it before starting any daemon. `qtw backup` copies already come this way");
+  end_leases->add_flag("--yes", *yes, "Confirm: leases held by a running daemon end too");
+  end_leases->callback([&global, yes] { global.exit_code = run_end_leases(global, *yes); });
 }
 
 }  // namespace qtw::cli

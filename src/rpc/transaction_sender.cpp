@@ -133,6 +133,20 @@ Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTra
     }
   };
 
+  // Tells options_.on_settled about what settled since the last call.
+  std::vector<bool> reported(n, false);
+  auto report_settled = [&] {
+    if (!options_.on_settled) return;
+    std::vector<std::size_t> settled;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (done[i] && !reported[i] && out[i].kind != TxOutcomeKind::kUnknown) {
+        reported[i] = true;
+        settled.push_back(i);
+      }
+    }
+    if (!settled.empty()) options_.on_settled(settled, out);
+  };
+
   const std::int64_t start_ms = clk.now_ms();
   if (initial_send) {
     std::vector<std::size_t> all(n);
@@ -198,6 +212,7 @@ Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTra
       for (std::size_t i : pending) out[i].last_error = to_string(poll.error());
     }
 
+    report_settled();
     pending = pending_indices();
     if (pending.empty()) break;
 
@@ -237,6 +252,7 @@ Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTra
       }
     }
 
+    report_settled();
     pending = pending_indices();
     if (pending.empty()) break;
     const std::int64_t now = clk.now_ms();
@@ -252,6 +268,7 @@ Result<std::vector<TxOutcome>> TransactionSender::run(std::span<const PendingTra
       last_broadcast_ms = clk.now_ms();
     }
   }
+  report_settled();
   return out;
 }
 

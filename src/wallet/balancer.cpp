@@ -455,12 +455,44 @@ Status Balancer::resolve_unresolved(BalanceReport& report) {
     txs.push_back(flight.tx);
     flights.push_back(std::move(flight));
   }
-  rpc::TransactionSender sender(rpc_, options_.sender);
+  std::vector<bool> applied(flights.size(), false);
+  rpc::TransactionSender sender(rpc_, early_funding_sender(flights, applied, report));
   QTW_ASSIGN_OR_RETURN(auto outcomes, sender.confirm_all(txs, /*rebroadcast=*/true));
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    QTW_TRY(apply_outcome(flights[i], outcomes[i], report));
+    if (!applied[i]) QTW_TRY(apply_outcome(flights[i], outcomes[i], report));
   }
   return {};
+}
+
+rpc::SenderOptions Balancer::early_funding_sender(const std::vector<InFlight>& flights,
+                                                  std::vector<bool>& applied,
+                                                  BalanceReport& report) {
+  // Explorers are leasable as soon as their own funding confirms, not when
+  // the slowest transaction of the batch settles (a recovery waiting out a
+  // lost send, a rebroadcast after a restart): under RPC faults that wait
+  // left the pool empty for seconds (scripts/chaos, bench/RESULTS.md).
+  rpc::SenderOptions so = options_.sender;
+  so.on_settled = [this, &flights, &applied, &report](std::span<const std::size_t> settled,
+                                                      std::span<const rpc::TxOutcome> outcomes) {
+    std::vector<std::size_t> funding;
+    for (const std::size_t i : settled) {
+      if (flights[i].kind == IntentKind::kFundExplorers) funding.push_back(i);
+    }
+    if (funding.empty()) return;
+    const BalanceReport before = report;
+    const Status st = store_.transact([&]() -> Status {
+      for (const std::size_t i : funding) QTW_TRY(apply_outcome(flights[i], outcomes[i], report));
+      return {};
+    });
+    if (!st) {
+      // Nothing of it was recorded: the caller applies them after the batch.
+      report = before;
+      tracked_valid_ = false;
+      return;
+    }
+    for (const std::size_t i : funding) applied[i] = true;
+  };
+  return so;
 }
 
 Result<std::uint64_t> Balancer::quote_fee(const solana::Message& message) {
@@ -1072,7 +1104,8 @@ Status Balancer::confirm(BalanceReport& report) {
   }));
   for (const auto& f : in_flight_) txs.push_back(f.tx);
   report.transactions_sent += static_cast<std::uint32_t>(txs.size());
-  rpc::SenderOptions sender_options = options_.sender;
+  std::vector<bool> applied(in_flight_.size(), false);
+  rpc::SenderOptions sender_options = early_funding_sender(in_flight_, applied, report);
   if (options_.skip_funding_preflight && tracked_valid_ &&
       std::all_of(in_flight_.begin(), in_flight_.end(),
                   [](const InFlight& f) { return f.kind == IntentKind::kFundExplorers; })) {
@@ -1091,7 +1124,7 @@ Status Balancer::confirm(BalanceReport& report) {
     const std::size_t last = std::min(outcomes.size(), first + kOutcomesPerCommit);
     auto st = store_.transact([&]() -> Status {
       for (std::size_t i = first; i < last; ++i) {
-        QTW_TRY(apply_outcome(in_flight_[i], outcomes[i], report));
+        if (!applied[i]) QTW_TRY(apply_outcome(in_flight_[i], outcomes[i], report));
       }
       return {};
     });

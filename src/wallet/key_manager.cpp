@@ -366,8 +366,39 @@ Error KeyManager::lease_ended_or(const solana::Pubkey& explorer, Error not_here)
 Status KeyManager::adopt_leases() {
   QTW_ASSIGN_OR_RETURN(auto held, source_->held());
   if (held.empty()) return {};
-  spdlog::info("adopting {} Explorer lease(s) this owner held before its restart", held.size());
-  pool_->adopt(std::move(held));
+  // A lease is adopted once. Each adoption gives a lease a fresh deadline
+  // (the store does not know when it was handed out), so a daemon
+  // restarting faster than the lease time used to carry every lease of
+  // every earlier process along (the crash harness saw 136 after 60 kills:
+  // claimed batches never handed out, each kept out of the pool). Lease ids
+  // only grow, so the highest id held at this adoption, kept in the store,
+  // tells the next start which leases were adopted already: those end as
+  // used (recovered by the balancer, never handed out again, I2); a Lander
+  // holding one across two restarts within its lease time loses it.
+  const std::string adopted_upto = "adopted_lease_id_upto:" + owner_.host + ":" + owner_.instance;
+  QTW_ASSIGN_OR_RETURN(auto upto, store_->get_setting(adopted_upto));
+  std::vector<ClaimedExplorer> first_time;
+  std::vector<solana::Pubkey> again;
+  std::uint64_t highest = 0;
+  for (auto& c : held) {
+    highest = std::max(highest, c.store_lease_id);
+    if (upto && c.store_lease_id <= static_cast<std::uint64_t>(*upto)) {
+      again.push_back(c.keypair.pubkey());
+    } else {
+      first_time.push_back(std::move(c));
+    }
+  }
+  QTW_TRY(store_->put_setting(adopted_upto, static_cast<std::int64_t>(highest)));
+  if (!again.empty()) {
+    spdlog::info("{} Explorer lease(s) were adopted by an earlier start already: they end as "
+                 "used (recovered, never handed out again)",
+                 again.size());
+    QTW_TRY(source_->mark_used(again));
+  }
+  if (first_time.empty()) return {};
+  spdlog::info("adopting {} Explorer lease(s) this owner held before its restart",
+               first_time.size());
+  pool_->adopt(std::move(first_time));
   // Their store deadlines may be close: renew before the balancer expires them.
   auto renewed = store_->renew_leases(owner_, unix_ms() + options_.store_lease.count());
   if (!renewed) return tl::unexpected(renewed.error());

@@ -17,12 +17,14 @@
 //
 //   node tools/chaos/chaos.mjs --qtw build/apps/qtw/qtw [--kills 30]
 //        [--fault-rate 0.2] [--landers 4] [--hold-ms 1000] [--seed 1] [--postgres] [--keep]
-//        [--json-out FILE]
+//        [--json-out FILE] [--claim-batch N]
 // --postgres: a throw-away PostgreSQL cluster (scripts/pg-test-cluster) and
 // two daemons on it, killing either. --hold-ms: how long a Lander holds an
 // Explorer for its trade after the transaction landed (demand below what the
 // balancer can fund under faults, so an empty pool after a restart is the
-// restart's doing). Exit 0 only if every check passes.
+// restart's doing). --claim-batch: the daemons' [pool] claim_batch (each
+// kill strands the batch claimed and not yet handed out). Exit 0 only if
+// every check passes.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +34,7 @@ import * as kit from '@solana/kit';
 import { sleep, prng, freePort, startProcess, qtwRun, rpcCall, rpcBatch, quantile, table, Lander } from './lib.mjs';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const o = { qtw: process.env.QTW, kills: 30, faultRate: 0.2, landers: 4, holdMs: 1000, seed: 1, postgres: false, keep: false, jsonOut: null };
+const o = { qtw: process.env.QTW, kills: 30, faultRate: 0.2, landers: 4, holdMs: 1000, seed: 1, postgres: false, keep: false, jsonOut: null, claimBatch: null };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const v = () => { if (i + 1 >= process.argv.length) usage(`missing value for ${a}`); return process.argv[++i]; };
@@ -45,12 +47,13 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--postgres') o.postgres = true;
   else if (a === '--keep') o.keep = true;
   else if (a === '--json-out') o.jsonOut = v();
+  else if (a === '--claim-batch') o.claimBatch = Number(v());
   else if (a === '-h' || a === '--help') usage();
   else usage(`unknown argument ${a}`);
 }
 function usage(err) {
   if (err) process.stderr.write(`chaos: ${err}\n`);
-  process.stderr.write('usage: chaos --qtw PATH [--kills N] [--fault-rate R] [--landers N] [--hold-ms MS] [--seed S] [--postgres] [--keep] [--json-out FILE]\n');
+  process.stderr.write('usage: chaos --qtw PATH [--kills N] [--fault-rate R] [--landers N] [--hold-ms MS] [--seed S] [--postgres] [--keep] [--json-out FILE] [--claim-batch N]\n');
   process.exit(err ? 2 : 0);
 }
 if (!o.qtw) usage('--qtw PATH (or QTW=) is required');
@@ -173,6 +176,7 @@ interval_ms = 300
 max_hodl_outflow_lamports_per_hour = 1000000000000
 [service]
 lease_timeout_ms = 4000
+${o.claimBatch ? `[pool]\nclaim_batch = ${o.claimBatch}\n` : ''}
 [log]
 level = "info"
 `);
@@ -197,10 +201,15 @@ level = "info"
     await sleep(200);
   }
   const ttfl = [];  // ms from a restart to the first lease that daemon served
+  // Per measured restart: the phase killed, ms to READY, what the store held
+  // at READY (available / pending Explorers) and the time to the first lease:
+  // tells a slow start from an empty pool.
+  const restarts = [];
   const onLease = (i) => {
     const d = daemons[i];
     if (d.restartAt !== null) {
       ttfl.push(performance.now() - d.restartAt);
+      if (d.restartInfo) { d.restartInfo.ttflMs = ttfl[ttfl.length - 1]; restarts.push(d.restartInfo); d.restartInfo = null; }
       d.restartAt = null;
       d.firstLeaseWaiter?.();
     }
@@ -221,6 +230,7 @@ level = "info"
     kills[phase] = (kills[phase] ?? 0) + 1;
     done++;
     d.restartAt = performance.now();
+    d.restartInfo = { phase };
     d.start();
   };
   while (done < o.kills && !stopEarly) {
@@ -244,6 +254,14 @@ level = "info"
     await killAndRestart(d);
     const first = new Promise((r) => { d.firstLeaseWaiter = r; });
     try { await d.proc.ready; } catch (e) { throw new Error(`restart after kill ${done} failed: ${e.message}`); }
+    const info = d.restartInfo;
+    if (info && d.restartAt !== null) {
+      info.readyMs = performance.now() - d.restartAt;
+      const st = await fetch(`${d.url}/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } })
+        .then((r) => r.json()).catch(() => ({}));
+      info.availableAtReady = st.keys?.explorer?.available ?? 0;
+      info.pendingAtReady = st.keys?.explorer?.pending ?? 0;
+    }
     if (refusedSecond === null) {
       // While it runs, a second daemon with the same instance is refused.
       const second = startProcess(o.qtw, ['--config', join(work, 'qtw.toml'), ...storeArgs, 'serve', '--listen',
@@ -260,7 +278,11 @@ level = "info"
     // Let it serve again (the first lease after the restart), then run a while.
     await Promise.race([first, sleep(15_000)]);
     d.firstLeaseWaiter = null;
-    if (d.restartAt !== null) { log(`restart after kill ${done}: no lease within 15 s`); ttfl.push(15_000); d.restartAt = null; }
+    if (d.restartAt !== null) {
+      log(`restart after kill ${done}: no lease within 15 s`);
+      ttfl.push(15_000); d.restartAt = null;
+      if (d.restartInfo) { d.restartInfo.ttflMs = 15_000; restarts.push(d.restartInfo); d.restartInfo = null; }
+    }
     await sleep(200 + Math.floor(rand() * 800));
     if (done % 10 === 0 || done === o.kills) log(`${done}/${o.kills} kills`);
   }
@@ -373,6 +395,11 @@ level = "info"
   out.push('');
   out.push(table(['time to first lease after restart', 'ms'], [
     ['restarts measured', ttfl.length], ['median', med.toFixed(0)], ['p90', quantile(ttfl, 0.9).toFixed(0)], ['worst', worst.toFixed(0)]]));
+  // The slow restarts (first lease > 1 s): slow to start, or an empty pool?
+  const slow = restarts.filter((r) => r.ttflMs > 1000);
+  const dry = slow.filter((r) => r.availableAtReady === 0);
+  out.push(`restarts over 1 s: ${slow.length} of ${restarts.length}; of those, the store had no available Explorer at READY: ${dry.length}` +
+    (slow.length ? `; median READY ${quantile(slow.map((r) => r.readyMs), 0.5).toFixed(0)} ms` : ''));
   out.push('');
   out.push(`second live daemon with the same --instance: ${refusedSecond ?? 'not tried (no kills)'}`);
   out.push(failures.length === 0 ? 'checks: all passed (single use, funded once, drained to 0, conservation, store = chain)'
@@ -380,7 +407,7 @@ level = "info"
   process.stdout.write(out.join('\n') + '\n');
   if (o.jsonOut) {
     writeFileSync(o.jsonOut, JSON.stringify({ options: o, seconds, killsDone: done, kills, faults: Object.fromEntries(faults),
-      requests: fstats.requests, ttfl_ms: { median: med, worst, samples: ttfl }, lifecycles, landerTxs, failures }, null, 1));
+      requests: fstats.requests, ttfl_ms: { median: med, worst, samples: ttfl }, restarts, lifecycles, landerTxs, failures }, null, 1));
   }
   return failures.length === 0 ? 0 : 1;
 }

@@ -25,6 +25,7 @@
 // Thread safety: uses the RpcClient it is given, so the same rules apply:
 // one sender per thread.
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@
 #include "qtw/solana/types.h"
 
 namespace qtw::rpc {
+
+struct TxOutcome;
 
 struct SenderOptions {
   // Outcome wanted: kConfirmed (default) or kFinalized. kProcessed is
@@ -54,6 +57,15 @@ struct SenderOptions {
   std::int64_t timeout_ms = 120'000;
   // Time source; not owned. Default system_clock().
   Clock* clock = nullptr;
+  // Called on the sender's thread whenever some transactions settle while
+  // being tracked (confirmed, finalized, failed or expired; not kUnknown),
+  // with their indexes into the input and every outcome so far, before the
+  // call that tracks them returns. Each index is reported once. Lets a
+  // caller act on an early confirmation instead of waiting for the slowest
+  // transaction of the batch (the balancer makes funded Explorers leasable
+  // at once). Default: none.
+  std::function<void(std::span<const std::size_t> settled, std::span<const TxOutcome> outcomes)>
+      on_settled;
 };
 
 // A signed transaction to send or track. The sender copies nothing secret:

@@ -63,6 +63,10 @@ struct SqliteBackupOptions {
   // How long to wait, in total, while another connection holds a lock the
   // copy needs (rare in WAL mode: readers never wait for the writer).
   int busy_timeout_ms = 10'000;
+  // Called with the path of the finished copy (closed, not yet checked nor
+  // in place) before it is published; an error discards the copy. qtw
+  // backup ends the copy's Explorer leases here. Default: none.
+  std::function<Status(const std::filesystem::path& copy)> before_publish;
 };
 
 struct SqliteBackupReport {

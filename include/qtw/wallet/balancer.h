@@ -326,6 +326,10 @@ class Balancer {
                           const rpc::LatestBlockhash& blockhash, BalanceReport& report);
   Status confirm(BalanceReport& report);
   Status apply_outcome(const InFlight& flight, const rpc::TxOutcome& outcome, BalanceReport& report);
+  // A sender that records Explorer fundings as they settle (one store
+  // transaction per poll), setting applied[i]; the rest is left to the caller.
+  rpc::SenderOptions early_funding_sender(const std::vector<InFlight>& flights,
+                                          std::vector<bool>& applied, BalanceReport& report);
   Result<std::uint64_t> outflow_last_hour(const solana::Pubkey& from, store::IntentKind kind);
   // Reads the cycle's balances: `must_read` always, Banks/HODLs when their
   // tracked balances are stale or about to be acted upon; refreshes the

@@ -105,6 +105,13 @@ Result<SqliteBackupReport> backup_sqlite_store(const std::filesystem::path& stor
   const int finish = sqlite3_backup_finish(b);
   if (rc != SQLITE_DONE) return tl::unexpected(sql_error(src.db, rc, "copying " + store.string()));
   if (finish != SQLITE_OK) return tl::unexpected(sql_error(dst.db, finish, "finishing the copy"));
+  if (options.before_publish) {
+    sqlite3_close_v2(dst.db);
+    dst.db = nullptr;
+    QTW_TRY(options.before_publish(tmp.path));
+    rc = sqlite3_open_v2(tmp.path.c_str(), &dst.db, SQLITE_OPEN_READWRITE, nullptr);
+    if (rc != SQLITE_OK) return tl::unexpected(sql_error(dst.db, rc, "reopening " + tmp.path));
+  }
 
   // One self-contained file (no -wal beside it), checked, on disk.
   QTW_TRY(exec(dst.db, "PRAGMA journal_mode = DELETE"));

@@ -10,33 +10,14 @@
 # while Banks hold funds), banks add, HODL key validation in init, hodl add
 # and rescue, the sweep confirmation with a watch-only HODL.
 # Usage: cold_hodl_test.sh QTW_BINARY SOURCE_DIR
-set -uo pipefail
-QTW=$1
-SRC=$2
+QTW=$1; SRC=$2
 HELPER="$SRC/tests/integration/cli/cold_hodl_helper.js"
-WORK=$(mktemp -d /tmp/qtw-cold-test.XXXXXX)
-NODE_PID=""
-SERVE_PID=""
-cleanup() {
-  [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null
-  [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null
-  wait 2>/dev/null; rm -rf "$WORK"
-}
-trap cleanup EXIT
-cd "$WORK"
-pass=0; fail=0
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL $*"; }
-check() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
+. "$SRC/tests/integration/lib.sh"
+qtw_test_begin cold-test
 has() { if grep -q -- "$2" "$3"; then ok; else bad "$1: '$2' not in $3: $(cat "$3")"; fi; }
-jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v[k];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
 jlen() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of (process.argv[1]||"").split(".").filter(Boolean))v=v[k];console.log(v.length)})' "${1:-}"; }
 
-node "$SRC/tools/localnet/server.js" --port 0 --slot-ms 100 >node.out 2>node.log &
-NODE_PID=$!
-for _ in $(seq 1 100); do grep -q '^READY ' node.out && break; sleep 0.1; done
-URL=$(sed -n 's/^READY //p' node.out)
-[ -n "$URL" ] || { echo "local node did not start"; cat node.log; exit 1; }
+start_node --slot-ms 100
 export QTW_PASSPHRASE="cold test passphrase"
 cat > qtw.toml <<TOML
 [balancer]
@@ -46,7 +27,6 @@ TOML
 Q() { "$QTW" --config qtw.toml --store "$WORK/w.db" --rpc-url "$URL" "$@"; }
 rpc() { curl -s -X POST -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$URL"; }
 lamports() { rpc getBalance "[\"$1\",{\"commitment\":\"confirmed\"}]" | jget result.value; }
-fees_collected() { rpc qtwLocalnetInfo | jget result.userFeesCollected; }
 # I6: everything airdropped is in a managed key, a nonce account's deposit,
 # or was paid as a fee.
 conserved() {
@@ -58,10 +38,8 @@ conserved() {
   check "$1 conservation (managed $total + nonce $nonce + fees $fees)" "$((total + nonce + fees))" "$AIRDROP"
 }
 
-"$QTW" keygen -o hodl.json >/dev/null
-HODL=$("$QTW" pubkey hodl.json)
-"$QTW" --rpc-url "$URL" airdrop "$HODL" 20000000000 >/dev/null || bad "airdrop hodl"
 AIRDROP=20000000000
+fund_hodl $AIRDROP
 
 # ---- HODL key validation (init, hodl add, rescue) ----
 I() { "$QTW" --store "$WORK/v.db" --rpc-url "$URL" --json init --kdf-opslimit 1 --kdf-memlimit-kib 8 "$@"; }
@@ -250,7 +228,7 @@ BANK3=$(jget banks.0.pubkey <ba3.json)
 printf '0123456789abcdef0123456789abcdef\n' >token; chmod 600 token
 "$QTW" --config qtw.toml --store "$WORK/w.db" --rpc-url "$URL" serve --listen 127.0.0.1:0 \
   --token-file "$WORK/token" --instance cold-test >serve.out 2>serve.err &
-SERVE_PID=$!
+SERVE_PID=$!; PIDS+=("$SERVE_PID")
 for _ in $(seq 1 100); do
   [ "$(Q --json hodl requests | jlen)" = 1 ] && break
   sleep 0.2
@@ -285,5 +263,4 @@ Q export-seed --yes-i-understand >seed.hex; chmod 600 seed.hex
 check "rescue refuses a sysvar HODL" $? 2
 "$QTW" --store "$WORK/r.db" status --no-balances >out 2>err; check "refused rescue wrote no wallet" $? 2
 
-echo "cold_hodl_test: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish cold_hodl_test

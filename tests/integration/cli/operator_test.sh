@@ -6,30 +6,12 @@
 # once), `rescue --banks N` restoring Banks the chain never saw, `serve
 # --allow-remote` warning, and `release --keep` of a signed key exiting 2.
 # Usage: operator_test.sh QTW_BINARY SOURCE_DIR
-set -uo pipefail
-QTW=$1
-SRC=$2
-WORK=$(mktemp -d /tmp/qtw-operator-test.XXXXXX)
-NODE_PID=""; SERVE_PID=""
-cleanup() {
-  [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null
-  [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null
-  wait 2>/dev/null; rm -rf "$WORK"
-}
-trap cleanup EXIT
-cd "$WORK"
-pass=0; fail=0
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL $*"; }
-check() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
-jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v?.[k];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
+QTW=$1; SRC=$2
+. "$SRC/tests/integration/lib.sh"
+qtw_test_begin operator-test
 
 # Slots of 300 ms: a cycle's confirmation takes a few, so Ctrl-C lands in it.
-node "$SRC/tools/localnet/server.js" --port 0 --slot-ms 300 >node.out 2>node.log &
-NODE_PID=$!
-for _ in $(seq 1 100); do grep -q '^READY ' node.out && break; sleep 0.1; done
-URL=$(sed -n 's/^READY //p' node.out)
-[ -n "$URL" ] || { echo "local node did not start"; cat node.log; exit 1; }
+start_node --slot-ms 300
 export QTW_PASSPHRASE="operator test passphrase"
 export QTW_STORE="$WORK/w.db"
 
@@ -95,7 +77,7 @@ check "status no longer paused" "$("$QTW" status --json -u "$URL" | jget funding
 # serve --allow-remote on 0.0.0.0: serves, with a warning.
 openssl rand -hex 32 >token; chmod 600 token
 "$QTW" serve --listen 0.0.0.0:0 --allow-remote --token-file token -u "$URL" >serve.out 2>serve.err &
-SERVE_PID=$!
+SERVE_PID=$!; PIDS+=("$SERVE_PID")
 for _ in $(seq 1 100); do grep -q '^READY ' serve.out && break; sleep 0.1; done
 grep -q '^READY http://0.0.0.0:' serve.out && ok || bad "serve --allow-remote READY: $(cat serve.out serve.err)"
 grep -q "other hosts can reach" serve.err && ok || bad "serve --allow-remote warns: $(cat serve.err)"
@@ -114,5 +96,4 @@ for i in 0 1; do
     "$(node -e "console.log(JSON.parse(require('fs').readFileSync('banks_before.json'))[$i].pubkey)")"
 done
 
-echo "operator: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish operator

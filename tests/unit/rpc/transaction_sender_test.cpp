@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <span>
 #include <nlohmann/json.hpp>
 
 #include "support/http_test_server.h"
@@ -252,6 +253,45 @@ TEST(TransactionSender, ResumedTransactionsAreResentAtOnceThenOnSchedule) {
   auto q = TransactionSender(*quiet.client, quiet.options()).confirm_all(txs, false).value();
   EXPECT_EQ(quiet.node.sends.load(), 0);
   EXPECT_EQ(q.front().broadcasts, 0);
+}
+
+TEST(TransactionSender, OnSettledReportsEachTransactionWhenItSettlesNotAtTheEnd) {
+  // Two transactions the node never sees: the first expires at height ~21,
+  // the second at ~61. The caller hears of the first while the second is
+  // still tracked (the balancer makes funded Explorers leasable then), each
+  // index once; an outcome given up as kUnknown is never reported.
+  Rig rig([](std::uint64_t, bool) { return json(nullptr); });
+  std::vector<PendingTransaction> txs{pending(20), pending(60)};
+  struct Call {
+    std::vector<std::size_t> settled;
+    std::int64_t at_ms;
+    TxOutcomeKind first_kind;
+  };
+  std::vector<Call> calls;
+  SenderOptions o = rig.options();
+  o.on_settled = [&](std::span<const std::size_t> settled, std::span<const TxOutcome> outcomes) {
+    ASSERT_EQ(outcomes.size(), 2u);
+    calls.push_back(Call{{settled.begin(), settled.end()}, rig.clock.now_ms(), outcomes[0].kind});
+  };
+  auto outs = TransactionSender(*rig.client, o).send_and_confirm_all(txs).value();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].settled, std::vector<std::size_t>{0});
+  EXPECT_EQ(calls[0].first_kind, TxOutcomeKind::kExpired);
+  EXPECT_LE(calls[0].at_ms / 10, 25);  // told at once, not at height ~61
+  EXPECT_EQ(calls[1].settled, std::vector<std::size_t>{1});
+  EXPECT_GT(calls[1].at_ms / 10, 60);
+  EXPECT_EQ(outs[1].kind, TxOutcomeKind::kExpired);
+
+  Rig unreachable([](std::uint64_t, bool) { return json(nullptr); });
+  SenderOptions u = unreachable.options();
+  u.timeout_ms = 100;
+  int reported = 0;
+  u.on_settled = [&](std::span<const std::size_t> settled, std::span<const TxOutcome>) {
+    reported += static_cast<int>(settled.size());
+  };
+  auto unknown = TransactionSender(*unreachable.client, u).confirm_all(txs, false).value();
+  EXPECT_EQ(unknown[0].kind, TxOutcomeKind::kUnknown);
+  EXPECT_EQ(reported, 0);
 }
 
 TEST(TransactionSender, SendsAreOneBatchAndEachPollCarriesTheBlockHeight) {
