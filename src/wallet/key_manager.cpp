@@ -9,6 +9,7 @@
 
 #include "qtw/metrics/wallet_metrics.h"
 #include "qtw/solana/encoding.h"
+#include "qtw/solana/instruction_decode.h"
 #include "qtw/solana/programs.h"
 #include "qtw/solana/versioned_message.h"
 #include "qtw/vault/hot_keys.h"
@@ -482,9 +483,9 @@ Result<solana::Signature> KeyManager::sign(const solana::Pubkey& explorer,
                     const solana::Pubkey* program = decoded->static_key(ix.program_id_index);
                     if (program == nullptr) return false;
                     if (*program == solana::compute_budget_program_id()) return true;
-                    return *program == solana::system_program_id() && ix.data.size() == 12 &&
-                           ix.data[0] == 2 && ix.data[1] == 0 && ix.data[2] == 0 &&
-                           ix.data[3] == 0;
+                    if (*program != solana::system_program_id()) return false;
+                    auto system = solana::system_ix::decode(ix.data);
+                    return system && system->kind == solana::system_ix::Kind::kTransfer;
                   });
   if (no_token_programs) balancer_->note_signed_without_token_programs(explorer);
   return ticket->keypair->sign(message);
