@@ -145,6 +145,7 @@ Result<WalletConfig> parse_config(std::string_view toml_text) {
     r.integer("cu_price_micro_lamports", c.balancer.cu_price_micro_lamports);
     r.integer("cu_limit", c.balancer.cu_limit);
     r.boolean("classify_before_recovery", c.balancer.classify_before_recovery);
+    r.integer("restore_explorer_gap", c.balancer.restore_explorer_gap);
     QTW_TRY(r.finish());
   }
   {

@@ -37,6 +37,7 @@ KeyManagerOptions key_manager_options(const WalletConfig& config) {
   o.balancer.bank_refill_percent = b.bank_refill_percent;
   o.balancer.priority = PriorityFee{b.cu_price_micro_lamports, b.cu_limit};
   o.balancer.classify_before_recovery = b.classify_before_recovery;
+  o.balancer.restore_explorer_gap = b.restore_explorer_gap;
   o.balancer.max_lamports_per_explorer = config.caps.max_lamports_per_explorer;
   o.balancer.max_bank_outflow_lamports_per_hour = config.caps.max_bank_outflow_lamports_per_hour;
   o.balancer.max_hodl_outflow_lamports_per_hour = config.caps.max_hodl_outflow_lamports_per_hour;
@@ -614,6 +615,14 @@ void KeyManager::balancer_loop() {
       auto report = balance();
       if (!report) spdlog::warn("balancer cycle failed: {}", report.error().message);
       if (report) {
+        if (report->restore_scan) {
+          spdlog::info("balancer: restored store scanned past every Bank's next Explorer index "
+                       "(gap {}); the mark is cleared",
+                       report->restore_scan->gap);
+          for (const auto& line : describe_restore_scan(*report->restore_scan)) {
+            spdlog::info("balancer: restored store: {}", line);
+          }
+        }
         for (const auto& w : report->warnings) spdlog::warn("balancer: {}", w);
       }
     } else if (!leader) {
