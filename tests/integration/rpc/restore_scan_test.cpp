@@ -12,7 +12,9 @@
 #include <set>
 
 #include "qtw/store/open_store.h"
+#include "qtw/solana/transaction.h"
 #include "qtw/wallet/chain_scan.h"
+#include "qtw/wallet/tx_plan.h"
 #include "support/wallet_rig.h"
 
 namespace qtw::test {
@@ -48,6 +50,20 @@ std::vector<store::KeyRecord> banks_of(store::KeyStore& s) {
   EXPECT_TRUE(keys);
   return keys ? *keys : std::vector<store::KeyRecord>{};
 }
+
+// Hot keys for a Balancer on the copy (no HODL key: the copy tops up no Bank).
+class HotSigner final : public wallet::KeySigner {
+ public:
+  explicit HotSigner(const vault::HotKeys& hot) : hot_(hot) {}
+  Result<solana::Keypair> bank_keypair(std::uint32_t i) override { return hot_.bank_keypair(i); }
+  Result<solana::Keypair> explorer_keypair(std::uint32_t i, std::uint32_t j) override {
+    return hot_.explorer_keypair(i, j);
+  }
+  const solana::Keypair* hodl_keypair(const solana::Pubkey&) override { return nullptr; }
+
+ private:
+  const vault::HotKeys& hot_;
+};
 
 class RestoreScan : public ::testing::Test {
  protected:
@@ -200,6 +216,87 @@ TEST_F(RestoreScan, MarkEndsLeasesAndTakesAvailableOutOfService) {
       EXPECT_GE(*k.explorer_index, next_before[*k.bank_index]);
     }
   }
+}
+
+// A funding in flight when the copy was taken (its Explorers pending, its
+// intent persisted): the live wallet may have confirmed, leased and signed
+// with them after the copy. In the marked copy the funding that lands makes
+// them used (and drained), never available; the cycle then scans past them
+// and creates new Explorers beyond every index the live wallet used.
+TEST_F(RestoreScan, FundingInFlightAtTheCopyEndsUsedNotAvailable) {
+  const auto banks = banks_of(*copy_);
+  const auto& bank = banks.front();
+  auto bank_kp = rig_->hot_keys().bank_keypair(*bank.bank_index);
+  ASSERT_TRUE(bank_kp);
+  // Indexes the copy reserves itself: past the live wallet's (as if the
+  // copy's Bank had been ahead); the scan starts after them.
+  auto live_bank = rig_->store().get_key(bank.pubkey);
+  ASSERT_TRUE(live_bank);
+  auto latest = rig_->rpc().get_latest_blockhash();
+  ASSERT_TRUE(latest);
+  std::vector<solana::Pubkey> pending;
+  std::uint32_t skip = live_bank->next_child_index;
+  ASSERT_TRUE(copy_->transact([&]() -> Status {
+    // Indexes 0..skip-1 are the live wallet's: reserved and dropped in the
+    // copy (as if its own fundings of them had expired), so the copy's
+    // in-flight funding is for the next ones.
+    QTW_ASSIGN_OR_RETURN(auto old, copy_->reserve_explorers(bank.id, skip, [&](std::uint32_t j) {
+      return rig_->hot_keys().explorer_pubkey(*bank.bank_index, j);
+    }));
+    std::vector<solana::Pubkey> old_keys;
+    for (const auto& k : old) old_keys.push_back(k.pubkey);
+    QTW_TRY(copy_->transition_many(old_keys, KeyState::kPending, KeyState::kDropped, "test"));
+    QTW_ASSIGN_OR_RETURN(auto fresh, copy_->reserve_explorers(bank.id, 3, [&](std::uint32_t j) {
+      return rig_->hot_keys().explorer_pubkey(*bank.bank_index, j);
+    }));
+    std::vector<store::IntentTransfer> transfers;
+    for (const auto& k : fresh) {
+      pending.push_back(k.pubkey);
+      transfers.push_back({bank.pubkey, k.pubkey, 2'000'000});
+    }
+    QTW_ASSIGN_OR_RETURN(auto msg, wallet::build_funding_message(bank.pubkey, pending, 2'000'000,
+                                                                 latest->blockhash));
+    auto tx = solana::Transaction::from_message(std::move(msg));
+    const solana::Keypair* signers[] = {&*bank_kp};
+    QTW_TRY(tx.sign(signers));
+    store::IntentRecord intent;
+    intent.kind = store::IntentKind::kFundExplorers;
+    intent.status = store::IntentStatus::kPrepared;
+    intent.fee_payer = bank.pubkey;
+    intent.transfers = transfers;
+    intent.signature = tx.id();
+    intent.blockhash = latest->blockhash;
+    intent.last_valid_block_height = latest->last_valid_block_height;
+    QTW_ASSIGN_OR_RETURN(intent.wire, tx.serialize());
+    intent.fee_lamports = 5'000;
+    return copy_->insert_intent(intent).map([](auto) {});
+  }));
+  ASSERT_TRUE(wallet::mark_store_restored(*copy_, "test", "at the copy", 1'000));
+
+  HotSigner signer(rig_->hot_keys());
+  wallet::BalancerOptions o = rig_options().balancer;
+  wallet::Balancer balancer(*copy_, rig_->rpc(), signer, o);
+  auto cycle = balancer.run_cycle();
+  ASSERT_TRUE(cycle) << to_string(cycle.error());
+  EXPECT_EQ(cycle->intents_resumed, 1u);
+  ASSERT_TRUE(cycle->restore_scan);
+  EXPECT_FALSE(*wallet::restored_since(*copy_));
+  for (const auto& pk : pending) {
+    auto k = copy_->get_key(pk);
+    ASSERT_TRUE(k);
+    EXPECT_NE(k->state, KeyState::kAvailable) << "funded in flight at the copy, handed out again";
+  }
+  // Every index is used once; what is available now lies beyond the live
+  // wallet's indexes and the in-flight ones.
+  std::set<std::pair<std::uint32_t, std::uint32_t>> seen;
+  for (const auto& k : explorers_of(*copy_)) {
+    EXPECT_TRUE(seen.emplace(*k.bank_index, *k.explorer_index).second) << "index twice";
+    if (k.state == KeyState::kAvailable && *k.bank_index == *bank.bank_index) {
+      EXPECT_GE(*k.explorer_index, skip + 3);
+    }
+  }
+  std::cout << "first cycle on the copy: " << cycle->explorers_recovered << " recovered, "
+            << cycle->explorers_created << " created\n";
 }
 
 }  // namespace
