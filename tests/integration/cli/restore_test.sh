@@ -24,26 +24,18 @@ AIRDROP=10000000000
 fund_hodl $AIRDROP
 "$QTW" --store w.db --rpc-url "$URL" init --banks 2 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 SINK=$("$QTW" keygen -o sink.json) || exit 1
-TOKEN=restore-test-token-0123456789abcdef
-printf '%s' "$TOKEN" >token; chmod 600 token
-cat > qtw.toml <<TOML
-[rpc]
-url = "$URL"
-[store]
-path = "$WORK/w.db"
-[balancer]
+make_token restore-test
+write_config <<TOML
 min_explorer_keys = 4
 explorer_keys_to_create = 4
 interval_ms = 300
 leader_ttl_ms = 1000
+[service]
+lease_timeout_ms = 10000
+token_file = "$WORK/token"
 [pool]
 claim_batch = 1
-[service]
-token_file = "$WORK/token"
-lease_timeout_ms = 10000
 TOML
-Q() { "$QTW" --config qtw.toml "$@"; }
-api() { curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "${2:-{\}}" "$D$1"; }
 serve() {
   "$QTW" --config qtw.toml serve --listen 127.0.0.1:0 --instance live >serve.out 2>>serve.log & PIDS+=($!); SERVE=$!
   D=$(wait_ready serve.out)

@@ -35,21 +35,15 @@ WalletRigOptions rig_options() {
   return o;
 }
 
-std::vector<store::KeyRecord> explorers_of(store::KeyStore& s) {
+std::vector<store::KeyRecord> keys_of(store::KeyStore& s, KeyTier tier) {
   store::KeyFilter f;
-  f.tier = KeyTier::Explorer;
+  f.tier = tier;
   auto keys = s.list_keys(f);
   EXPECT_TRUE(keys);
   return keys ? *keys : std::vector<store::KeyRecord>{};
 }
-
-std::vector<store::KeyRecord> banks_of(store::KeyStore& s) {
-  store::KeyFilter f;
-  f.tier = KeyTier::Bank;
-  auto keys = s.list_keys(f);
-  EXPECT_TRUE(keys);
-  return keys ? *keys : std::vector<store::KeyRecord>{};
-}
+std::vector<store::KeyRecord> explorers_of(store::KeyStore& s) { return keys_of(s, KeyTier::Explorer); }
+std::vector<store::KeyRecord> banks_of(store::KeyStore& s) { return keys_of(s, KeyTier::Bank); }
 
 // Hot keys for a Balancer on the copy (no HODL key: the copy tops up no Bank).
 class HotSigner final : public wallet::KeySigner {
