@@ -201,28 +201,7 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
   // the copy: scan the chain past every Bank's next index and reserve what
   // was used before any index is derived again (I2). Until that succeeds
   // nothing is created; recovery of the Explorers already known goes on.
-  bool may_create = true;
-  if (restored_store_) {
-    const std::uint32_t gap =
-        options_.restore_explorer_gap != 0
-            ? options_.restore_explorer_gap
-            : default_restore_explorer_gap(params.min_explorer_keys, params.explorer_keys_to_create);
-    auto scan = reconcile_restored_store(
-        store_, rpc_,
-        [this](std::uint32_t i, std::uint32_t j) { return signer_.explorer_pubkey(i, j); }, gap);
-    if (scan) {
-      report.restore_scan = std::move(*scan);
-      restored_store_ = false;
-    } else {
-      may_create = false;
-      report.restore_scan_failed = scan.error().message;
-      restore_scan_failed_ = scan.error().message;
-      report.warnings.push_back(
-          "restored store: the chain scan past each Bank's next Explorer index failed (" +
-          scan.error().message +
-          "); no Explorer is created until it succeeds (the next cycle retries)");
-    }
-  }
+  const bool may_create = scan_if_restored(params, report);
   // Ctrl-C: stop between steps; persisted intents are resumed next cycle.
   auto interrupted = [&] {
     if (options_.interrupt == nullptr || !options_.interrupt->load()) return false;
@@ -361,6 +340,28 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
   return report;
 }
 
+bool Balancer::scan_if_restored(const BalanceParams& params, BalanceReport& report) {
+  if (!restored_store_) return true;
+  const std::uint32_t gap =
+      options_.restore_explorer_gap != 0
+          ? options_.restore_explorer_gap
+          : default_restore_explorer_gap(params.min_explorer_keys, params.explorer_keys_to_create);
+  auto scan = reconcile_restored_store(
+      store_, rpc_,
+      [this](std::uint32_t i, std::uint32_t j) { return signer_.explorer_pubkey(i, j); }, gap);
+  if (scan) {
+    report.restore_scan = std::move(*scan);
+    restored_store_ = false;
+    return true;
+  }
+  report.restore_scan_failed = scan.error().message;
+  restore_scan_failed_ = scan.error().message;
+  report.warnings.push_back(
+      "restored store: the chain scan past each Bank's next Explorer index failed (" +
+      scan.error().message + "); no Explorer is created until it succeeds (the next cycle retries)");
+  return false;
+}
+
 Result<BalanceReport> Balancer::sweep_to_hodl(const Pubkey& hodl) {
   std::lock_guard lock(cycle_mu_);
   const auto started = std::chrono::steady_clock::now();
@@ -390,11 +391,17 @@ Result<BalanceReport> Balancer::sweep_locked(const Pubkey& hodl) {
   report.funding_paused = true;
   QTW_ASSIGN_OR_RETURN(auto expired, store_.expire_leases(now_ms()));
   report.leases_expired = static_cast<std::uint32_t>(expired.size());
+  QTW_ASSIGN_OR_RETURN(const auto restored_at, restored_since(store_));
+  restored_store_ = restored_at.has_value();
   QTW_TRY(resolve_unresolved(report));
   if (report.transactions_unknown > 0) {
     return make_error(ErrorCode::kUnavailable,
                       "earlier transactions are still unresolved; run sweep again in a minute");
   }
+  // A restored store: the Explorers created after the copy are found (and
+  // drained below) too. If the scan fails, what is known is swept, the
+  // warning says so, and the mark stays for the next sweep or cycle.
+  (void)scan_if_restored(options_.params, report);
   store::KeyFilter f;
   f.tier = KeyTier::Explorer;
   f.state = KeyState::kAvailable;

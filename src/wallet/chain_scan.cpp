@@ -232,7 +232,6 @@ Result<std::optional<RestoreScanReport>> reconcile_restored_store(
     rb.bank_index = bank_index;
     rb.bank = b.pubkey;
     rb.first_index = b.next_child_index;
-    rb.scanned = static_cast<std::uint32_t>(found.size()) + gap;
     rb.reserved = static_cast<std::uint32_t>(found.size());
     for (const auto& e : found) {
       if (e.lamports > 0) {

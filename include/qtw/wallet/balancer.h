@@ -232,7 +232,9 @@ class Balancer {
   // Emergency / tear-down (qtw sweep --to-hodl): takes every available
   // Explorer out of service, drains every used Explorer into its Bank, then
   // every Bank into `hodl` (which must be a registered HODL key, I3). Leased
-  // Explorers are left alone and counted. Creates and funds nothing.
+  // Explorers are left alone and counted. Creates and funds nothing. In a
+  // restored store it first scans for the Explorers created after the copy
+  // (as a cycle does), so they are drained too.
   [[nodiscard]] Result<BalanceReport> sweep_to_hodl(const solana::Pubkey& hodl);
   [[nodiscard]] const BalancerOptions& options() const noexcept { return options_; }
   // The signer saw this Explorer sign its one message, and that message
@@ -285,6 +287,10 @@ class Balancer {
   };
 
   Result<BalanceReport> cycle_locked(const BalanceParams& params);
+  // A restored store (restored_store_): reconcile_restored_store with the
+  // configured or default gap; the result or the failure goes into
+  // `report`. False when the store is still marked (the scan failed).
+  bool scan_if_restored(const BalanceParams& params, BalanceReport& report);
   Result<BalanceReport> sweep_locked(const solana::Pubkey& hodl);
   void record_metrics(const Result<BalanceReport>& report, double seconds);
   Status resolve_unresolved(BalanceReport& report);

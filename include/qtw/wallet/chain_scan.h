@@ -134,7 +134,6 @@ struct RestoredBank {
   std::uint32_t bank_index = 0;
   solana::Pubkey bank;
   std::uint32_t first_index = 0;   // the copy's next_child_index
-  std::uint32_t scanned = 0;       // indexes read (including the final unseen run)
   std::uint32_t reserved = 0;      // first_index .. first_index + reserved - 1
   std::uint32_t funded = 0;        // -> used (lamports left)
   std::uint32_t retired = 0;       // history, 0 lamports
