@@ -101,8 +101,8 @@ Result<std::vector<ScannedBank>> scan_chain(rpc::RpcClient& rpc, const BankPubke
     unseen_banks = 0;
     ScannedBank b{i, bank_pk, one[0].lamports, {}};
     QTW_ASSIGN_OR_RETURN(
-        b.explorers,
-        scan_explorers(rpc, [&](std::uint32_t j) { return explorer(i, j); }, 0, explorer_gap));
+        b.explorers, scan_explorers(
+                         rpc, [&](std::uint32_t j) { return explorer(i, j); }, 0, explorer_gap));
     found.push_back(std::move(b));
   }
   return found;
@@ -115,12 +115,12 @@ Status place_scanned_explorers(store::KeyStore& store, std::int64_t bank_id,
   QTW_ASSIGN_OR_RETURN(auto bank, store.get_key_by_id(bank_id));
   if (bank.next_child_index != explorers.front().index) {
     return make_error(ErrorCode::kConflict,
-                      std::string(why) + ": Bank " + bank.pubkey.to_base58() + " would hand out index " +
-                          std::to_string(bank.next_child_index) + ", the scan began at " +
-                          std::to_string(explorers.front().index) + "; scan again");
+                      std::string(why) + ": Bank " + bank.pubkey.to_base58() +
+                          " would hand out index " + std::to_string(bank.next_child_index) +
+                          ", the scan began at " + std::to_string(explorers.front().index) +
+                          "; scan again");
   }
-  QTW_ASSIGN_OR_RETURN(auto reserved,
-                       store.reserve_explorers(bank_id, explorers.size(), explorer));
+  QTW_ASSIGN_OR_RETURN(auto reserved, store.reserve_explorers(bank_id, explorers.size(), explorer));
   if (reserved.size() != explorers.size()) {
     return make_error(ErrorCode::kInternal, std::string(why) + ": reserved " +
                                                 std::to_string(reserved.size()) + " of " +
@@ -143,8 +143,8 @@ Status place_scanned_explorers(store::KeyStore& store, std::int64_t bank_id,
   // (the state machine's "a chain scan found it"), then retired for what
   // holds nothing: the legal path for each end state.
   const std::string reason(why);
-  QTW_TRY(store.transition_many(all, KeyState::kPending, KeyState::kDropped,
-                                reason + ": re-derived"));
+  QTW_TRY(
+      store.transition_many(all, KeyState::kPending, KeyState::kDropped, reason + ": re-derived"));
   if (!to_used.empty()) {
     QTW_TRY(store.transition_many(to_used, KeyState::kDropped, KeyState::kUsed,
                                   reason + ": seen on chain"));
@@ -199,9 +199,8 @@ Result<RestoreMarkReport> mark_store_restored(store::KeyStore& store, const std:
 std::uint32_t default_restore_explorer_gap(std::uint32_t min_explorer_keys,
                                            std::uint32_t explorer_keys_to_create) {
   const std::uint64_t per_cycle = std::max(min_explorer_keys, explorer_keys_to_create);
-  return static_cast<std::uint32_t>(
-      std::min<std::uint64_t>(std::max<std::uint64_t>(100, 4 * per_cycle),
-                              std::numeric_limits<std::uint32_t>::max()));
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(
+      std::max<std::uint64_t>(100, 4 * per_cycle), std::numeric_limits<std::uint32_t>::max()));
 }
 
 Result<std::optional<RestoreScanReport>> reconcile_restored_store(
@@ -224,10 +223,10 @@ Result<std::optional<RestoreScanReport>> reconcile_restored_store(
   for (const auto& b : banks) {
     if (!b.bank_index) continue;
     const std::uint32_t bank_index = *b.bank_index;
-    QTW_ASSIGN_OR_RETURN(auto found, scan_explorers(
-                                         rpc,
-                                         [&](std::uint32_t j) { return explorer(bank_index, j); },
-                                         b.next_child_index, gap));
+    QTW_ASSIGN_OR_RETURN(auto found,
+                         scan_explorers(
+                             rpc, [&](std::uint32_t j) { return explorer(bank_index, j); },
+                             b.next_child_index, gap));
     RestoredBank rb;
     rb.bank_index = bank_index;
     rb.bank = b.pubkey;
@@ -261,8 +260,8 @@ Result<std::optional<RestoreScanReport>> reconcile_restored_store(
           "restored store"));
     }
     QTW_TRY(store.put_setting(kRestoredStoreSetting, 0));
-    std::string detail = "scanned every Bank past its next Explorer index (gap " +
-                         std::to_string(gap) + "): ";
+    std::string detail =
+        "scanned every Bank past its next Explorer index (gap " + std::to_string(gap) + "): ";
     const auto lines = describe_restore_scan(report);
     for (std::size_t i = 0; i < lines.size(); ++i) detail += (i > 0 ? "; " : "") + lines[i];
     return store
@@ -283,9 +282,8 @@ std::vector<std::string> describe_restore_scan(const RestoreScanReport& report) 
     } else {
       line += "Explorers " + std::to_string(b.first_index) + ".." +
               std::to_string(b.first_index + b.reserved - 1) + " found after the copy (" +
-              std::to_string(b.funded) + " holding lamports -> used, " +
-              std::to_string(b.retired) + " drained -> retired, " + std::to_string(b.dropped) +
-              " never funded -> dropped)";
+              std::to_string(b.funded) + " holding lamports -> used, " + std::to_string(b.retired) +
+              " drained -> retired, " + std::to_string(b.dropped) + " never funded -> dropped)";
     }
     out.push_back(std::move(line));
   }

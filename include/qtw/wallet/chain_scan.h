@@ -97,8 +97,8 @@ inline constexpr std::string_view kRestoredStoreSetting = "restored_store_at_ms"
 [[nodiscard]] Result<std::optional<std::int64_t>> restored_since(store::KeyStore& store);
 
 struct RestoreMarkReport {
-  std::size_t leases_ended = 0;       // leased -> used
-  std::size_t available_ended = 0;    // available -> used
+  std::size_t leases_ended = 0;     // leased -> used
+  std::size_t available_ended = 0;  // available -> used
 };
 
 // Marks `store` as a copy of another (qtw backup inside its copy, qtw
@@ -133,12 +133,12 @@ struct RestoreMarkReport {
 struct RestoredBank {
   std::uint32_t bank_index = 0;
   solana::Pubkey bank;
-  std::uint32_t first_index = 0;   // the copy's next_child_index
-  std::uint32_t reserved = 0;      // first_index .. first_index + reserved - 1
-  std::uint32_t funded = 0;        // -> used (lamports left)
-  std::uint32_t retired = 0;       // history, 0 lamports
-  std::uint32_t dropped = 0;       // never seen (holes)
-  std::uint64_t lamports = 0;      // on the funded ones
+  std::uint32_t first_index = 0;  // the copy's next_child_index
+  std::uint32_t reserved = 0;     // first_index .. first_index + reserved - 1
+  std::uint32_t funded = 0;       // -> used (lamports left)
+  std::uint32_t retired = 0;      // history, 0 lamports
+  std::uint32_t dropped = 0;      // never seen (holes)
+  std::uint64_t lamports = 0;     // on the funded ones
 };
 
 struct RestoreScanReport {

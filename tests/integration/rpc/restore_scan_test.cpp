@@ -11,8 +11,8 @@
 #include <map>
 #include <set>
 
-#include "qtw/store/open_store.h"
 #include "qtw/solana/transaction.h"
+#include "qtw/store/open_store.h"
 #include "qtw/wallet/chain_scan.h"
 #include "qtw/wallet/tx_plan.h"
 #include "support/wallet_rig.h"
@@ -42,8 +42,12 @@ std::vector<store::KeyRecord> keys_of(store::KeyStore& s, KeyTier tier) {
   EXPECT_TRUE(keys);
   return keys ? *keys : std::vector<store::KeyRecord>{};
 }
-std::vector<store::KeyRecord> explorers_of(store::KeyStore& s) { return keys_of(s, KeyTier::Explorer); }
-std::vector<store::KeyRecord> banks_of(store::KeyStore& s) { return keys_of(s, KeyTier::Bank); }
+std::vector<store::KeyRecord> explorers_of(store::KeyStore& s) {
+  return keys_of(s, KeyTier::Explorer);
+}
+std::vector<store::KeyRecord> banks_of(store::KeyStore& s) {
+  return keys_of(s, KeyTier::Bank);
+}
 
 // Hot keys for a Balancer on the copy (no HODL key: the copy tops up no Bank).
 class HotSigner final : public wallet::KeySigner {
@@ -65,8 +69,8 @@ class RestoreScan : public ::testing::Test {
     auto rig = WalletRig::start(rig_options());
     ASSERT_TRUE(rig) << to_string(rig.error());
     rig_ = std::move(*rig);
-    dir_ = std::filesystem::temp_directory_path() /
-           ("qtw-restore-scan-" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("qtw-restore-scan-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     // The copy: taken when the wallet had its Banks and no Explorer yet.
     store::OpenStoreOptions create;
@@ -94,7 +98,8 @@ class RestoreScan : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
   wallet::BankExplorerPubkeyOf derive() {
-    return [this](std::uint32_t i, std::uint32_t j) { return rig_->hot_keys().explorer_pubkey(i, j); };
+    return
+        [this](std::uint32_t i, std::uint32_t j) { return rig_->hot_keys().explorer_pubkey(i, j); };
   }
 
   std::unique_ptr<WalletRig> rig_;

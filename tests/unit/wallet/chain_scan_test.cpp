@@ -13,11 +13,10 @@ TEST(RestoreGap, FourCyclesWorthOfCreationsAtLeastAHundred) {
     std::uint32_t min_explorer_keys, explorer_keys_to_create, want;
   };
   const Case cases[] = {
-      {5, 3, 100},          // defaults: the floor
-      {25, 3, 100},         // 4 x 25 = 100
-      {30, 8, 120},         // the larger of the two, times 4
-      {8, 200, 800},
-      {4'000'000'000u, 1, 4'294'967'295u},  // saturates, never wraps
+      {5, 3, 100},                                         // defaults: the floor
+      {25, 3, 100},                                        // 4 x 25 = 100
+      {30, 8, 120},                                        // the larger of the two, times 4
+      {8, 200, 800}, {4'000'000'000u, 1, 4'294'967'295u},  // saturates, never wraps
   };
   for (const auto& c : cases) {
     EXPECT_EQ(default_restore_explorer_gap(c.min_explorer_keys, c.explorer_keys_to_create), c.want)
