@@ -19,7 +19,7 @@ export QTW_PASSPHRASE="serve crash test"
 AIRDROP=10000000000
 fund_hodl $AIRDROP
 "$QTW" --store w.db init --banks 1 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
-MARKET=$("$QTW" keygen -o market.json) || exit 1
+MARKET=$("$QTW" --rpc-url "$URL" keygen -o market.json) || exit 1
 TOKEN=serve-crash-token-0123456789abcdef
 printf '%s' "$TOKEN" >token; chmod 600 token
 cat > qtw.toml <<TOML
