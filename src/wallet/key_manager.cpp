@@ -267,7 +267,8 @@ Result<std::unique_ptr<KeyManager>> KeyManager::open(std::unique_ptr<store::KeyS
   km->pool_ = std::make_unique<ExplorerPool>(*km->source_, km->options_.pool);
   km->balancer_ = std::make_unique<Balancer>(*km->store_, *km->rpc_, *km->signer_,
                                             km->options_.balancer, km->options_.metrics);
-  QTW_TRY(km->end_held_leases());
+  // A fresh random owner (one-shot commands) holds nothing yet.
+  if (km->options_.owner) QTW_TRY(km->end_held_leases());
   km->maintenance_ = std::thread([raw = km.get()] { raw->maintenance_loop(); });
   return km;
 }
