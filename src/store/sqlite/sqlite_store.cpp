@@ -637,8 +637,11 @@ class SqliteStore final : public KeyStore {
 
   Status release_explorers(const LeaseOwner& owner, std::span<const solana::Pubkey> explorers,
                            bool retire) override {
+    if (explorers.empty()) return {};
     std::lock_guard lock(mu_);
     QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    const KeyState to = retire ? KeyState::kUsed : KeyState::kAvailable;
+    const std::string_view reason = retire ? "returned, retire" : "returned, keep";
     for (const auto& pk : explorers) {
       QTW_ASSIGN_OR_RETURN(KeyRecord r, get_key_locked(pk));
       QTW_TRY(check_release(r, retire));
@@ -647,9 +650,12 @@ class SqliteStore final : public KeyStore {
                                                     owner_string(r.lease->owner) + ", not " +
                                                     owner_string(owner));
       }
-      QTW_TRY(move_locked(pk, KeyState::kLeased, retire ? KeyState::kUsed : KeyState::kAvailable,
-                          owner_string(owner), retire ? "returned, retire" : "returned, keep"));
+      QTW_TRY(move_row_locked(pk, KeyState::kLeased, to, reason));
     }
+    // One audit row for the batch (store/batch_audit.h).
+    QTW_TRY(audit_locked(owner_string(owner), "explorer.transition", explorers.front(),
+                         std::nullopt,
+                         transition_audit_detail(KeyState::kLeased, to, reason, explorers)));
     return txn.commit();
   }
 
@@ -668,7 +674,8 @@ class SqliteStore final : public KeyStore {
     return keys;
   }
 
-  Result<std::vector<solana::Pubkey>> expire_owner(const LeaseOwner& owner) override {
+  Result<std::vector<solana::Pubkey>> expire_owner(const LeaseOwner& owner,
+                                                   std::string_view reason) override {
     std::lock_guard lock(mu_);
     QTW_ASSIGN_OR_RETURN(Txn txn, begin());
     QTW_ASSIGN_OR_RETURN(Stmt sel, db_.prepare(
@@ -677,10 +684,15 @@ class SqliteStore final : public KeyStore {
     sel.bind(1, state_int(KeyState::kLeased)).bind_text(2, owner.host).bind(3, owner.pid);
     sel.bind_text(4, owner.instance);
     QTW_ASSIGN_OR_RETURN(auto keys, collect_pubkeys(sel));
-    for (const auto& pk : keys) {
-      QTW_TRY(move_locked(pk, KeyState::kLeased, KeyState::kUsed, options_.actor,
-                          "lease owner " + owner_string(owner) + " died"));
+    if (keys.empty()) {
+      QTW_TRY(txn.commit());
+      return keys;
     }
+    const std::string why = "lease owner " + owner_string(owner) + ": " + std::string(reason);
+    for (const auto& pk : keys) QTW_TRY(move_row_locked(pk, KeyState::kLeased, KeyState::kUsed, why));
+    // One audit row for the batch (store/batch_audit.h).
+    QTW_TRY(audit_locked(options_.actor, "explorer.transition", keys.front(), std::nullopt,
+                         transition_audit_detail(KeyState::kLeased, KeyState::kUsed, why, keys)));
     QTW_TRY(txn.commit());
     return keys;
   }
@@ -729,6 +741,41 @@ class SqliteStore final : public KeyStore {
     QTW_TRY(audit_locked(options_.actor, "explorer.sign", explorer, std::nullopt,
                          "lease " + std::to_string(lease_id)));
     return txn.commit();
+  }
+
+  Result<std::vector<solana::Pubkey>> record_signed(
+      std::span<const SignedLease> signed_leases) override {
+    std::vector<solana::Pubkey> refused;
+    if (signed_leases.empty()) return refused;
+    std::lock_guard lock(mu_);
+    QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+    std::vector<SignedLease> written;
+    written.reserve(signed_leases.size());
+    const auto t = now();
+    for (const auto& e : signed_leases) {
+      QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(
+          "UPDATE keys SET sign_count = sign_count + 1, signed_at_ms = ?, updated_at_ms = ? "
+          "WHERE pubkey = ? AND tier = ? AND state = ? AND lease_id = ? AND sign_count = 0"));
+      up.bind(1, t).bind(2, t).bind(3, e.explorer.bytes).bind(4, kTierExplorer);
+      up.bind(5, state_int(KeyState::kLeased)).bind(6, static_cast<std::int64_t>(e.lease_id));
+      QTW_TRY(up.run());
+      if (db_.changes() == 1) {
+        written.push_back(e);
+        continue;
+      }
+      QTW_ASSIGN_OR_RETURN(KeyRecord r, get_key_locked(e.explorer));
+      if (r.tier != KeyTier::Explorer) {
+        return make_error(ErrorCode::kInvalidArgument, explorer_name(e.explorer) +
+                                                           " is not an Explorer");
+      }
+      refused.push_back(e.explorer);
+    }
+    if (!written.empty()) {
+      QTW_TRY(audit_locked(options_.actor, "explorer.sign", written.front().explorer,
+                           std::nullopt, sign_audit_detail(written)));
+    }
+    QTW_TRY(txn.commit());
+    return refused;
   }
 
   // ---- leader ----
