@@ -2,6 +2,7 @@
 // docs/MULTI_HOST.md "Backups").
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -15,11 +16,18 @@
 #include "qtw/store/audit_chain.h"
 #include "qtw/store/open_store.h"
 #include "qtw/store/sqlite_store.h"
+#include "qtw/wallet/chain_scan.h"
 
 namespace qtw::cli {
 namespace {
 
 using nlohmann::json;
+
+std::int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string utc_time(std::int64_t ms) {
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);
@@ -99,26 +107,6 @@ int run_tail(const GlobalOptions& global, std::size_t count) {
   return 0;
 }
 
-// Every Explorer lease in `st` ends: leased -> used (the balancer recovers
-// what is left on them), never back to available, with one audit entry
-// saying why. For a copy of a store (qtw backup, a restored pg_dump): the
-// live store may have signed with those leases after the copy, and its
-// sign-once guard is not in the copy, so a daemon adopting them from the
-// copy could sign a second time (I2). Returns how many ended.
-Result<std::size_t> end_all_leases(store::KeyStore& st, const std::string& actor,
-                                   const std::string& when) {
-  QTW_ASSIGN_OR_RETURN(auto ended, st.expire_leases(std::numeric_limits<std::int64_t>::max()));
-  if (ended.empty()) return std::size_t{0};
-  store::AuditRecord note;
-  note.actor = actor;
-  note.action = "leases.ended";
-  note.detail = std::to_string(ended.size()) + " Explorer lease(s) " + when +
-                " count as used: the store they were copied from may have signed with them "
-                "after the copy (I2)";
-  QTW_TRY(st.append_audit(note).map([](std::int64_t) {}));
-  return ended.size();
-}
-
 // qtw end-leases: the same for a store restored by other means.
 int run_end_leases(const GlobalOptions& global, bool yes) {
   if (!yes) {
@@ -131,12 +119,20 @@ int run_end_leases(const GlobalOptions& global, bool yes) {
   if (!config) return report_error(config.error());
   auto st = open_wallet_store(*config, /*create=*/false);
   if (!st) return report_error(st.error());
-  auto ended = end_all_leases(**st, "qtw end-leases", "held when the store was restored");
+  auto ended = wallet::mark_store_restored(**st, "qtw end-leases",
+                                           "held when the store was restored", unix_now_ms());
   if (!ended) return report_error(ended.error());
   if (global.json) {
-    std::cout << json{{"leases_ended", *ended}}.dump() << "\n";
+    std::cout << json{{"leases_ended", ended->leases_ended},
+                      {"available_ended", ended->available_ended},
+                      {"restored", true}}
+                     .dump()
+              << "\n";
   } else {
-    std::cout << *ended << " Explorer lease(s) ended (now used; the balancer recovers them)\n";
+    std::cout << ended->leases_ended << " Explorer lease(s) and " << ended->available_ended
+              << " available Explorer(s) ended (now used; the balancer drains them). Marked "
+                 "restored: the next balancer cycle scans the chain past each Bank's next "
+                 "Explorer index before it creates any Explorer\n";
   }
   return 0;
 }
@@ -156,17 +152,22 @@ int run_backup(const GlobalOptions& global, const std::string& outfile, bool for
   if (path.rfind("sqlite:", 0) == 0) path = path.substr(7);
   store::SqliteBackupOptions options;
   options.overwrite = force;
-  std::size_t leases_ended = 0;
+  wallet::RestoreMarkReport ended;
   // A lease in the copy may be signed with after the copy was taken (the
   // live daemon goes on; its sign-once guard lands in the live store, not
   // here): a daemon that adopted it from a restored copy could sign a second
   // time (I2). So in the copy every lease has ended: leased -> used, and the
   // balancer recovers what is left on those Explorers. Never back to
   // available (docs/DAEMON.md, "Backups and leases").
-  options.before_publish = [&leases_ended](const std::filesystem::path& copy) -> Status {
+  // The same for Explorers available at the copy (the live daemon may lease
+  // and sign with them after it), and the copy is marked restored: its first
+  // balancer cycle scans the chain for the Explorers created after the copy
+  // before it derives any index again.
+  options.before_publish = [&ended](const std::filesystem::path& copy) -> Status {
     QTW_ASSIGN_OR_RETURN(auto copied, store::open_store(copy.string()));
-    QTW_ASSIGN_OR_RETURN(leases_ended,
-                         end_all_leases(*copied, "qtw backup", "held when this copy was taken"));
+    QTW_ASSIGN_OR_RETURN(ended, wallet::mark_store_restored(*copied, "qtw backup",
+                                                            "held when this copy was taken",
+                                                            unix_now_ms()));
     return {};
   };
   auto report = store::backup_sqlite_store(path, outfile, options);
@@ -174,16 +175,19 @@ int run_backup(const GlobalOptions& global, const std::string& outfile, bool for
   if (global.json) {
     std::cout << json{{"store", path},           {"outfile", outfile},
                       {"bytes", report->bytes},  {"pages", report->pages},
-                      {"leases_ended", leases_ended}}
+                      {"leases_ended", ended.leases_ended},
+                      {"available_ended", ended.available_ended}}
                      .dump()
               << "\n";
   } else {
     std::cout << "backed up " << path << " to " << outfile << " (" << report->bytes
               << " bytes, mode 0600, integrity checked";
-    if (leases_ended > 0) {
-      std::cout << "; " << leases_ended
-                << " Explorer lease(s) held at the copy count as used in it";
+    if (ended.leases_ended + ended.available_ended > 0) {
+      std::cout << "; " << ended.leases_ended << " Explorer lease(s) and "
+                << ended.available_ended << " available Explorer(s) at the copy count as used in it";
     }
+    std::cout << "; marked restored: its first balancer cycle scans the chain for Explorers "
+                 "created after the copy";
     std::cout << ")\n";
   }
   return 0;
@@ -213,7 +217,9 @@ void register_data_commands(CLI::App& app, GlobalOptions& global) {
   auto args = std::make_shared<BackupArgs>();
   auto* backup = app.add_subcommand(
       "backup",
-      "A consistent online copy of a SQLite store (safe while `qtw serve` runs), mode 0600. "
+      "A consistent online copy of a SQLite store (safe while `qtw serve` runs), mode 0600, "
+      "marked restored: in it every leased or available Explorer counts as used, and its first "
+      "balancer cycle scans the chain for Explorers created after the copy before creating any. "
       "PostgreSQL stores: use pg_dump or PITR (docs/MULTI_HOST.md)");
   backup->add_option("-o,--outfile", args->outfile, "The copy to create")->required();
   backup->add_flag("--force", args->force, "Replace the file if it exists");
@@ -222,9 +228,11 @@ void register_data_commands(CLI::App& app, GlobalOptions& global) {
   auto yes = std::make_shared<bool>(false);
   auto* end_leases = app.add_subcommand(
       "end-leases",
-      "After restoring a store from a copy (pg_dump, PITR, a file copy): every Explorer lease "
-      "in it ends as used, never available (the original may have signed with them after the "
-      "copy). Run it before starting any daemon. `qtw backup` copies already come this way");
+      "After restoring a store from a copy (pg_dump, PITR, a file copy): every leased or "
+      "available Explorer in it ends as used, never available (the original may have signed "
+      "with them after the copy), and the store is marked restored: the next balancer cycle "
+      "scans the chain for Explorers created after the copy before creating any. Run it before "
+      "starting any daemon. `qtw backup` copies already come this way");
   end_leases->add_flag("--yes", *yes, "Confirm: leases held by a running daemon end too");
   end_leases->callback([&global, yes] { global.exit_code = run_end_leases(global, *yes); });
 }

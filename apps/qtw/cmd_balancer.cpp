@@ -59,6 +59,8 @@ int run_status(bool no_balances, const GlobalOptions& global) {
   std::map<std::int64_t, std::uint64_t> nonce_lamports;  // by nonce record id
   auto paused_since = wallet::funding_paused_since(store);
   if (!paused_since) return report_error(paused_since.error());
+  auto restored_at = wallet::restored_since(store);
+  if (!restored_at) return report_error(restored_at.error());
 
   // Balances of every key that may hold lamports, 100 per getMultipleAccounts.
   // An unreachable node is a warning: the store's view still prints.
@@ -143,6 +145,8 @@ int run_status(bool no_balances, const GlobalOptions& global) {
     out["rpc_url"] = config->rpc.url;
     out["funding_paused"] = paused_since->has_value();
     out["funding_paused_since_ms"] = *paused_since ? json(**paused_since) : json(nullptr);
+    out["restored"] = restored_at->has_value();
+    out["restored_since_ms"] = *restored_at ? json(**restored_at) : json(nullptr);
     json by_tier = json::object();
     for (const auto& c : *counts) {
       by_tier[std::string(store::key_tier_name(c.tier))]
@@ -235,6 +239,11 @@ int run_status(bool no_balances, const GlobalOptions& global) {
               << format_local_time(**paused_since)
               << " (a sweep): no Bank top-up, no new Explorers until `qtw resume`\n";
   }
+  if (*restored_at) {
+    std::cout << "restored: marked since " << format_local_time(**restored_at)
+              << " (a copy of another store): no new Explorers until a balancer cycle has "
+                 "scanned the chain past each Bank's next Explorer index\n";
+  }
   std::cout << "\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : *counts) {
@@ -319,6 +328,25 @@ json stranded_json(const std::vector<wallet::StrandedExplorer>& stranded) {
   return out;
 }
 
+// null when the cycle ran no restore scan; {"failed": why} when it could
+// not; otherwise the gap and per Bank what was found after the copy.
+json restore_scan_json(const wallet::BalanceReport& r) {
+  if (!r.restore_scan_failed.empty()) return json{{"failed", r.restore_scan_failed}};
+  if (!r.restore_scan) return nullptr;
+  json banks = json::array();
+  for (const auto& b : r.restore_scan->banks) {
+    banks.push_back({{"bank_index", b.bank_index},
+                     {"bank", b.bank.to_base58()},
+                     {"first_index", b.first_index},
+                     {"reserved", b.reserved},
+                     {"funded", b.funded},
+                     {"retired", b.retired},
+                     {"dropped", b.dropped},
+                     {"lamports", b.lamports}});
+  }
+  return json{{"gap", r.restore_scan->gap}, {"banks", banks}};
+}
+
 json report_json(const wallet::BalanceReport& r, std::chrono::milliseconds unlock) {
   return json{{"intents_resumed", r.intents_resumed},
               {"explorers_recovered", r.explorers_recovered},
@@ -355,6 +383,7 @@ json report_json(const wallet::BalanceReport& r, std::chrono::milliseconds unloc
               {"token_accounts_closed", r.token_accounts_closed},
               {"rent_recovered_lamports", r.rent_recovered_lamports},
               {"unmovable_token_accounts", r.unmovable_token_accounts},
+              {"restore_scan", restore_scan_json(r)},
               {"unlock_ms", unlock.count()},
               {"duration_ms", (r.duration + unlock).count()}};
 }
@@ -384,6 +413,13 @@ void print_report(const wallet::BalanceReport& r, std::chrono::milliseconds unlo
             << " failed, " << r.transactions_expired << " expired, " << r.transactions_unknown
             << " unresolved\n";
   if (r.leases_expired > 0) std::cout << r.leases_expired << " expired lease(s) -> used\n";
+  if (r.restore_scan) {
+    std::cout << "restored store: scanned the chain past each Bank's next Explorer index (gap "
+              << r.restore_scan->gap << "); the mark is cleared\n";
+    for (const auto& line : wallet::describe_restore_scan(*r.restore_scan)) {
+      std::cout << "  " << line << "\n";
+    }
+  }
   for (const auto& [mint, amount] : r.tokens_recovered) {
     std::cout << "tokens recovered: " << amount << " of mint " << mint << "\n";
   }

@@ -15,6 +15,7 @@
 #include "qtw/solana/keypair_file.h"
 #include "qtw/vault/hot_keys.h"
 #include "qtw/vault/vault.h"
+#include "qtw/wallet/chain_scan.h"
 
 namespace qtw::cli {
 namespace {
@@ -52,122 +53,16 @@ Result<SecureBytes> read_seed_file(const std::string& path) {
   return seed;
 }
 
-struct ScannedExplorer {
-  std::uint32_t index = 0;
-  solana::Pubkey pubkey;
-  std::uint64_t lamports = 0;
-  bool seen = false;  // holds lamports or has on-chain history
-};
-struct ScannedBank {
-  std::uint32_t index = 0;
-  solana::Pubkey pubkey;
-  std::uint64_t lamports = 0;
-  std::vector<ScannedExplorer> explorers;  // indexes 0..last seen
-};
+using wallet::ScannedBank;
 
-// True if `key` ever appeared in a transaction (getSignaturesForAddress).
-Result<bool> has_history(rpc::RpcClient& rpc, const solana::Pubkey& key) {
-  rpc::SignaturesForAddressOptions o;
-  o.limit = 1;
-  QTW_ASSIGN_OR_RETURN(auto sigs, rpc.get_signatures_for_address(key, o));
-  return !sigs.empty();
-}
-
-// Re-derives Banks 0, 1, ... and each Bank's Explorers 0, 1, ... and reads
-// the chain: balances with getMultipleAccounts (100 a call), history with
-// getSignaturesForAddress for keys holding nothing. A Bank scan ends after
-// `bank_gap` unseen Banks in a row, an Explorer scan after `explorer_gap`
-// unseen Explorers (Explorer indexes are handed out in order, so a gap that
-// long means the rest were never used).
-Result<std::vector<ScannedBank>> scan_chain(const vault::HotKeys& hot, rpc::RpcClient& rpc,
-                                            std::uint32_t bank_gap, std::uint32_t explorer_gap) {
-  std::vector<ScannedBank> found;
-  std::uint32_t unseen_banks = 0;
-  for (std::uint32_t i = 0; unseen_banks < bank_gap; ++i) {
-    QTW_ASSIGN_OR_RETURN(auto bank_kp, hot.bank_keypair(i));
-    const solana::Pubkey bank_pk = bank_kp.pubkey();
-    const solana::Pubkey one[] = {bank_pk};
-    QTW_ASSIGN_OR_RETURN(auto acct, rpc.get_multiple_accounts(one));
-    const std::uint64_t bank_lamports = acct[0] ? acct[0]->lamports : 0;
-    bool seen = bank_lamports > 0;
-    if (!seen) {
-      QTW_ASSIGN_OR_RETURN(seen, has_history(rpc, bank_pk));
-    }
-    if (!seen) {
-      ++unseen_banks;
-      continue;
-    }
-    unseen_banks = 0;
-    ScannedBank bank{i, bank_pk, bank_lamports, {}};
-    std::vector<ScannedExplorer> window;
-    std::int64_t last_seen = -1;
-    for (std::uint32_t start = 0;; start += 100) {
-      window.clear();
-      std::vector<solana::Pubkey> pks;
-      for (std::uint32_t j = start; j < start + 100; ++j) {
-        QTW_ASSIGN_OR_RETURN(auto kp, hot.explorer_keypair(i, j));
-        pks.push_back(kp.pubkey());
-        window.push_back(ScannedExplorer{j, kp.pubkey(), 0, false});
-      }
-      QTW_ASSIGN_OR_RETURN(auto accounts, rpc.get_multiple_accounts(pks));
-      for (std::size_t k = 0; k < window.size(); ++k) {
-        window[k].lamports = accounts[k] ? accounts[k]->lamports : 0;
-        window[k].seen = window[k].lamports > 0;
-        if (!window[k].seen) {
-          QTW_ASSIGN_OR_RETURN(window[k].seen, has_history(rpc, pks[k]));
-        }
-        if (window[k].seen) last_seen = window[k].index;
-        bank.explorers.push_back(window[k]);
-      }
-      if (static_cast<std::int64_t>(start + 100) - last_seen > explorer_gap) break;
-    }
-    bank.explorers.resize(static_cast<std::size_t>(last_seen + 1));
-    found.push_back(std::move(bank));
-  }
-  return found;
-}
-
-// Writes what scan_chain found into a new store (inside its transaction):
-// the Bank, its Explorers 0..last seen reserved in order (so their indexes
-// are never handed out again), then moved to where the chain puts them:
-// lamports -> used (drained by the next cycle: nobody knows if it signed,
-// I2), history but empty -> retired, never seen -> dropped.
+// Writes what scan_chain found for one Bank into a new store (inside its
+// transaction): the Bank, then its Explorers 0..last seen placed where the
+// chain puts them (wallet::place_scanned_explorers).
 Status restore_bank(store::KeyStore& store, const vault::HotKeys& hot, const ScannedBank& bank) {
   QTW_ASSIGN_OR_RETURN(auto record, store.add_bank(bank.index, bank.pubkey));
-  if (bank.explorers.empty()) return {};
-  QTW_ASSIGN_OR_RETURN(
-      auto reserved,
-      store.reserve_explorers(record.id, bank.explorers.size(),
-                              [&](std::uint32_t j) -> Result<solana::Pubkey> {
-                                QTW_ASSIGN_OR_RETURN(auto kp, hot.explorer_keypair(bank.index, j));
-                                return kp.pubkey();
-                              }));
-  if (reserved.size() != bank.explorers.size() ||
-      reserved.front().explorer_index != std::optional<std::uint32_t>(0)) {
-    return make_error(ErrorCode::kInternal, "rescue: Explorer indexes did not start at 0");
-  }
-  std::vector<solana::Pubkey> all, funded, drained;
-  for (const auto& e : bank.explorers) {
-    all.push_back(e.pubkey);
-    if (e.lamports > 0) {
-      funded.push_back(e.pubkey);
-    } else if (e.seen) {
-      drained.push_back(e.pubkey);
-    }
-  }
-  QTW_TRY(store.transition_many(all, store::KeyState::kPending, store::KeyState::kDropped,
-                                "rescue: re-derived"));
-  std::vector<solana::Pubkey> to_used = funded;
-  to_used.insert(to_used.end(), drained.begin(), drained.end());
-  if (!to_used.empty()) {
-    QTW_TRY(store.transition_many(to_used, store::KeyState::kDropped, store::KeyState::kUsed,
-                                  "rescue: seen on chain"));
-  }
-  if (!drained.empty()) {
-    QTW_TRY(store.transition_many(drained, store::KeyState::kUsed, store::KeyState::kRetired,
-                                  "rescue: history on chain, 0 lamports"));
-  }
-  return {};
+  return wallet::place_scanned_explorers(
+      store, record.id, bank.explorers,
+      [&](std::uint32_t j) { return hot.explorer_pubkey(bank.index, j); }, "rescue");
 }
 
 struct InitArgs {
@@ -252,7 +147,15 @@ int run_init(const InitArgs& args, const GlobalOptions& global) {
   if (args.seed_file) {
     auto client = rpc::RpcClient::connect(config.rpc.url);
     if (!client) return fail(client.error());
-    auto found = scan_chain(**hot, **client, args.bank_gap, args.explorer_gap);
+    const vault::HotKeys& keys = **hot;
+    auto found = wallet::scan_chain(
+        **client,
+        [&](std::uint32_t i) -> Result<solana::Pubkey> {
+          QTW_ASSIGN_OR_RETURN(auto kp, keys.bank_keypair(i));
+          return kp.pubkey();
+        },
+        [&](std::uint32_t i, std::uint32_t j) { return keys.explorer_pubkey(i, j); },
+        args.bank_gap, args.explorer_gap);
     if (!found) return fail(with_context(found.error(), "scanning " + config.rpc.url));
     scanned = std::move(*found);
     // --banks N: Banks 0..N-1 come back even if the chain never saw them

@@ -624,17 +624,42 @@ Result<std::vector<SendResult>> RpcClient::send_transactions(
   return out;
 }
 
-Result<std::vector<SignatureInfo>> RpcClient::get_signatures_for_address(
-    const solana::Pubkey& address, const SignaturesForAddressOptions& options) {
-  Commitment c = options.commitment.value_or(options_.commitment);
+namespace {
+json signatures_config(const SignaturesForAddressOptions& options, Commitment fallback) {
+  Commitment c = options.commitment.value_or(fallback);
   if (c == Commitment::kProcessed) c = Commitment::kConfirmed;  // processed not supported
   json config = config_with_commitment(c);
   config["limit"] = options.limit;
   if (options.before) config["before"] = options.before->to_base58();
   if (options.until) config["until"] = options.until->to_base58();
+  return config;
+}
+}  // namespace
+
+Result<std::vector<SignatureInfo>> RpcClient::get_signatures_for_address(
+    const solana::Pubkey& address, const SignaturesForAddressOptions& options) {
+  const json config = signatures_config(options, options_.commitment);
   QTW_ASSIGN_OR_RETURN(json r, Impl::request(*this, "getSignaturesForAddress",
                                              json::array({address.to_base58(), config}), true));
   return detail::parse_signatures_for_address(r);
+}
+
+Result<std::vector<std::vector<SignatureInfo>>> RpcClient::get_signatures_for_addresses(
+    std::span<const solana::Pubkey> addresses, const SignaturesForAddressOptions& options) {
+  std::vector<std::vector<SignatureInfo>> out;
+  if (addresses.empty()) return out;
+  const json config = signatures_config(options, options_.commitment);
+  std::vector<json> params;
+  params.reserve(addresses.size());
+  for (const auto& a : addresses) params.push_back(json::array({a.to_base58(), config}));
+  QTW_ASSIGN_OR_RETURN(std::vector<json> results,
+                       Impl::request_many(*this, "getSignaturesForAddress", params));
+  out.reserve(results.size());
+  for (const auto& r : results) {
+    QTW_ASSIGN_OR_RETURN(auto sigs, detail::parse_signatures_for_address(r));
+    out.push_back(std::move(sigs));
+  }
+  return out;
 }
 
 Result<solana::Signature> RpcClient::request_airdrop(const solana::Pubkey& to,

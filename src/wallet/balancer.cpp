@@ -110,7 +110,16 @@ Result<BalanceReport> Balancer::run_cycle(const BalanceParams& params) {
   std::lock_guard lock(cycle_mu_);
   const auto started = std::chrono::steady_clock::now();
   failed_recoveries_.clear();
+  restore_scan_failed_.clear();
   auto report = cycle_locked(params);
+  if (!report && !restore_scan_failed_.empty()) {
+    // Say first that nothing was created, and why: the later failure is
+    // usually the same outage.
+    report = tl::unexpected(with_context(
+        report.error(), "no Explorer created: this restored store's chain scan past each Bank's "
+                        "next Explorer index failed (" +
+                            restore_scan_failed_ + "); then the cycle failed"));
+  }
   in_flight_.clear();
   if (report && !fee_rule_warning_.empty()) {
     report->warnings.push_back(std::move(fee_rule_warning_));
@@ -180,12 +189,19 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
   // fund.
   QTW_ASSIGN_OR_RETURN(auto expired, store_.expire_leases(now_ms()));
   report.leases_expired = static_cast<std::uint32_t>(expired.size());
+  QTW_ASSIGN_OR_RETURN(const auto restored_at, restored_since(store_));
+  restored_store_ = restored_at.has_value();
   QTW_TRY(resolve_unresolved(report));
   if (report.transactions_unknown > 0) {
     report.warnings.push_back(
         "some earlier transactions are still unresolved; nothing new was sent this cycle");
     return report;
   }
+  // A restored store does not know the Explorers its original created after
+  // the copy: scan the chain past every Bank's next index and reserve what
+  // was used before any index is derived again (I2). Until that succeeds
+  // nothing is created; recovery of the Explorers already known goes on.
+  const bool may_create = scan_if_restored(params, report);
   // Ctrl-C: stop between steps; persisted intents are resumed next cycle.
   auto interrupted = [&] {
     if (options_.interrupt == nullptr || !options_.interrupt->load()) return false;
@@ -286,7 +302,7 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
   // 4. Create Explorers when the pool runs low.
   if (interrupted()) return report;
   const std::uint32_t created_before = static_cast<std::uint32_t>(in_flight_.size());
-  QTW_TRY(create_explorers(params, banks, expected, blockhash, report));
+  if (may_create) QTW_TRY(create_explorers(params, banks, expected, blockhash, report));
   const bool starved = report.banks_funded == 0 && in_flight_.size() == created_before &&
                        std::any_of(in_flight_.begin(), in_flight_.end(), [](const InFlight& flight) {
                          return flight.kind == IntentKind::kFundBank;
@@ -299,7 +315,7 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
   lap(report.send_confirm_us, phase);
   in_flight_.clear();
   QTW_TRY(retry_failed_recoveries(report));
-  if (starved && report.banks_funded > 0 && !interrupted()) {
+  if (may_create && starved && report.banks_funded > 0 && !interrupted()) {
     // The Banks were empty (first run, or drained) and their top-ups just
     // landed: create now rather than one interval later. Their balances
     // follow from the confirmed top-ups (read this cycle, then tracked);
@@ -322,6 +338,28 @@ Result<BalanceReport> Balancer::cycle_locked(const BalanceParams& params) {
     lap(report.send_confirm_us, phase);
   }
   return report;
+}
+
+bool Balancer::scan_if_restored(const BalanceParams& params, BalanceReport& report) {
+  if (!restored_store_) return true;
+  const std::uint32_t gap =
+      options_.restore_explorer_gap != 0
+          ? options_.restore_explorer_gap
+          : default_restore_explorer_gap(params.min_explorer_keys, params.explorer_keys_to_create);
+  auto scan = reconcile_restored_store(
+      store_, rpc_,
+      [this](std::uint32_t i, std::uint32_t j) { return signer_.explorer_pubkey(i, j); }, gap);
+  if (scan) {
+    report.restore_scan = std::move(*scan);
+    restored_store_ = false;
+    return true;
+  }
+  report.restore_scan_failed = scan.error().message;
+  restore_scan_failed_ = scan.error().message;
+  report.warnings.push_back(
+      "restored store: the chain scan past each Bank's next Explorer index failed (" +
+      scan.error().message + "); no Explorer is created until it succeeds (the next cycle retries)");
+  return false;
 }
 
 Result<BalanceReport> Balancer::sweep_to_hodl(const Pubkey& hodl) {
@@ -353,11 +391,17 @@ Result<BalanceReport> Balancer::sweep_locked(const Pubkey& hodl) {
   report.funding_paused = true;
   QTW_ASSIGN_OR_RETURN(auto expired, store_.expire_leases(now_ms()));
   report.leases_expired = static_cast<std::uint32_t>(expired.size());
+  QTW_ASSIGN_OR_RETURN(const auto restored_at, restored_since(store_));
+  restored_store_ = restored_at.has_value();
   QTW_TRY(resolve_unresolved(report));
   if (report.transactions_unknown > 0) {
     return make_error(ErrorCode::kUnavailable,
                       "earlier transactions are still unresolved; run sweep again in a minute");
   }
+  // A restored store: the Explorers created after the copy are found (and
+  // drained below) too. If the scan fails, what is known is swept, the
+  // warning says so, and the mark stays for the next sweep or cycle.
+  (void)scan_if_restored(options_.params, report);
   store::KeyFilter f;
   f.tier = KeyTier::Explorer;
   f.state = KeyState::kAvailable;
@@ -1201,10 +1245,18 @@ Status Balancer::apply_outcome(const InFlight& flight, const rpc::TxOutcome& out
   QTW_TRY(store_.transact([&]() -> Status {
     QTW_TRY(store_.update_intent(flight.intent_id, IntentStatus::kSent, to, result));
     switch (flight.kind) {
-      case IntentKind::kFundExplorers:
-        return store_.transition_many(recipients_of(flight.transfers), KeyState::kPending,
-                                      ok ? KeyState::kAvailable : KeyState::kDropped,
-                                      ok ? "funding confirmed" : "funding did not land");
+      case IntentKind::kFundExplorers: {
+        const auto recipients = recipients_of(flight.transfers);
+        QTW_TRY(store_.transition_many(recipients, KeyState::kPending,
+                                       ok ? KeyState::kAvailable : KeyState::kDropped,
+                                       ok ? "funding confirmed" : "funding did not land"));
+        if (!ok || !restored_store_) return {};
+        // A restored store's funding (sent before the copy): the original
+        // may have leased these after it and signed; never hand them out.
+        return store_.transition_many(recipients, KeyState::kAvailable, KeyState::kUsed,
+                                      "funding confirmed in a restored store: may have been "
+                                      "handed out after the copy");
+      }
       case IntentKind::kRecover:
         if (!flight.recovery) {
           // Resumed after a restart: its plan is gone, so whether it left a

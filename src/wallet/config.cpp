@@ -145,6 +145,7 @@ Result<WalletConfig> parse_config(std::string_view toml_text) {
     r.integer("cu_price_micro_lamports", c.balancer.cu_price_micro_lamports);
     r.integer("cu_limit", c.balancer.cu_limit);
     r.boolean("classify_before_recovery", c.balancer.classify_before_recovery);
+    r.integer("restore_explorer_gap", c.balancer.restore_explorer_gap);
     QTW_TRY(r.finish());
   }
   {
@@ -239,6 +240,9 @@ Status validate(const WalletConfig& c) {
   }
   if (b.leader_ttl_ms < 1'000) return bad("[balancer] leader_ttl_ms must be at least 1000");
   if (b.bank_refill_percent > 100) return bad("[balancer] bank_refill_percent must be 0..100");
+  if (b.restore_explorer_gap > 1'000'000) {
+    return bad("[balancer] restore_explorer_gap must be 0 (automatic) .. 1000000");
+  }
   if (c.pool.claim_batch == 0) return bad("[pool] claim_batch must be > 0");
   if (c.pool.lease_timeout_ms == 0) return bad("[pool] lease_timeout_ms must be > 0");
   for (const auto* list : {&c.policy.allowed_programs, &c.policy.denied_programs}) {

@@ -37,6 +37,7 @@ KeyManagerOptions key_manager_options(const WalletConfig& config) {
   o.balancer.bank_refill_percent = b.bank_refill_percent;
   o.balancer.priority = PriorityFee{b.cu_price_micro_lamports, b.cu_limit};
   o.balancer.classify_before_recovery = b.classify_before_recovery;
+  o.balancer.restore_explorer_gap = b.restore_explorer_gap;
   o.balancer.max_lamports_per_explorer = config.caps.max_lamports_per_explorer;
   o.balancer.max_bank_outflow_lamports_per_hour = config.caps.max_bank_outflow_lamports_per_hour;
   o.balancer.max_hodl_outflow_lamports_per_hour = config.caps.max_hodl_outflow_lamports_per_hour;
@@ -558,10 +559,20 @@ void KeyManager::balancer_loop() {
       auto report = balance();
       if (!report) warnings.say("balancer cycle failed: " + report.error().message);
       if (report) {
+        if (report->restore_scan) {
+          spdlog::info("balancer: restored store scanned past every Bank's next Explorer index "
+                       "(gap {}); the mark is cleared",
+                       report->restore_scan->gap);
+          for (const auto& line : describe_restore_scan(*report->restore_scan)) {
+            spdlog::info("balancer: restored store: {}", line);
+          }
+        }
         for (const auto& w : report->warnings) warnings.say("balancer: " + w);
+        // (A restored store whose chain scan failed creates nothing until the
+        // next interval's cycle scans again.)
         held_back = report->explorers_created == 0 &&
                     (report->bank_outflow_caps_hit > 0 || report->hodl_outflow_caps_hit > 0 ||
-                     report->funding_paused);
+                     report->funding_paused || !report->restore_scan_failed.empty());
       }
     } else if (!leader) {
       warnings.say("balancer leader check failed: " + leader.error().message);

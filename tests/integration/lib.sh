@@ -83,3 +83,22 @@ fund_hodl() {  # LAMPORTS
   HODL=$("$QTW" keygen -o hodl.json) || { echo "keygen failed"; exit 1; }
   "$QTW" --rpc-url "$URL" airdrop "$HODL" "$1" >/dev/null || { echo "airdrop to HODL failed"; exit 1; }
 }
+
+# qtw.toml for the local node ($URL) and the store $WORK/w.db, then the
+# [balancer] table and whatever else comes on stdin.
+write_config() {
+  { printf '[rpc]\nurl = "%s"\n[store]\npath = "%s/w.db"\n[balancer]\n' "$URL" "$WORK"; cat; } >qtw.toml
+}
+
+# A bearer token for `qtw serve` in $WORK/token (mode 0600): $TOKEN.
+make_token() {  # NAME
+  TOKEN=$1-token-0123456789abcdef
+  printf '%s' "$TOKEN" >token
+  chmod 600 token
+}
+
+# qtw with that config; a POST to the daemon at $D with the bearer token.
+Q() { "$QTW" --config qtw.toml "$@"; }
+api() {  # PATH [JSON]
+  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "${2:-{\}}" "$D$1"
+}

@@ -65,6 +65,8 @@ class WalletRig {
   [[nodiscard]] rpc::RpcClient& observer_rpc() { return *check_rpc_; }
   [[nodiscard]] RequestCounter& counter() { return counter_; }
   [[nodiscard]] const std::string& url() const { return node_->url(); }
+  // The wallet's hot keys (its random master seed), to derive its pubkeys.
+  [[nodiscard]] const vault::HotKeys& hot_keys() const { return *hot_; }
   // Moves up to `n` available Explorers to used, as if Landers had used
   // them (spending nothing). Returns how many moved. `system_only`: as if
   // each had signed a System-only message through the signer (the Balancer

@@ -231,6 +231,11 @@ class RpcClient {
       std::span<const std::vector<std::uint8_t>> wires, const SendOptions& options = {});
   [[nodiscard]] Result<std::vector<SignatureInfo>> get_signatures_for_address(
       const solana::Pubkey& address, const SignaturesForAddressOptions& options = {});
+  // getSignaturesForAddress for each address with the same options, as
+  // JSON-RPC batches where the node accepts them (single requests
+  // otherwise). Results in address order. All or nothing.
+  [[nodiscard]] Result<std::vector<std::vector<SignatureInfo>>> get_signatures_for_addresses(
+      std::span<const solana::Pubkey> addresses, const SignaturesForAddressOptions& options = {});
   // Test clusters only. Not retried (a retry could airdrop twice).
   [[nodiscard]] Result<solana::Signature> request_airdrop(const solana::Pubkey& to,
                                                           std::uint64_t lamports);

@@ -41,6 +41,7 @@
 #include "qtw/solana/types.h"
 #include "qtw/solana/transaction.h"
 #include "qtw/store/key_store.h"
+#include "qtw/wallet/chain_scan.h"
 #include "qtw/wallet/tx_plan.h"
 
 namespace qtw::metrics {
@@ -109,6 +110,11 @@ struct BalancerOptions {
   // Compare the first locally computed fee with the node's getFeeForMessage
   // (one request per Balancer). Default true.
   bool verify_fee_rule_with_node = true;
+  // A restored store (qtw/wallet/chain_scan.h) is scanned this many unseen
+  // Explorer indexes in a row past each Bank's next index before its first
+  // Explorer is created. 0 = default_restore_explorer_gap(params) (why:
+  // docs/DAEMON.md, "Backups and leases"). Default 0.
+  std::uint32_t restore_explorer_gap = 0;
   // Wall clock in Unix ms (lease expiry, caps window). Default system time.
   std::function<std::int64_t()> now_ms;
   // When set (e.g. by Ctrl-C in `qtw balance`), a cycle stops after the
@@ -160,6 +166,12 @@ struct BalanceReport {
   // Funding paused (after a sweep, until `qtw resume`): no Bank top-up from
   // HODL and no Explorer creation this cycle; recovery still ran.
   bool funding_paused = false;
+  // A restored store (marked by qtw backup / qtw end-leases): set by the
+  // cycle that scanned the chain past every Bank's next Explorer index and
+  // cleared the mark. `restore_scan_failed` says why the scan could not run
+  // (the mark stays; this cycle created no Explorer; the next one retries).
+  std::optional<RestoreScanReport> restore_scan;
+  std::string restore_scan_failed;
   // Stopped after a step because BalancerOptions::interrupt was set; what
   // it sent and did not confirm is resumed by the next cycle.
   bool interrupted = false;
@@ -220,7 +232,9 @@ class Balancer {
   // Emergency / tear-down (qtw sweep --to-hodl): takes every available
   // Explorer out of service, drains every used Explorer into its Bank, then
   // every Bank into `hodl` (which must be a registered HODL key, I3). Leased
-  // Explorers are left alone and counted. Creates and funds nothing.
+  // Explorers are left alone and counted. Creates and funds nothing. In a
+  // restored store it first scans for the Explorers created after the copy
+  // (as a cycle does), so they are drained too.
   [[nodiscard]] Result<BalanceReport> sweep_to_hodl(const solana::Pubkey& hodl);
   [[nodiscard]] const BalancerOptions& options() const noexcept { return options_; }
   // The signer saw this Explorer sign its one message, and that message
@@ -273,6 +287,10 @@ class Balancer {
   };
 
   Result<BalanceReport> cycle_locked(const BalanceParams& params);
+  // A restored store (restored_store_): reconcile_restored_store with the
+  // configured or default gap; the result or the failure goes into
+  // `report`. False when the store is still marked (the scan failed).
+  bool scan_if_restored(const BalanceParams& params, BalanceReport& report);
   Result<BalanceReport> sweep_locked(const solana::Pubkey& hodl);
   void record_metrics(const Result<BalanceReport>& report, double seconds);
   Status resolve_unresolved(BalanceReport& report);
@@ -368,6 +386,11 @@ class Balancer {
   std::string fee_rule_warning_;  // reported once by the cycle that found it
   BlockhashCache blockhash_;
   std::unordered_map<solana::Pubkey, std::int64_t> tracked_;
+  // Guarded by cycle_mu_: the store is marked restored (read at the start of
+  // each cycle): a funding that confirms makes its Explorers used, not
+  // available (the original may have handed them out after the copy).
+  bool restored_store_ = false;
+  std::string restore_scan_failed_;  // guarded by cycle_mu_: this cycle's scan error
   bool tracked_valid_ = false;
   std::int64_t tracked_read_at_ms_ = 0;
 };

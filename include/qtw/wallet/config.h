@@ -46,6 +46,11 @@ struct BalancerConfig {
   // before batching, so they never share a transaction with others. Default
   // true; false leaves only the split-and-retry of failed batches (tests).
   bool classify_before_recovery = true;
+  // [balancer] restore_explorer_gap: on a restored store, the chain scan
+  // past each Bank's next Explorer index stops after this many unseen
+  // indexes in a row. 0 (default) = max(100, 4 * max(explorer_keys_to_create,
+  // min_explorer_keys)) (docs/DAEMON.md, "Backups and leases").
+  std::uint32_t restore_explorer_gap = 0;
 };
 
 struct CapsConfig {

@@ -83,7 +83,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[rpc]\nurl = 3\n", "must be a string"},
         BadCase{"[store]\npostgres_pool_size = 0\n", "postgres_pool_size must be 1..1000"},
         BadCase{"[log]\nformat = \"xml\"\n", "text or json"},
-        BadCase{"[rpc\nurl = 1", "config line 1"}),
+        BadCase{"[rpc\nurl = 1", "config line 1"},
+        BadCase{"[balancer]\nrestore_explorer_gap = 1000001\n", "restore_explorer_gap must be"}),
     // Test names from the expected message ("unknown_key__balancer_..."),
     // so a failure names the case instead of printing raw bytes.
     [](const ::testing::TestParamInfo<BadCase>& param_info) {
