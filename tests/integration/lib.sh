@@ -7,6 +7,7 @@
 #   start_node                     # $URL: a local node on a free port
 #   fund_hodl 10000000000          # $HODL: hodl.json, airdropped
 #   "$QTW" --store w.db init --banks 2 --hodl-keypair hodl.json "${QUICK_KDF[@]}"
+#   write_config 5 5 "lamports_per_explorer = 10000000"; Q --json balance
 #   check "what" "$got" "$want"; ...; finish NAME
 # At exit every process in PIDS is killed and $WORK removed (kept when
 # QTW_KEEP_WORK is set, for a post-mortem).
@@ -83,3 +84,21 @@ fund_hodl() {  # LAMPORTS
   HODL=$("$QTW" keygen -o hodl.json) || { echo "keygen failed"; exit 1; }
   "$QTW" --rpc-url "$URL" airdrop "$HODL" "$1" >/dev/null || { echo "airdrop to HODL failed"; exit 1; }
 }
+
+# qtw.toml in the current directory: [rpc] url = $URL, [store] path =
+# $PWD/w.db, [balancer] with MIN and CREATE Explorers; each further argument
+# is one more line: `key = value` (TOML: strings quoted) under the section
+# before it, or `[section]` to start another. --rpc-url/--store flags still
+# win over it.
+#   write_config 5 5 "lamports_per_explorer = 10000000" "[caps]" "max_lamports_per_explorer = 10000000"
+write_config() {  # MIN CREATE [LINE...]
+  {
+    printf '[rpc]\nurl = "%s"\n[store]\npath = "%s"\n' "$URL" "$PWD/w.db"
+    printf '[balancer]\nmin_explorer_keys = %s\nexplorer_keys_to_create = %s\n' "$1" "$2"
+    shift 2
+    printf '%s\n' "$@"
+  } >qtw.toml
+}
+
+# qtw with the qtw.toml of write_config (a script may define its own Q).
+Q() { "$QTW" --config qtw.toml "$@"; }
