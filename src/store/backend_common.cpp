@@ -61,6 +61,30 @@ Status check_release(const KeyRecord& r, bool retire) {
   return {};
 }
 
+Status check_batch_transition(KeyState from, KeyState to) {
+  if (from == KeyState::kLeased || to == KeyState::kLeased) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "leases change only through claim_explorers / release_explorer / "
+                      "expire_leases");
+  }
+  return check_transition(from, to);
+}
+
+Status check_move_row(const solana::Pubkey& pk, std::int64_t tier, KeyState cur, KeyState from,
+                      KeyState to) {
+  if (tier != kTierExplorer) {
+    return make_error(ErrorCode::kInvalidArgument, explorer_name(pk) + " is not an Explorer");
+  }
+  if (cur != from) {
+    return make_error(ErrorCode::kIllegalTransition,
+                      explorer_name(pk) + " is " + std::string(key_state_name(cur)) + ", not " +
+                          std::string(key_state_name(from)) + " (wanted " +
+                          std::string(key_state_name(from)) + " -> " +
+                          std::string(key_state_name(to)) + ")");
+  }
+  return {};
+}
+
 Status check_new_intent(const IntentRecord& intent) {
   if (intent.status != IntentStatus::kPrepared) {
     return make_error(ErrorCode::kInvalidArgument, "a new intent must be `prepared`");

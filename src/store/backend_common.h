@@ -48,6 +48,14 @@ Status check_owner(const LeaseOwner& owner);
 // Explorer, not leased, or signed once and not retired (I2). Ok otherwise.
 Status check_release(const KeyRecord& r, bool retire);
 
+// KeyStore::transition(_many)'s arguments: never into or out of kLeased
+// (leases have calls of their own), and check_transition.
+Status check_batch_transition(KeyState from, KeyState to);
+
+// A row about to move from -> to: an Explorer (`tier`), currently `from`.
+Status check_move_row(const solana::Pubkey& pk, std::int64_t tier, KeyState cur, KeyState from,
+                      KeyState to);
+
 // The checks of KeyStore::insert_intent every backend applies before
 // writing: status kPrepared, a signature, values within 2^63-1.
 Status check_new_intent(const IntentRecord& intent);

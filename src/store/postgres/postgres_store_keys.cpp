@@ -227,12 +227,7 @@ Status PgStore::transition(const solana::Pubkey& explorer, KeyState from, KeySta
 
 Status PgStore::transition_many(std::span<const solana::Pubkey> explorers, KeyState from,
                                 KeyState to, std::string_view reason) {
-  if (from == KeyState::kLeased || to == KeyState::kLeased) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "leases change only through claim_explorers / release_explorer / "
-                      "expire_leases");
-  }
-  QTW_TRY(check_transition(from, to));
+  QTW_TRY(check_batch_transition(from, to));
   if (explorers.empty()) return {};
   return run("transition", true, [&]() -> Status {
     for (const auto& pk : explorers) QTW_TRY(move_row(pk, from, to, reason));
@@ -280,17 +275,7 @@ Status PgStore::move_row(const solana::Pubkey& pk, KeyState from, KeyState to,
   auto sel = s().exec("SELECT id, tier, state FROM keys WHERE pubkey = $1 FOR UPDATE",
                       {P(pk.bytes)});
   if (sel.empty()) return make_error(ErrorCode::kNotFound, explorer_name(pk) + " is not in the store");
-  if (i64(sel[0][1]) != kTierExplorer) {
-    return make_error(ErrorCode::kInvalidArgument, explorer_name(pk) + " is not an Explorer");
-  }
-  const auto cur = static_cast<KeyState>(i64(sel[0][2]));
-  if (cur != from) {
-    return make_error(ErrorCode::kIllegalTransition,
-                      explorer_name(pk) + " is " + std::string(key_state_name(cur)) + ", not " +
-                          std::string(key_state_name(from)) + " (wanted " +
-                          std::string(key_state_name(from)) + " -> " +
-                          std::string(key_state_name(to)) + ")");
-  }
+  QTW_TRY(check_move_row(pk, i64(sel[0][1]), static_cast<KeyState>(i64(sel[0][2])), from, to));
   const char* sql =
       from == KeyState::kLeased
           ? "UPDATE keys SET state = $1, updated_at_ms = $2, lease_host = NULL, lease_pid = NULL, "

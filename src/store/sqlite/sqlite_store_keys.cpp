@@ -251,12 +251,7 @@ Status SqliteStore::transition(const solana::Pubkey& explorer, KeyState from, Ke
 
 Status SqliteStore::transition_many(std::span<const solana::Pubkey> explorers, KeyState from,
                                     KeyState to, std::string_view reason) {
-  if (from == KeyState::kLeased || to == KeyState::kLeased) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "leases change only through claim_explorers / release_explorer / "
-                      "expire_leases");
-  }
-  QTW_TRY(check_transition(from, to));
+  QTW_TRY(check_batch_transition(from, to));
   if (explorers.empty()) return {};
   std::lock_guard lock(mu_);
   QTW_ASSIGN_OR_RETURN(Txn txn, begin());
@@ -298,17 +293,7 @@ Status SqliteStore::move_row_locked(const solana::Pubkey& pk, KeyState from, Key
   sel.bind(1, pk.bytes);
   QTW_ASSIGN_OR_RETURN(bool row, sel.step());
   if (!row) return make_error(ErrorCode::kNotFound, explorer_name(pk) + " is not in the store");
-  if (sel.int64(1) != kTierExplorer) {
-    return make_error(ErrorCode::kInvalidArgument, explorer_name(pk) + " is not an Explorer");
-  }
-  const auto cur = static_cast<KeyState>(sel.int64(2));
-  if (cur != from) {
-    return make_error(ErrorCode::kIllegalTransition,
-                      explorer_name(pk) + " is " + std::string(key_state_name(cur)) + ", not " +
-                          std::string(key_state_name(from)) + " (wanted " +
-                          std::string(key_state_name(from)) + " -> " +
-                          std::string(key_state_name(to)) + ")");
-  }
+  QTW_TRY(check_move_row(pk, sel.int64(1), static_cast<KeyState>(sel.int64(2)), from, to));
   const auto id = sel.int64(0);
   const char* sql =
       from == KeyState::kLeased
