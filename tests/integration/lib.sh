@@ -7,7 +7,6 @@
 #   start_node                     # $URL: a local node on a free port
 #   fund_hodl 10000000000          # $HODL: hodl.json, airdropped
 #   "$QTW" --store w.db init --banks 2 --hodl-keypair hodl.json "${QUICK_KDF[@]}"
-#   write_config 5 5 "lamports_per_explorer = 10000000"; Q --json balance
 #   check "what" "$got" "$want"; ...; finish NAME
 # At exit every process in PIDS is killed and $WORK removed (kept when
 # QTW_KEEP_WORK is set, for a post-mortem).
@@ -85,20 +84,21 @@ fund_hodl() {  # LAMPORTS
   "$QTW" --rpc-url "$URL" airdrop "$HODL" "$1" >/dev/null || { echo "airdrop to HODL failed"; exit 1; }
 }
 
-# qtw.toml in the current directory: [rpc] url = $URL, [store] path =
-# $PWD/w.db, [balancer] with MIN and CREATE Explorers; each further argument
-# is one more line: `key = value` (TOML: strings quoted) under the section
-# before it, or `[section]` to start another. --rpc-url/--store flags still
-# win over it.
-#   write_config 5 5 "lamports_per_explorer = 10000000" "[caps]" "max_lamports_per_explorer = 10000000"
-write_config() {  # MIN CREATE [LINE...]
-  {
-    printf '[rpc]\nurl = "%s"\n[store]\npath = "%s"\n' "$URL" "$PWD/w.db"
-    printf '[balancer]\nmin_explorer_keys = %s\nexplorer_keys_to_create = %s\n' "$1" "$2"
-    shift 2
-    printf '%s\n' "$@"
-  } >qtw.toml
+# qtw.toml for the local node ($URL) and the store $WORK/w.db, then the
+# [balancer] table and whatever else comes on stdin.
+write_config() {
+  { printf '[rpc]\nurl = "%s"\n[store]\npath = "%s/w.db"\n[balancer]\n' "$URL" "$WORK"; cat; } >qtw.toml
 }
 
-# qtw with the qtw.toml of write_config (a script may define its own Q).
+# A bearer token for `qtw serve` in $WORK/token (mode 0600): $TOKEN.
+make_token() {  # NAME
+  TOKEN=$1-token-0123456789abcdef
+  printf '%s' "$TOKEN" >token
+  chmod 600 token
+}
+
+# qtw with that config; a POST to the daemon at $D with the bearer token.
 Q() { "$QTW" --config qtw.toml "$@"; }
+api() {  # PATH [JSON]
+  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "${2:-{\}}" "$D$1"
+}

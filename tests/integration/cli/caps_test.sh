@@ -14,9 +14,16 @@ fund_hodl 10000000000
 "$QTW" --store w.db init --banks 2 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 # Two Banks want 0.1 SOL each; HODL may give 0.15 SOL an hour. Explorers: 0.01
 # SOL each, 5 wanted, a Bank may give 0.03 SOL an hour: 3 are funded.
-write_config 5 5 "lamports_per_explorer = 10000000" "lamports_per_bank = 100000000" \
-  "[caps]" "max_lamports_per_explorer = 10000000" \
-  "max_bank_outflow_lamports_per_hour = 30000000" "max_hodl_outflow_lamports_per_hour = 150000000"
+write_config <<TOML
+min_explorer_keys = 5
+explorer_keys_to_create = 5
+lamports_per_explorer = 10000000
+lamports_per_bank = 100000000
+[caps]
+max_lamports_per_explorer = 10000000
+max_bank_outflow_lamports_per_hour = 30000000
+max_hodl_outflow_lamports_per_hour = 150000000
+TOML
 "$QTW" --config qtw.toml --json balance >b1.json
 check "one Bank topped up (the second would pass the HODL cap)" "$(jget banks_funded <b1.json)" 1
 check "3 of 5 Explorers funded (0.03 SOL an hour per Bank)" "$(jget explorers_created <b1.json)" 3

@@ -19,7 +19,10 @@ jlen() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=
 
 start_node --slot-ms 100
 export QTW_PASSPHRASE="cold test passphrase"
-write_config 18 18
+write_config <<TOML
+min_explorer_keys = 18
+explorer_keys_to_create = 18
+TOML
 Q() { "$QTW" --config qtw.toml --store "$WORK/w.db" --rpc-url "$URL" "$@"; }
 rpc() { curl -s -X POST -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$URL"; }
 lamports() { rpc getBalance "[\"$1\",{\"commitment\":\"confirmed\"}]" | jget result.value; }

@@ -16,7 +16,12 @@ export QTW_PASSPHRASE="batching test"
 fund_hodl 20000000000
 "$QTW" --store w.db init --banks 1 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 config() {  # config MIN CREATE
-  write_config "$1" "$2" "lamports_per_explorer = 10000000" "lamports_per_bank = 2000000000"
+  write_config <<TOML
+min_explorer_keys = $1
+explorer_keys_to_create = $2
+lamports_per_explorer = 10000000
+lamports_per_bank = 2000000000
+TOML
 }
 
 config 50 50

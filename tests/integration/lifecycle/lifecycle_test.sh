@@ -14,8 +14,13 @@ start_node
 export QTW_PASSPHRASE="lifecycle test"
 fund_hodl 20000000000
 "$QTW" --store w.db init --banks 3 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
-write_config 16 20 "lamports_per_explorer = 10000000" "lamports_per_bank = 1000000000" \
-  "interval_ms = 300"
+write_config <<TOML
+min_explorer_keys = 16
+explorer_keys_to_create = 20
+lamports_per_explorer = 10000000
+lamports_per_bank = 1000000000
+interval_ms = 300
+TOML
 "$LANDER" --config qtw.toml --transactions 80 --threads 4 --initial-lamports 20000000000 \
   --require-no-dry --quiet | tee report.txt
 rc=${PIPESTATUS[0]}

@@ -24,8 +24,13 @@ $CT mint-to --payer mm.json --mint "$A" --owner "$MM" --amount 1000000 >/dev/nul
 $CT mint-to --payer mm.json --mint "$FRZ" --owner "$MM" --amount 1000 >/dev/null || exit 1
 
 config() {  # MIN_EXPLORERS
-  write_config "$1" "$1" "lamports_per_explorer = 20000000" "lamports_per_bank = 400000000" \
-    "leader_ttl_ms = 1000"
+  write_config <<TOML
+min_explorer_keys = $1
+explorer_keys_to_create = $1
+lamports_per_explorer = 20000000
+lamports_per_bank = 400000000
+leader_ttl_ms = 1000
+TOML
 }
 config 3
 Q --rpc-url "$URL" init --banks 1 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1

@@ -32,8 +32,14 @@ run_wallet() {  # run_wallet NAME CLASSIFY
   "$QTW" --rpc-url "$URL" airdrop "$hodl" 2000000000 >/dev/null || exit 1
   "$QTW" --store w.db init --banks 1 --hodl-keypair hodl.json --kdf-opslimit 1 --kdf-memlimit-kib 8 >/dev/null || exit 1
   config() {  # MIN_EXPLORERS
-    write_config "$1" "$1" "lamports_per_explorer = 10000000" "lamports_per_bank = 300000000" \
-      "classify_before_recovery = $classify"
+    # This wallet's store is in its own directory: $PWD, not $WORK.
+    WORK=$PWD write_config <<TOML
+min_explorer_keys = $1
+explorer_keys_to_create = $1
+lamports_per_explorer = 10000000
+lamports_per_bank = 300000000
+classify_before_recovery = $classify
+TOML
   }
   config 21
   Q --json balance >create.json || { echo "$name: create cycle failed"; cat create.json; }

@@ -48,7 +48,12 @@ $CT mint-to --payer mm.json --mint "$FRZ" --owner "$MM" --amount 1000 >/dev/null
 "$QTW" --store w.db init --banks 2 --hodl-keypair hodl.json --hodl-pubkey "$COLD" \
   --kdf-opslimit 1 --kdf-memlimit-kib 8 >/dev/null || exit 1
 config() {  # MIN_EXPLORERS
-  write_config "$1" "$1" "lamports_per_explorer = 20000000" "lamports_per_bank = 400000000"
+  write_config <<TOML
+min_explorer_keys = $1
+explorer_keys_to_create = $1
+lamports_per_explorer = 20000000
+lamports_per_bank = 400000000
+TOML
 }
 config 22
 Q --json balance >create.json || { echo "create cycle failed"; cat create.json; }
