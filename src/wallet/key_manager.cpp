@@ -595,33 +595,82 @@ void KeyManager::balancer() {
 }
 
 void KeyManager::balancer_loop() {
+  using Clock = std::chrono::steady_clock;
+  const std::int64_t lease_ms =
+      std::max(options_.leader_ttl.count(), 2 * options_.balance_interval.count());
+  // The slot is written to the store when it is a third through its
+  // lifetime, not before every cycle: a woken balancer may cycle several
+  // times a second, and each renewal is a durable commit.
+  const auto renew_every = std::chrono::milliseconds(lease_ms) / 3;
+  Clock::time_point last_leader_write{};
+  WarningLog warnings;
   while (true) {
     {
       std::unique_lock lock(mu_);
       if (stopping_) return;
     }
-    const std::int64_t lease_ms =
-        std::max(options_.leader_ttl.count(), 2 * options_.balance_interval.count());
-    auto leader = store_->try_acquire_leader(leader_owner_, unix_ms() + lease_ms);
-    const bool was_leader = is_leader_.exchange(leader && *leader);
+    Result<bool> leader = true;
+    const bool was_leader = is_leader_.load();
+    if (!was_leader || Clock::now() - last_leader_write >= renew_every) {
+      const auto asked = Clock::now();
+      leader = store_->try_acquire_leader(leader_owner_, unix_ms() + lease_ms);
+      if (leader && *leader) last_leader_write = asked;
+    }
+    is_leader_ = leader && *leader;
     if (leader && *leader && !was_leader) {
       spdlog::info("balancer: this process is now the leader ({}:{} {})", leader_owner_.host,
                    leader_owner_.pid, leader_owner_.instance);
     } else if (!(leader && *leader) && was_leader) {
       spdlog::warn("balancer: lost the leader slot");
     }
+    // A cycle held back by a safety cap or the funding pause cannot do more
+    // before the next interval: wakes (every pool-empty answer is one) wait
+    // for it instead of re-running the same refusal many times a second.
+    bool held_back = false;
     if (leader && *leader) {
       auto report = balance();
-      if (!report) spdlog::warn("balancer cycle failed: {}", report.error().message);
+      if (!report) warnings.say("balancer cycle failed: " + report.error().message);
       if (report) {
-        for (const auto& w : report->warnings) spdlog::warn("balancer: {}", w);
+        for (const auto& w : report->warnings) warnings.say("balancer: " + w);
+        held_back = report->explorers_created == 0 &&
+                    (report->bank_outflow_caps_hit > 0 || report->hodl_outflow_caps_hit > 0 ||
+                     report->funding_paused);
       }
     } else if (!leader) {
-      spdlog::warn("balancer leader check failed: {}", leader.error().message);
+      warnings.say("balancer leader check failed: " + leader.error().message);
     }
+    const auto ended = Clock::now();
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, options_.balance_interval, [this] { return stopping_ || wake_; });
+    cv_.wait_for(lock, options_.balance_interval,
+                 [this, held_back] { return stopping_ || (wake_ && !held_back); });
+    // A wake runs the next cycle no sooner than min_wake_gap after this one.
+    if (wake_ && !stopping_) {
+      cv_.wait_until(lock, ended + options_.min_wake_gap, [this] { return stopping_; });
+    }
     wake_ = false;
+  }
+}
+
+void KeyManager::WarningLog::say(const std::string& text) {
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(recent_, [&](const auto& kv) {
+    if (now - kv.second.first_logged < kRepeatEvery) return false;
+    if (kv.second.repeats > 0) {
+      spdlog::warn("{} (repeated {} more time(s) in the last minute)", kv.first, kv.second.repeats);
+    }
+    return true;
+  });
+  auto [it, fresh] = recent_.try_emplace(text, Seen{now, 0});
+  if (fresh) {
+    spdlog::warn("{}", text);
+  } else {
+    ++it->second.repeats;
+  }
+}
+
+KeyManager::WarningLog::~WarningLog() {
+  for (const auto& [text, seen] : recent_) {
+    if (seen.repeats > 0) spdlog::warn("{} (repeated {} more time(s))", text, seen.repeats);
   }
 }
 

@@ -36,13 +36,14 @@ const MARKET_AIRDROP = 1_000_000_000n;
 const children = [];
 const log = (m) => process.stderr.write(`[soak ${(performance.now() / 1000).toFixed(0)}s] ${m}\n`);
 
-function sample(pid, db) {
+function sample(pid, db, trades) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKib = Number(status.match(/VmRSS:\s+(\d+)/)[1]);
   const fds = readdirSync(`/proc/${pid}/fd`).length;
-  let storeBytes = 0;
-  for (const f of [db, `${db}-wal`]) { try { storeBytes += statSync(f).size; } catch { /* none */ } }
-  return { t: performance.now() / 1000, rssKib, fds, storeBytes };
+  const size = (f) => { try { return statSync(f).size; } catch { return 0; } };
+  const dbBytes = size(db);
+  const walBytes = size(`${db}-wal`);
+  return { t: performance.now() / 1000, rssKib, fds, dbBytes, walBytes, storeBytes: dbBytes + walBytes, trades };
 }
 
 async function main() {
@@ -62,6 +63,9 @@ lamports_per_explorer = 10000000
 lamports_per_bank = 5000000000
 interval_ms = 500
 [caps]
+# Throughput run: 8 Landers fund ~40 Explorers a second (0.01 SOL each), far
+# past the default 100 SOL per Bank an hour; the cap would stop funding.
+max_bank_outflow_lamports_per_hour = 100000000000000
 max_hodl_outflow_lamports_per_hour = 1000000000000
 [service]
 lease_timeout_ms = 10000
@@ -90,7 +94,7 @@ level = "warn"
     await sleep(5000);
     if (performance.now() - started < warmMs) continue;
     if (warmLatencyCut === null) warmLatencyCut = landers.map((l) => l.stats.leaseLatencyMs.length);
-    samples.push(sample(daemon.p.pid, db));
+    samples.push(sample(daemon.p.pid, db, landers.reduce((a, l) => a + l.stats.confirmed, 0)));
     if (samples.length % 12 === 0) {
       const s = samples.at(-1);
       log(`${((performance.now() - started) / 60000).toFixed(1)} min: RSS ${(s.rssKib / 1024).toFixed(1)} MiB, ${s.fds} fds, store ${(s.storeBytes / 1048576).toFixed(2)} MiB, ${landers.reduce((a, l) => a + l.stats.confirmed, 0)} trades`);
@@ -122,23 +126,34 @@ level = "warn"
   const conserved = BigInt(status.balances_lamports.total) + (marketNow - MARKET_AIRDROP) + BigInt(info.userFeesCollected) === AIRDROP;
   const signedTwice = landers.flatMap((l) => [...l.stats.signedBy.values()]).filter((n) => n > 1).length;
   const mib = (b) => (b / 1048576).toFixed(2);
+  // The longest stretch after warm-up in which no trade landed: a pool that
+  // stays dry (the balancer stuck or held back) shows here, not in RSS.
+  let stallS = 0;
+  for (let i = 1, since = 0; i < samples.length; i++) {
+    if (samples[i].trades > samples[since].trades) since = i;
+    else stallS = Math.max(stallS, samples[i].t - samples[since].t);
+  }
+  const stalled = stallS >= 60;
   const out = [
     `soak: ${o.landers} Landers, ${o.minutes} min (${(warmMs / 1000).toFixed(0)} s warm-up), ${trades} trades confirmed, ${leases} leases, ${dry} pool-empty answers`,
     '',
     table(['after warm-up', 'first', 'last', 'growth', 'per minute'], [
       ['RSS (MiB)', (first.rssKib / 1024).toFixed(1), (last.rssKib / 1024).toFixed(1), ((last.rssKib - first.rssKib) / 1024).toFixed(1), ((last.rssKib - first.rssKib) / 1024 / minutes).toFixed(2)],
       ['open descriptors', first.fds, last.fds, last.fds - first.fds, ((last.fds - first.fds) / minutes).toFixed(2)],
-      ['store + WAL (MiB)', mib(first.storeBytes), mib(last.storeBytes), mib(last.storeBytes - first.storeBytes), mib((last.storeBytes - first.storeBytes) / minutes)],
+      ['store file (MiB)', mib(first.dbBytes), mib(last.dbBytes), mib(last.dbBytes - first.dbBytes), mib((last.dbBytes - first.dbBytes) / minutes)],
+      ['WAL file (MiB)', mib(first.walBytes), mib(last.walBytes), mib(last.walBytes - first.walBytes), mib((last.walBytes - first.walBytes) / minutes)],
+      ['trades confirmed', first.trades, last.trades, last.trades - first.trades, ((last.trades - first.trades) / minutes).toFixed(0)],
     ]),
     '',
     table(['lease latency (ms)', 'value'], [['leases after warm-up', lat.length], ['p50', quantile(lat, 0.5).toFixed(2)],
       ['p99', quantile(lat, 0.99).toFixed(2)], ['max', Math.max(...lat).toFixed(2)]]),
     '',
-    `checks: ${conserved && signedTwice === 0 ? 'conservation to the lamport, no Explorer signed twice: OK' : `FAILED (conserved ${conserved}, signed twice ${signedTwice})`}`,
+    `longest stretch without a trade after warm-up: ${stallS.toFixed(0)} s`,
+    `checks: ${conserved && signedTwice === 0 && !stalled ? 'conservation to the lamport, no Explorer signed twice, trades never stalled for a minute: OK' : `FAILED (conserved ${conserved}, signed twice ${signedTwice}, stalled ${stallS.toFixed(0)} s)`}`,
   ];
   process.stdout.write(out.join('\n') + '\n');
   if (o.jsonOut) writeFileSync(o.jsonOut, JSON.stringify({ options: o, samples, trades, leases, dry, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) }, null, 1));
-  return conserved && signedTwice === 0 ? 0 : 1;
+  return conserved && signedTwice === 0 && !stalled ? 0 : 1;
 }
 
 let code = 1;

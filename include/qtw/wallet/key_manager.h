@@ -59,6 +59,10 @@ struct KeyManagerOptions {
   ExplorerPoolOptions pool;                       // claim batch, lease timeout
   // Cycle period of balancer(). Default 2 s.
   std::chrono::milliseconds balance_interval{2'000};
+  // A wake (the pool ran empty or low) runs a cycle at once, but no sooner
+  // than this after the previous cycle ended; while a safety cap or the
+  // funding pause holds creation back, wakes wait for the interval.
+  std::chrono::milliseconds min_wake_gap{200};
   // Balancer-leader slot lifetime after the last renewal (renewed every
   // cycle, and every third of it by one-shot commands). Default 15 s.
   std::chrono::milliseconds leader_ttl{15'000};
@@ -226,6 +230,26 @@ class KeyManager {
   std::atomic<bool> is_leader_{false};
   std::thread maintenance_;
   std::thread balancer_thread_;
+
+  // The balancer's warnings: each text is logged once a minute at most,
+  // with how often it came back meanwhile (a cap that stays hit, a node
+  // that stays down), not once per cycle.
+  class WarningLog {
+   public:
+    WarningLog() = default;
+    WarningLog(const WarningLog&) = delete;
+    WarningLog& operator=(const WarningLog&) = delete;
+    ~WarningLog();
+    void say(const std::string& text);
+
+   private:
+    static constexpr std::chrono::seconds kRepeatEvery{60};
+    struct Seen {
+      std::chrono::steady_clock::time_point first_logged;
+      std::uint64_t repeats = 0;
+    };
+    std::unordered_map<std::string, Seen> recent_;
+  };
 };
 
 // The options a config file describes (rpc, balancer params, priority fee,
