@@ -41,7 +41,13 @@ class RingSource final : public wallet::ExplorerSource {
     }
     return out;
   }
-  Status mark_used(std::span<const solana::Pubkey>) override { return {}; }
+  Result<std::chrono::steady_clock::time_point> renew() override {
+    return std::chrono::steady_clock::time_point::max();
+  }
+  Result<std::vector<solana::Pubkey>> write(std::span<const store::SignedLease>,
+                                            std::span<const solana::Pubkey>) override {
+    return std::vector<solana::Pubkey>{};
+  }
   Status unclaim(std::span<const solana::Pubkey>) override { return {}; }
 
  private:
@@ -160,7 +166,13 @@ class StockSource final : public wallet::ExplorerSource {
     }
     return out;
   }
-  Status mark_used(std::span<const solana::Pubkey>) override { return {}; }
+  Result<std::chrono::steady_clock::time_point> renew() override {
+    return std::chrono::steady_clock::time_point::max();
+  }
+  Result<std::vector<solana::Pubkey>> write(std::span<const store::SignedLease>,
+                                            std::span<const solana::Pubkey>) override {
+    return std::vector<solana::Pubkey>{};
+  }
   Status unclaim(std::span<const solana::Pubkey>) override { return {}; }
 
  private:

@@ -5,7 +5,7 @@
 # (rate, p50), under `strace -f -c` (syscalls per lifecycle) and under
 # `perf record -g` (CPU profile; skipped if perf cannot run). Figures and
 # their reading are in bench/RESULTS.md.
-#   QTW=build/apps/qtw/qtw bench/profile_daemon.sh [OPS=300] [CLIENTS=1] [VIA=tcp|unix] [plain]
+#   QTW=build/apps/qtw/qtw [CLIENT=cpp] bench/profile_daemon.sh [OPS=300] [CLIENTS=1] [VIA=tcp|unix] [plain]
 # With "plain" last, only the plain pass runs (and GET /healthz beside it:
 # the transport alone), for quick before/after comparisons.
 set -euo pipefail
@@ -46,8 +46,15 @@ conf 0 > "$work/serve.toml"
 url=$(ready "$work/serve.out")
 [ "$VIA" = unix ] && target="unix:$work/d.sock" || target="$url"
 bh=$(node -e 'const k=require("@solana/kit");k.createSolanaRpc(process.argv[1]).getLatestBlockhash().send().then(r=>console.log(r.value.blockhash))' "$rpc")
-client() { node bench/lifecycle_client.mjs --target "$target" --token "$(head -1 "$work/token")" --ops "$OPS" \
-  --clients "$CLIENTS" --blockhash "$bh" --to 11111111111111111111111111111112; }
+# CLIENT=cpp: the C++ client (build/bench/lifecycle_client), whose own CPU
+# stays small beside the daemon's on 2 vCPUs; default: the node.js one.
+if [ "${CLIENT:-node}" = cpp ]; then
+  client_cmd=("${CPP_CLIENT:-$PWD/build/bench/lifecycle_client}")
+else
+  client_cmd=(node bench/lifecycle_client.mjs)
+fi
+client() { "${client_cmd[@]}" --target "$target" --token "$(head -1 "$work/token")" --ops "$OPS" \
+  --clients "$CLIENTS" --blockhash "$bh" --to 11111111111111111111111111111112 "$@"; }
 cpu_ms() { awk '{ print ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"' }' "/proc/$daemon/stat"; }
 echo "== plain ($OPS lifecycles, $CLIENTS client(s), $VIA; load $(cut -d' ' -f1-3 /proc/loadavg))"
 c0=$(cpu_ms)
@@ -63,8 +70,7 @@ if [ "$MODE" = trace ]; then  # every syscall with its time, for reading one req
 fi
 if [ "$MODE" = plain ]; then
   echo "== GET /healthz alone (the transport), $OPS requests"
-  node bench/lifecycle_client.mjs --target "$target" --token "$(head -1 "$work/token")" --ops "$OPS" \
-    --clients "$CLIENTS" --blockhash "$bh" --to 11111111111111111111111111111112 --healthz
+  client --healthz
   exit 0
 fi
 echo "== strace -f -c of the daemon during $OPS lifecycles"

@@ -158,21 +158,20 @@ int run_serve(const ServeArgs& args, const GlobalOptions& global) {
   const std::string instance = args.instance.empty() ? config->service.instance : args.instance;
   if (instance.empty()) return usage_error("--instance must not be empty");
   // One live daemon per instance and store: the lock is what lets a
-  // restarted daemon take its leases and balancer-leader slot back at once
-  // (both belong to host + instance), and it keeps two live daemons from
-  // sharing the same leases. The OS or the server frees it when this
-  // process dies.
+  // restarted daemon end its predecessor's leases (as used) and take its
+  // balancer-leader slot back at once (both belong to host + instance), and
+  // it keeps two live daemons from sharing the same leases. The OS or the
+  // server frees it when this process dies.
   if (auto locked = (*st)->lock_instance(store::LeaseOwner{host, ::getpid(), instance}); !locked) {
     return report_error(locked.error());
   }
   auto options = wallet::key_manager_options(*config);
   options.metrics = &wallet_metrics;
-  // The daemon's leases: held in the store by a stable owner, handed out
-  // from memory (claimed in batches), kept across a restart and adopted by
-  // the next start; an API lease lasts [service] lease_timeout_ms.
+  // The daemon's leases: held in the store by a stable owner and handed out
+  // from memory (claimed in batches). A restart ends every lease the last
+  // process held as used (its Landers get 409 and lease again); an API
+  // lease lasts [service] lease_timeout_ms.
   options.owner = store::LeaseOwner{host, 0, instance};
-  options.adopt_leases = true;
-  options.pool.keep_leases_on_shutdown = true;
   options.pool.lease_timeout = std::chrono::milliseconds(config->service.lease_timeout_ms);
   auto km = [&] {
     Spinner spinner("unlocking the wallet (Argon2id)");

@@ -194,6 +194,9 @@ for (let i = 0; i < o.rounds; i++) {
   for (let attempt = 0; ; attempt++) {
     try { r = await round(o, call, rpc); break; } catch (e) {
       if (e.status === 503 && attempt < 100) { await new Promise((res) => setTimeout(res, 200)); continue; }
+      // 409: the lease ended under us (the daemon restarted: it ends every
+      // lease it held as used). Lease again, a bounded number of times.
+      if (e.status === 409 && attempt < 5) continue;
       r = { error: e.message }; break;
     }
   }

@@ -88,6 +88,16 @@ WalletMetrics::WalletMetrics() {
   balancer_cycles_failed_ =
       plain_counter(registry_, "qtrade.wallets.balancer_cycles_failed",
                     "Balancer cycles that ended with an error", "{cycle}");
+  lease_renewals_failed_ =
+      plain_counter(registry_, "qtrade.wallets.lease_renewals_failed",
+                    "Store lease heartbeats that failed (claimed Explorers are refused once "
+                    "their store lease nears its deadline)",
+                    "{renewal}");
+  sign_records_refused_ =
+      plain_counter(registry_, "qtrade.wallets.sign_records_refused",
+                    "Signatures whose record the store refused because their lease had already "
+                    "ended",
+                    "{record}");
   cap_hits_ = must(registry_.counter_family("qtrade.wallets.cap_hits",
                                             "Times a cap (I7) stopped or cut a transfer, by cap",
                                             "{event}", {"cap"}),

@@ -42,4 +42,19 @@ inline std::string transition_audit_detail(KeyState from, KeyState to, std::stri
   return d + ")";
 }
 
+// "lease L" for one signature (the row's pubkey column names the
+// Explorer); "lease L (N Explorers: pk1 lease L1, pk2 lease L2, ...)" for
+// more, the first being the row's pubkey.
+inline std::string sign_audit_detail(std::span<const SignedLease> signed_leases) {
+  if (signed_leases.empty()) return {};
+  std::string d = "lease " + std::to_string(signed_leases.front().lease_id);
+  if (signed_leases.size() <= 1) return d;
+  d += " (" + std::to_string(signed_leases.size()) + " Explorers:";
+  for (std::size_t i = 0; i < signed_leases.size(); ++i) {
+    d += (i == 0 ? " " : ", ") + signed_leases[i].explorer.to_base58() + " lease " +
+         std::to_string(signed_leases[i].lease_id);
+  }
+  return d + ")";
+}
+
 }  // namespace qtw::store

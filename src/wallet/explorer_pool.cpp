@@ -1,5 +1,6 @@
 #include "qtw/wallet/explorer_pool.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -14,23 +15,50 @@ ExplorerPool::ExplorerPool(ExplorerSource& source, ExplorerPoolOptions options, 
 
 ExplorerPool::~ExplorerPool() = default;
 
-ExplorerLease ExplorerPool::hand_out_locked(std::chrono::steady_clock::time_point now) {
-  const std::size_t idx = available_.back();
-  available_.pop_back();
-  Slot& slot = slots_[idx];
-  slot.state = SlotState::kLeased;
-  slot.lease_id = slot.store_lease_id;
-  slot.deadline = now + options_.lease_timeout;
-  ++leased_count_;
-  ++acquired_total_;
-  return ExplorerLease{slot.pubkey, slot.lease_id, slot.keypair, slot.deadline};
+std::optional<ExplorerLease> ExplorerPool::hand_out_locked(
+    std::chrono::steady_clock::time_point now) {
+  while (!available_.empty()) {
+    const std::size_t idx = available_.back();
+    available_.pop_back();
+    Slot& slot = slots_[idx];
+    if (now >= slot.valid_until) {
+      // Its store lease may be expired by another process by now: never
+      // hand it out; it counts as used (I2).
+      slot.state = SlotState::kRetiring;
+      retiring_.push_back(idx);
+      ++stale_total_;
+      continue;
+    }
+    slot.state = SlotState::kLeased;
+    slot.lease_id = slot.store_lease_id;
+    slot.deadline = now + options_.lease_timeout;
+    ++leased_count_;
+    ++acquired_total_;
+    return ExplorerLease{slot.pubkey, slot.lease_id, slot.keypair, slot.deadline};
+  }
+  return std::nullopt;
+}
+
+void ExplorerPool::retire_stale_locked(std::chrono::steady_clock::time_point now) {
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < available_.size(); ++i) {
+    const std::size_t idx = available_[i];
+    if (now >= slots_[idx].valid_until) {
+      slots_[idx].state = SlotState::kRetiring;
+      retiring_.push_back(idx);
+      ++stale_total_;
+    } else {
+      available_[kept++] = idx;
+    }
+  }
+  available_.resize(kept);
 }
 
 Result<ExplorerLease> ExplorerPool::acquire() {
   for (;;) {
     {
       std::lock_guard lock(mu_);
-      if (!available_.empty()) return hand_out_locked(clock_());
+      if (auto lease = hand_out_locked(clock_())) return *std::move(lease);
     }
     // Slow path: claim a batch from the store, outside mu_ so releases and
     // other acquirers holding keys are not blocked behind I/O. Other threads
@@ -39,7 +67,7 @@ Result<ExplorerLease> ExplorerPool::acquire() {
     QTW_ASSIGN_OR_RETURN(std::size_t got, claim_more(options_.claim_batch));
     if (got == 0) {
       std::lock_guard lock(mu_);
-      if (!available_.empty()) return hand_out_locked(clock_());
+      if (auto lease = hand_out_locked(clock_())) return *std::move(lease);
       return make_error(ErrorCode::kPoolEmpty,
                         "no Explorer available; the balancer creates more (run `qtw balance`)");
     }
@@ -51,6 +79,7 @@ Result<std::size_t> ExplorerPool::claim_more(std::size_t max) {
   {
     // Another thread may have refilled while we waited for claim_mu_.
     std::lock_guard lock(mu_);
+    retire_stale_locked(clock_());
     // After shutdown nothing is claimed: no one would return those keys.
     if (shut_down_) return make_error(ErrorCode::kUnavailable, "the Explorer pool is shut down");
     if (available_.size() >= max) return available_.size();
@@ -96,27 +125,11 @@ std::size_t ExplorerPool::add_slot_locked(ClaimedExplorer&& c) {
   slot.state = SlotState::kAvailable;
   slot.lease_id = 0;
   slot.store_lease_id = c.store_lease_id;
-  slot.signed_ = c.already_signed;
+  slot.valid_until = c.valid_until;
+  slot.signed_ = false;
   slot.signing = false;
   by_pubkey_[slot.pubkey] = idx;
   return idx;
-}
-
-void ExplorerPool::adopt(std::vector<ClaimedExplorer> leased) {
-  std::lock_guard lock(mu_);
-  const auto now = clock_();
-  for (auto& c : leased) {
-    if (by_pubkey_.contains(c.keypair.pubkey())) continue;
-    const std::size_t idx = add_slot_locked(std::move(c));
-    Slot& slot = slots_[idx];
-    slot.state = SlotState::kLeased;
-    slot.lease_id = slot.store_lease_id;
-    slot.deadline = now + options_.lease_timeout;
-    ++leased_count_;
-  }
-  available_.reserve(slots_.size());
-  retiring_.reserve(slots_.size());
-  free_slots_.reserve(slots_.size());
 }
 
 Result<std::size_t> ExplorerPool::leased_slot_locked(const solana::Pubkey& pubkey) const {
@@ -144,9 +157,17 @@ Result<ExplorerPool::SignTicket> ExplorerPool::begin_sign(const solana::Pubkey& 
   }
   // Past its deadline a lease counts as used (I2), even before the next
   // flush() writes that down: no signature then.
-  if (clock_() > slot.deadline) {
+  const auto now = clock_();
+  if (now > slot.deadline) {
     return make_error(ErrorCode::kConflict, "the lease of Explorer " + pubkey.to_base58() +
                                                 " expired; it counts as used");
+  }
+  // Past its safe time the store lease may have been expired by another
+  // process (and the key handed to recovery): no signature either.
+  if (now >= slot.valid_until) {
+    return make_error(ErrorCode::kConflict,
+                      "the store lease of Explorer " + pubkey.to_base58() +
+                          " was not renewed in time (store unreachable?); it counts as used");
   }
   slot.signing = true;
   return SignTicket{slot.keypair, slot.store_lease_id};
@@ -158,7 +179,10 @@ void ExplorerPool::end_sign(const solana::Pubkey& pubkey, bool signed_now) {
   if (it == by_pubkey_.end()) return;
   Slot& slot = slots_[it->second];
   slot.signing = false;
-  slot.signed_ = slot.signed_ || signed_now;
+  if (signed_now && !slot.signed_) {
+    slot.signed_ = true;
+    sign_records_.push_back(store::SignedLease{slot.pubkey, slot.store_lease_id});
+  }
 }
 
 Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
@@ -171,8 +195,9 @@ Status ExplorerPool::release(const solana::Pubkey& pubkey, bool retire) {
                       "Explorer " + pubkey.to_base58() + " signed: it can only be retired (single use, I2)");
   }
   --leased_count_;
-  if (retire || now > slot.deadline) {
-    // A late return counts as used even if the caller says keep (I2).
+  if (retire || now > slot.deadline || now >= slot.valid_until) {
+    // A late return counts as used even if the caller says keep (I2), and so
+    // does a key whose store lease is past its safe time.
     const bool late = !retire;
     slot.state = SlotState::kRetiring;
     retiring_.push_back(idx);
@@ -201,20 +226,35 @@ void ExplorerPool::expire_locked(std::chrono::steady_clock::time_point now) {
   }
 }
 
-Status ExplorerPool::flush() {
+Result<std::vector<solana::Pubkey>> ExplorerPool::flush() {
   std::lock_guard flush_lock(flush_mu_);
   std::vector<std::size_t> batch;
   std::vector<solana::Pubkey> keys;
+  std::vector<store::SignedLease> records;
   {
     std::lock_guard lock(mu_);
     expire_locked(clock_());
-    batch.swap(retiring_);
+    retire_stale_locked(clock_());
+    // A key still between begin_sign and end_sign stays queued: its sign
+    // record must be written with or before its retirement (the record
+    // needs the lease the retirement ends).
+    std::vector<std::size_t> later;
+    for (auto idx : retiring_) {
+      if (slots_[idx].signing) {
+        later.push_back(idx);
+      } else {
+        batch.push_back(idx);
+      }
+    }
+    retiring_.swap(later);
     retiring_.reserve(slots_.size());
+    records.swap(sign_records_);
+    sign_records_.reserve(std::max(records.capacity(), options_.claim_batch));
     keys.reserve(batch.size());
     for (auto idx : batch) keys.push_back(slots_[idx].pubkey);
   }
-  if (keys.empty()) return {};
-  const Status written = source_.mark_used(keys);
+  if (keys.empty() && records.empty()) return std::vector<solana::Pubkey>{};
+  auto written = source_.write(records, keys);
   // The secrets are wiped and freed after mu_ is released: sodium_free of a
   // guarded region costs ~0.1 ms on a VM, and under mu_ every acquire and
   // release waited for the whole batch (measured: 4 Landers' round trip went
@@ -224,7 +264,8 @@ Status ExplorerPool::flush() {
     std::lock_guard lock(mu_);
     if (!written) {
       retiring_.insert(retiring_.end(), batch.begin(), batch.end());
-      return written;
+      sign_records_.insert(sign_records_.begin(), records.begin(), records.end());
+      return tl::unexpected(written.error());
     }
     wipe.reserve(batch.size());
     for (auto idx : batch) {
@@ -236,6 +277,24 @@ Status ExplorerPool::flush() {
       free_slots_.push_back(idx);
     }
   }
+  return written;
+}
+
+Status ExplorerPool::renew() {
+  // claim_mu_: no claim interleaves, so a key claimed while the renewal ran
+  // gets the renewal's (earlier, safer) time, never a later one than its
+  // store row has.
+  std::lock_guard claim_lock(claim_mu_);
+  QTW_ASSIGN_OR_RETURN(const auto valid_until, source_.renew());
+  std::lock_guard lock(mu_);
+  // Only keys still within their safe time when the renewal returned were
+  // surely leased to us when it ran; the others may have been expired by
+  // another process meanwhile and stay stale for good.
+  const auto now = clock_();
+  for (auto& slot : slots_) {
+    if (slot.state != SlotState::kFree && now < slot.valid_until) slot.valid_until = valid_until;
+  }
+  retire_stale_locked(now);
   return {};
 }
 
@@ -248,6 +307,7 @@ Result<std::size_t> ExplorerPool::release_unused() {
   std::vector<solana::Pubkey> keys;
   {
     std::lock_guard lock(mu_);
+    retire_stale_locked(clock_());  // never give back a key whose store lease may be gone
     if (shut_down_ || available_.empty()) return std::size_t{0};
     idle.swap(available_);
     available_.reserve(slots_.size());
@@ -282,10 +342,9 @@ Status ExplorerPool::shutdown() {
     std::lock_guard claim_lock(claim_mu_);
     std::lock_guard lock(mu_);
     shut_down_ = true;
-    // Anything still leased at shutdown may have signed: it counts as used
-    // (unless the owner keeps its leases across a restart: then they stay
-    // `leased` in the store and the next start adopts them).
-    for (std::size_t i = 0; i < slots_.size() && !options_.keep_leases_on_shutdown; ++i) {
+    // Anything still leased at shutdown may have signed: it counts as used.
+    retire_stale_locked(clock_());
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
       if (slots_[i].state == SlotState::kLeased) {
         slots_[i].state = SlotState::kRetiring;
         retiring_.push_back(i);
@@ -319,10 +378,23 @@ Status ExplorerPool::shutdown() {
   return {};
 }
 
+std::size_t ExplorerPool::available() const {
+  std::lock_guard lock(mu_);
+  return available_.size();
+}
+
 ExplorerPoolStats ExplorerPool::stats() const {
   std::lock_guard lock(mu_);
-  return ExplorerPoolStats{available_.size(), leased_count_,    retiring_.size(),
-                           acquired_total_,   retired_total_,   expired_total_};
+  ExplorerPoolStats st;
+  st.available = available_.size();
+  st.leased = leased_count_;
+  st.retiring = retiring_.size();
+  st.sign_records = sign_records_.size();
+  st.acquired_total = acquired_total_;
+  st.retired_total = retired_total_;
+  st.expired_total = expired_total_;
+  st.stale_total = stale_total_;
+  return st;
 }
 
 }  // namespace qtw::wallet

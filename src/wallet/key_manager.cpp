@@ -81,19 +81,19 @@ store::LeaseOwner make_lease_owner() {
   return store::LeaseOwner{host, ::getpid(), solana::hex_encode(rnd)};
 }
 
-// The pool's durable side: claims and releases through the store, deriving
-// each claimed Explorer's keypair from the master seed.
+// The pool's durable side: claims, heartbeats, sign records and releases
+// through the store, deriving each claimed Explorer's keypair from the
+// master seed.
 class KeyManager::Source final : public ExplorerSource {
  public:
   Source(KeyManager& km) : km_(km) {}
 
   Result<std::vector<ClaimedExplorer>> claim(std::size_t max) override {
+    // The safe time counts from before the store call: the row's deadline
+    // is computed here, so it cannot be earlier than this.
+    const auto valid_until = safe_until(std::chrono::steady_clock::now());
     const std::int64_t deadline = unix_ms() + km_.options_.store_lease.count();
     QTW_ASSIGN_OR_RETURN(auto records, km_.store_->claim_explorers(km_.owner_, max, deadline));
-    return to_claimed(records);
-  }
-
-  Result<std::vector<ClaimedExplorer>> to_claimed(const std::vector<store::KeyRecord>& records) {
     std::vector<ClaimedExplorer> out;
     out.reserve(records.size());
     std::lock_guard lock(mu_);
@@ -106,132 +106,76 @@ class KeyManager::Source final : public ExplorerSource {
         return make_error(ErrorCode::kCorrupt, "store pubkey " + r.pubkey.to_base58() +
                                                    " does not match its derivation path");
       }
-      if (r.lease) lease_ids_[r.pubkey] = r.lease->lease_id;
-      out.push_back(ClaimedExplorer{std::move(kp), *r.bank_index, *r.explorer_index,
-                                    r.lease ? r.lease->lease_id : 0, r.sign_count > 0});
+      const std::uint64_t lease_id = r.lease ? r.lease->lease_id : 0;
+      lease_ids_[r.pubkey] = lease_id;
+      out.push_back(ClaimedExplorer{std::move(kp), *r.bank_index, *r.explorer_index, lease_id,
+                                    valid_until});
     }
     return out;
   }
 
-  // Keys the store says this owner holds (a restart): the same as claim(),
-  // without claiming.
-  Result<std::vector<ClaimedExplorer>> held() {
-    store::KeyFilter f;
-    f.tier = store::KeyTier::Explorer;
-    f.state = store::KeyState::kLeased;
-    QTW_ASSIGN_OR_RETURN(auto records, km_.store_->list_keys(f));
-    std::vector<store::KeyRecord> mine;
-    for (auto& r : records) {
-      if (r.lease && r.lease->owner == km_.owner_) mine.push_back(std::move(r));
-    }
-    return to_claimed(mine);
+  Result<std::chrono::steady_clock::time_point> renew() override {
+    const auto valid_until = safe_until(std::chrono::steady_clock::now());
+    QTW_TRY(km_.store_->renew_leases(km_.owner_, unix_ms() + km_.options_.store_lease.count()));
+    return valid_until;
   }
 
-  Status mark_used(std::span<const solana::Pubkey> explorers) override {
-    return release(explorers, true);
+  Result<std::vector<solana::Pubkey>> write(std::span<const store::SignedLease> signed_leases,
+                                            std::span<const solana::Pubkey> retired) override {
+    std::vector<solana::Pubkey> refused;
+    const Status all = km_.store_->transact([&]() -> Status {
+      QTW_ASSIGN_OR_RETURN(refused, km_.store_->record_signed(signed_leases));
+      return km_.store_->release_explorers(km_.owner_, retired, /*retire=*/true);
+    });
+    if (!all && all.error().code != ErrorCode::kConflict) return tl::unexpected(all.error());
+    if (!all) {
+      // Some retired key's lease already ended (expired by the store after
+      // missed heartbeats: it is used already). The records alone, then the
+      // retirements one by one.
+      QTW_ASSIGN_OR_RETURN(refused, km_.store_->record_signed(signed_leases));
+      QTW_TRY(release_one_by_one(retired, true));
+    }
+    forget(retired);
+    return refused;
   }
 
   Status unclaim(std::span<const solana::Pubkey> explorers) override {
-    return release(explorers, false);
+    auto all = km_.store_->release_explorers(km_.owner_, explorers, /*retire=*/false);
+    if (!all && all.error().code != ErrorCode::kConflict) return all;
+    if (!all) QTW_TRY(release_one_by_one(explorers, false));
+    forget(explorers);
+    return {};
   }
 
  private:
-  Status release(std::span<const solana::Pubkey> explorers, bool retire) {
-    auto all = km_.store_->release_explorers(km_.owner_, explorers, retire);
-    if (!all && all.error().code != ErrorCode::kConflict) return all;
-    if (!all) {
-      // Some lease already ended (expired by the store after a missed
-      // heartbeat: it is used already). Release the rest one by one.
-      for (const auto& k : explorers) {
-        std::uint64_t id = 0;
-        {
-          std::lock_guard lock(mu_);
-          auto it = lease_ids_.find(k);
-          if (it != lease_ids_.end()) id = it->second;
-        }
-        auto one = km_.store_->release_explorer(k, id, retire);
-        if (!one && one.error().code != ErrorCode::kConflict) return one;
+  std::chrono::steady_clock::time_point safe_until(std::chrono::steady_clock::time_point start) const {
+    return start + km_.options_.store_lease - km_.options_.store_lease_margin;
+  }
+
+  // Releases each key alone under its own lease id; a key whose lease ended
+  // (kConflict) is skipped: it is used already.
+  Status release_one_by_one(std::span<const solana::Pubkey> explorers, bool retire) {
+    for (const auto& k : explorers) {
+      std::uint64_t id = 0;
+      {
+        std::lock_guard lock(mu_);
+        auto it = lease_ids_.find(k);
+        if (it != lease_ids_.end()) id = it->second;
       }
+      auto one = km_.store_->release_explorer(k, id, retire);
+      if (!one && one.error().code != ErrorCode::kConflict) return one;
     }
+    return {};
+  }
+
+  void forget(std::span<const solana::Pubkey> explorers) {
     std::lock_guard lock(mu_);
     for (const auto& k : explorers) lease_ids_.erase(k);
-    return {};
   }
 
   KeyManager& km_;
   std::mutex mu_;  // guards lease_ids_
   std::unordered_map<solana::Pubkey, std::uint64_t> lease_ids_;
-};
-
-// The sign-once guard (I2) with group commit: each signer enqueues its
-// (Explorer, lease) and waits; one of them (the leader) writes every guard
-// queued so far in one store transaction (one fsync for all), then wakes
-// them with their own outcome. A signer returns only after its guard is
-// durable, so no signature ever exists without it.
-class KeyManager::SignGuard {
- public:
-  explicit SignGuard(store::KeyStore& store) : store_(store) {}
-
-  Status mark_signed(const solana::Pubkey& explorer, std::uint64_t lease_id) {
-    Request req{explorer, lease_id, {}, false};
-    std::unique_lock lock(mu_);
-    queue_.push_back(&req);
-    while (!req.done) {
-      if (committing_) {
-        cv_.wait(lock);
-        continue;
-      }
-      // Lead: commit everything queued (our own request included).
-      committing_ = true;
-      std::vector<Request*> batch;
-      batch.swap(queue_);
-      lock.unlock();
-      commit(batch);
-      lock.lock();
-      for (auto* r : batch) r->done = true;
-      committing_ = false;
-      cv_.notify_all();
-    }
-    return std::move(req.outcome);
-  }
-
- private:
-  struct Request {
-    solana::Pubkey explorer;
-    std::uint64_t lease_id = 0;
-    Status outcome;
-    bool done = false;
-  };
-
-  void commit(const std::vector<Request*>& batch) {
-    if (batch.size() == 1) {
-      batch[0]->outcome = store_.mark_signed(batch[0]->explorer, batch[0]->lease_id);
-      return;
-    }
-    // One transaction; a guard that is refused (kConflict: nothing written
-    // for it) does not undo the others. Any other failure fails them all.
-    const Status all = store_.transact([&]() -> Status {
-      for (auto* r : batch) {
-        r->outcome = store_.mark_signed(r->explorer, r->lease_id);
-        if (!r->outcome && r->outcome.error().code != ErrorCode::kConflict &&
-            r->outcome.error().code != ErrorCode::kInvalidArgument) {
-          return r->outcome;
-        }
-      }
-      return {};
-    });
-    if (!all) {
-      for (auto* r : batch) {
-        if (r->outcome) r->outcome = tl::unexpected(all.error());
-      }
-    }
-  }
-
-  store::KeyStore& store_;
-  std::mutex mu_;  // guards queue_, committing_ and every Request::done/outcome
-  std::condition_variable cv_;
-  std::vector<Request*> queue_;
-  bool committing_ = false;
 };
 
 // Counts RPC requests and errors by method into WalletMetrics.
@@ -276,6 +220,12 @@ class KeyManager::Signer final : public KeySigner {
 Result<std::unique_ptr<KeyManager>> KeyManager::open(std::unique_ptr<store::KeyStore> store,
                                                      const SecureBytes& passphrase,
                                                      KeyManagerOptions options) {
+  if (options.store_lease_margin.count() < 0 ||
+      options.store_lease <= options.heartbeat_interval + options.store_lease_margin) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "store_lease must exceed heartbeat_interval + store_lease_margin, or every "
+                      "claimed Explorer would be refused between two heartbeats");
+  }
   std::unique_ptr<KeyManager> km(new KeyManager());
   km->options_ = std::move(options);
   km->owner_ = km->options_.owner ? *km->options_.owner : make_lease_owner();
@@ -317,8 +267,8 @@ Result<std::unique_ptr<KeyManager>> KeyManager::open(std::unique_ptr<store::KeyS
   km->pool_ = std::make_unique<ExplorerPool>(*km->source_, km->options_.pool);
   km->balancer_ = std::make_unique<Balancer>(*km->store_, *km->rpc_, *km->signer_,
                                             km->options_.balancer, km->options_.metrics);
-  km->sign_guard_ = std::make_unique<SignGuard>(*km->store_);
-  if (km->options_.adopt_leases) QTW_TRY(km->adopt_leases());
+  // A fresh random owner (one-shot commands) holds nothing yet.
+  if (km->options_.owner) QTW_TRY(km->end_held_leases());
   km->maintenance_ = std::thread([raw = km.get()] { raw->maintenance_loop(); });
   return km;
 }
@@ -331,6 +281,15 @@ KeyManager::~KeyManager() {
 Result<ExplorerLease> KeyManager::get_explorer_keypair() {
   auto lease = pool_->acquire();
   if (lease && options_.metrics != nullptr) options_.metrics->explorer_keys_acquired().inc();
+  if (lease && pool_->available() < claim_ahead_.load(std::memory_order_relaxed) / 2 + 1) {
+    // Running low: have the maintenance thread claim ahead now rather than
+    // at its next turn, so the next leases do not claim on the request path.
+    std::lock_guard lock(mu_);
+    if (!prefill_now_) {
+      prefill_now_ = true;
+      cv_.notify_all();
+    }
+  }
   if (!lease && lease.error().code == ErrorCode::kPoolEmpty) {
     std::lock_guard lock(mu_);
     wake_ = true;
@@ -364,45 +323,22 @@ Error KeyManager::lease_ended_or(const solana::Pubkey& explorer, Error not_here)
   return not_here;
 }
 
-Status KeyManager::adopt_leases() {
-  QTW_ASSIGN_OR_RETURN(auto held, source_->held());
-  if (held.empty()) return {};
-  // A lease is adopted once. Each adoption gives a lease a fresh deadline
-  // (the store does not know when it was handed out), so a daemon
-  // restarting faster than the lease time used to carry every lease of
-  // every earlier process along (the crash harness saw 136 after 60 kills:
-  // claimed batches never handed out, each kept out of the pool). Lease ids
-  // only grow, so the highest id held at this adoption, kept in the store,
-  // tells the next start which leases were adopted already: those end as
-  // used (recovered by the balancer, never handed out again, I2); a Lander
-  // holding one across two restarts within its lease time loses it.
-  const std::string adopted_upto = "adopted_lease_id_upto:" + owner_.host + ":" + owner_.instance;
-  QTW_ASSIGN_OR_RETURN(auto upto, store_->get_setting(adopted_upto));
-  std::vector<ClaimedExplorer> first_time;
-  std::vector<solana::Pubkey> again;
-  std::uint64_t highest = 0;
-  for (auto& c : held) {
-    highest = std::max(highest, c.store_lease_id);
-    if (upto && c.store_lease_id <= static_cast<std::uint64_t>(*upto)) {
-      again.push_back(c.keypair.pubkey());
-    } else {
-      first_time.push_back(std::move(c));
-    }
+Status KeyManager::end_held_leases() {
+  // A start never takes back what an earlier process of this owner (the
+  // same daemon instance) held: it may have signed with any of those keys
+  // in its last moments, and its sign records may not have reached the
+  // store (they are written after the signatures). They all end as used
+  // (recovered by the balancer, never handed out again, I2). The instance
+  // lock (lock_instance) guarantees that process is gone.
+  auto ended = store_->expire_owner(
+      owner_, "restart: every Explorer it held ends used (it may have signed; its Lander leases "
+              "again)");
+  if (!ended) return tl::unexpected(ended.error());
+  if (!ended->empty()) {
+    spdlog::info("{} Explorer lease(s) held by this owner before its restart end as used "
+                 "(recovered by the balancer; a Lander holding one gets 409 and leases again)",
+                 ended->size());
   }
-  QTW_TRY(store_->put_setting(adopted_upto, static_cast<std::int64_t>(highest)));
-  if (!again.empty()) {
-    spdlog::info("{} Explorer lease(s) were adopted by an earlier start already: they end as "
-                 "used (recovered, never handed out again)",
-                 again.size());
-    QTW_TRY(source_->mark_used(again));
-  }
-  if (first_time.empty()) return {};
-  spdlog::info("adopting {} Explorer lease(s) this owner held before its restart",
-               first_time.size());
-  pool_->adopt(std::move(first_time));
-  // Their store deadlines may be close: renew before the balancer expires them.
-  auto renewed = store_->renew_leases(owner_, unix_ms() + options_.store_lease.count());
-  if (!renewed) return tl::unexpected(renewed.error());
   return {};
 }
 
@@ -461,18 +397,9 @@ Result<solana::Signature> KeyManager::sign(const solana::Pubkey& explorer,
     if (refusal != nullptr) *refusal = std::move(*refused);
     return err;
   }
-  // I2: the guard is durable before any signature exists.
-  auto guard = sign_guard_->mark_signed(explorer, ticket->store_lease_id);
-  if (!guard) {
-    // kConflict: the store says it already signed (or the lease ended).
-    pool_->end_sign(explorer, guard.error().code == ErrorCode::kConflict);
-    if (guard.error().code == ErrorCode::kConflict) {
-      return make_error(ErrorCode::kConflict, "Explorer " + explorer.to_base58() +
-                                                  " already signed its one message, or its "
-                                                  "lease ended");
-    }
-    return tl::unexpected(guard.error());
-  }
+  // I2: the durable claim is the single-use commitment; the pool allows
+  // this one signature per claimed key, and its record is written with the
+  // next flush (a crash before then ends the key as used either way).
   pool_->end_sign(explorer, true);
   // Only System Transfer (u32 tag 2) and Compute Budget: a CreateAccount
   // could fund an account someone else then initialises as a token account
@@ -679,12 +606,24 @@ void KeyManager::maintenance_loop() {
   auto last_leader_renewal = last_heartbeat;
   std::uint64_t last_acquired = 0;
   auto last_acquire_at = last_heartbeat;
+  auto last_flush = last_heartbeat;
+  std::uint64_t acquired_at_last_turn = 0;
+  auto last_turn_at = last_heartbeat;
   while (true) {
     {
       std::unique_lock lock(mu_);
-      if (cv_.wait_for(lock, options_.flush_interval, [this] { return stopping_; })) return;
+      if (cv_.wait_for(lock, options_.flush_interval, [this] { return stopping_ || prefill_now_; }) &&
+          stopping_) {
+        return;
+      }
+      prefill_now_ = false;
     }
-    if (auto st = pool_->flush(); !st) spdlog::warn("flushing retired Explorers: {}", st.error().message);
+    // Woken early to claim ahead (the pool ran low): flush on schedule only,
+    // one store transaction per flush_interval at most.
+    if (std::chrono::steady_clock::now() - last_flush >= options_.flush_interval) {
+      last_flush = std::chrono::steady_clock::now();
+      flush_pool();
+    }
     // Low pool: below the balancer's minimum, balance now rather than at the
     // next interval (off the lease path: one count query after leases).
     if (const auto acquired = pool_->stats().acquired_total;
@@ -718,11 +657,28 @@ void KeyManager::maintenance_loop() {
       if (auto back = pool_->release_unused(); !back) {
         spdlog::warn("returning idle claimed Explorers: {}", back.error().message);
       }
-    } else if (!idle && ps.acquired_total > 0 && ps.available < options_.pool.claim_batch / 2 + 1) {
-      if (auto st = pool_->prefill(options_.pool.claim_batch); !st && st.error().code != ErrorCode::kPoolEmpty) {
-        spdlog::warn("claiming Explorers ahead: {}", st.error().message);
+    } else if (!idle && ps.acquired_total > 0) {
+      // How many to hold ahead: one claim batch, or at high lease rates
+      // twice what was leased since the last turn (up to 16 batches), so
+      // leases stay in memory between two turns instead of claiming on the
+      // request path. A crash costs what is claimed and unused (recovered
+      // as used).
+      const std::size_t batch = std::max<std::size_t>(options_.pool.claim_batch, 1);
+      const double turn_ms = std::max(
+          1.0, std::chrono::duration<double, std::milli>(now_steady - last_turn_at).count());
+      const double per_interval = static_cast<double>(ps.acquired_total - acquired_at_last_turn) *
+                                  static_cast<double>(options_.flush_interval.count()) / turn_ms;
+      const std::size_t ahead =
+          std::clamp<std::size_t>(static_cast<std::size_t>(2 * per_interval), batch, 16 * batch);
+      claim_ahead_.store(ahead, std::memory_order_relaxed);
+      if (ps.available < ahead / 2 + 1) {
+        if (auto st = pool_->prefill(ahead); !st && st.error().code != ErrorCode::kPoolEmpty) {
+          spdlog::warn("claiming Explorers ahead: {}", st.error().message);
+        }
       }
     }
+    acquired_at_last_turn = ps.acquired_total;
+    last_turn_at = now_steady;
     const auto now = std::chrono::steady_clock::now();
     if (renew_leadership_ && now - last_leader_renewal >= options_.leader_ttl / 3) {
       last_leader_renewal = now;
@@ -731,9 +687,34 @@ void KeyManager::maintenance_loop() {
     }
     if (now - last_heartbeat >= options_.heartbeat_interval) {
       last_heartbeat = now;
-      auto renewed = store_->renew_leases(owner_, unix_ms() + options_.store_lease.count());
-      if (!renewed) spdlog::warn("lease heartbeat failed: {}", renewed.error().message);
+      if (auto renewed = pool_->renew(); !renewed) {
+        // Past store_lease - store_lease_margin without a success the pool
+        // refuses its keys (lease 409, sign 409) rather than risk one another
+        // process has expired.
+        spdlog::error("store lease heartbeat failed (claimed Explorers are refused once their "
+                      "store lease is within {} ms of its deadline): {}",
+                      options_.store_lease_margin.count(), renewed.error().message);
+        if (options_.metrics != nullptr) options_.metrics->lease_renewals_failed().inc();
+      }
     }
+  }
+}
+
+void KeyManager::flush_pool() {
+  auto refused = pool_->flush();
+  if (!refused) {
+    spdlog::warn("writing sign records and retired Explorers: {} (kept for the next flush)",
+                 refused.error().message);
+    return;
+  }
+  for (const auto& k : *refused) {
+    // The signature exists, but the store had already ended the lease
+    // (expired by another process after missed heartbeats): the key is used
+    // and recovered either way; only its audit row is missing.
+    spdlog::error("the sign record of Explorer {} was refused: its store lease had already "
+                  "ended (the key is used either way)",
+                  k.to_base58());
+    if (options_.metrics != nullptr) options_.metrics->sign_records_refused().inc();
   }
 }
 
@@ -752,13 +733,6 @@ Status KeyManager::stop() {
   // nothing was claimed and no leader slot taken.
   if (pool_ == nullptr) return {};
   QTW_TRY(pool_->shutdown());
-  if (options_.pool.keep_leases_on_shutdown) {
-    // Handed-out leases stay for the next start: give them their full API
-    // lease time from now rather than the heartbeat's short deadline.
-    auto kept = store_->renew_leases(
-        owner_, unix_ms() + std::max(options_.pool.lease_timeout, options_.store_lease).count());
-    if (!kept) return tl::unexpected(kept.error());
-  }
   return store_->release_leader(leader_owner_);
 }
 

@@ -189,8 +189,8 @@ export class Lander {
       // deadline and the key counts as used (I2).
       this.stats.abandoned++;
     }
-    // Return it retired; a restarted daemon with the same instance still
-    // honours the lease.
+    // Return it retired. A restarted daemon ended the lease as used (409):
+    // nothing more to do, the next trade leases again.
     for (let i = 0; i < 100; i++) {
       try {
         const r = await this.call(url, 'POST', `/v1/explorers/${pk}/return`, { retire: true });

@@ -28,6 +28,8 @@
 // qtrade.wallets.key_lamports                   gauge      tier, pubkey    lamports
 // qtrade.wallets.balancer_cycles_failed         counter    -               {cycle}
 // qtrade.wallets.cap_hits                       counter    cap             {event}
+// qtrade.wallets.lease_renewals_failed          counter    -               {renewal}
+// qtrade.wallets.sign_records_refused           counter    -               {record}
 //
 // key_lamports is one gauge per HODL and Bank key (few keys, each worth an
 // alert of its own); Explorers, thousands and short-lived, stay in the
@@ -107,6 +109,12 @@ class WalletMetrics {
 
   // A balancer cycle that returned an error (nothing, or only part, done).
   [[nodiscard]] Counter& balancer_cycles_failed() { return *balancer_cycles_failed_; }
+  // A store lease heartbeat that failed (the daemon refuses its claimed
+  // Explorers once their store lease is near its deadline).
+  [[nodiscard]] Counter& lease_renewals_failed() { return *lease_renewals_failed_; }
+  // A signature whose record the store refused (its lease had already been
+  // ended by another process): the key is used either way.
+  [[nodiscard]] Counter& sign_records_refused() { return *sign_records_refused_; }
   // One cap reached (cap: one of kCapNames); every name is registered at 0.
   [[nodiscard]] Counter& cap_hits(std::string_view cap);
 
@@ -148,6 +156,8 @@ class WalletMetrics {
   Counter* total_sol_recovered_ = nullptr;
   Counter* fees_paid_lamports_ = nullptr;
   Counter* explorers_stranded_ = nullptr;
+  Counter* lease_renewals_failed_ = nullptr;
+  Counter* sign_records_refused_ = nullptr;
   CounterFamily* tokens_recovered_ = nullptr;
   Counter* token_accounts_closed_ = nullptr;
   Counter* rent_recovered_lamports_ = nullptr;

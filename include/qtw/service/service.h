@@ -23,9 +23,10 @@
 //
 // Lease, sign and return are KeyManager's (get_explorer_keypair, sign,
 // return_explorer_keypair): this class only adapts HTTP to them. The
-// KeyManager of a daemon runs with a stable owner and adopt_leases, so a
-// restarted daemon honours its leases; the sign-once guard is durable
-// before a signature is returned (I2). The secret never leaves the process.
+// KeyManager of a daemon runs with a stable owner: a restart ends the
+// leases its predecessor held as used (409 for their Landers, who lease
+// again). An Explorer signs once (I2: its durable claim is the commitment;
+// the sign record follows within a flush). The secret never leaves the process.
 // A lease not returned by its deadline counts as used and is recovered by
 // the balancer.
 //

@@ -117,6 +117,12 @@ struct Lease {
   std::int64_t deadline_ms = 0;     // after this the key counts as used (I2)
 };
 
+// One signature made with a leased Explorer (KeyStore::record_signed).
+struct SignedLease {
+  solana::Pubkey explorer;
+  std::uint64_t lease_id = 0;
+};
+
 struct KeyRecord {
   std::int64_t id = 0;  // store-assigned row id
   KeyTier tier = KeyTier::Explorer;
@@ -399,15 +405,18 @@ class KeyStore {
   // the key's current lease (expired, or someone else's).
   [[nodiscard]] virtual Status release_explorer(const solana::Pubkey& explorer,
                                                 std::uint64_t lease_id, bool retire) = 0;
-  // Ends several leases held by `owner`, all or none (same rules).
+  // Ends several leases held by `owner`, all or none (same rules). One audit
+  // row for the batch (store/batch_audit.h).
   [[nodiscard]] virtual Status release_explorers(const LeaseOwner& owner,
                                                  std::span<const solana::Pubkey> explorers,
                                                  bool retire) = 0;
   // Every lease whose deadline is < `now_ms` -> kUsed (I2). Returns them.
   [[nodiscard]] virtual Result<std::vector<solana::Pubkey>> expire_leases(std::int64_t now_ms) = 0;
-  // Owner died: every lease it holds -> kUsed. Returns them.
+  // Every lease `owner` holds -> kUsed, with one audit row naming them and
+  // `reason` (the owner died, or restarted: a restart never takes its old
+  // leases back, docs/ARCHITECTURE.md I2). Returns them.
   [[nodiscard]] virtual Result<std::vector<solana::Pubkey>> expire_owner(
-      const LeaseOwner& owner) = 0;
+      const LeaseOwner& owner, std::string_view reason) = 0;
   // Distinct owners holding at least one lease (to check which are alive).
   [[nodiscard]] virtual Result<std::vector<LeaseOwner>> list_lease_owners() = 0;
 
@@ -418,6 +427,16 @@ class KeyStore {
   // this and the signature costs one unused key, never a second signature.
   [[nodiscard]] virtual Status mark_signed(const solana::Pubkey& explorer,
                                            std::uint64_t lease_id) = 0;
+  // The daemon's sign records, written AFTER the signatures (the durable
+  // single-use commitment is the claim, docs/ARCHITECTURE.md I2): for each
+  // entry whose Explorer is kLeased under `lease_id` and never signed,
+  // sign_count = 1 and signed_at_ms = now; one audit row ("explorer.sign")
+  // for the batch. Entries whose lease is no longer current (expired by
+  // another process) or that already signed are skipped, nothing written
+  // for them, and returned. kInvalidArgument (nothing written) if one is
+  // not an Explorer. One store transaction.
+  [[nodiscard]] virtual Result<std::vector<solana::Pubkey>> record_signed(
+      std::span<const SignedLease> signed_leases) = 0;
 
   // ---- instance lock (one live process per stable instance name) ----
   // Takes the lock named by `owner.host` + `owner.instance` on this store and

@@ -3,15 +3,25 @@
 //
 // Explorers are claimed from durable storage in small batches (the store
 // records them `leased` to this process before any is handed out), derived
-// once, and then acquire()/release() are in-memory operations: a mutex, a
-// free-list pop and a slot update; no allocation, no I/O. A crash costs at
-// most one batch of unused keys, which the store later expires to `used` and
-// the balancer recovers (I2).
+// once, and then acquire()/release()/begin_sign() are in-memory operations:
+// a mutex, a free-list pop and a slot update; no I/O.
 //
-// Retirements are queued in memory and written to the store by flush(),
-// which the owner calls periodically (KeyManager's maintenance thread). Until
-// then the store still says `leased`, which already counts as used after a
-// crash, so a delayed flush never lets a key be handed out twice.
+// The durable claim is the single-use commitment (I2): a key the store shows
+// leased to this owner is never handed to anyone else, except through an
+// explicit release by this live owner of a key it knows in memory never
+// signed (unclaim, release(retire=false)). A crash ends every key it held as
+// `used` (the next start of the same owner, or the store deadline), never
+// `available`. So a signature needs no durable write before it leaves: the
+// pool allows at most one per claimed key within the process, and records
+// it (sign_count, audit) afterwards with the retirements in flush(), one
+// store transaction for many.
+//
+// The store deadline: another process may expire a lease whose deadline has
+// passed (to `used`, then drained). Each key carries the steady-clock
+// instant up to which its store lease is known to be safe (the claim's or
+// the last successful renew()'s start + the store lease - a margin for
+// clock skew, as the source computes it); past it the key is never handed
+// out and never signs again, even if a later renewal succeeds.
 //
 // Thread safety: every public method is safe to call from any thread.
 #include <chrono>
@@ -20,12 +30,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
 
 #include "qtw/result.h"
 #include "qtw/solana/types.h"
+#include "qtw/store/key_store.h"
 
 namespace qtw::wallet {
 
@@ -35,10 +47,11 @@ struct ClaimedExplorer {
   solana::Keypair keypair;
   std::uint32_t bank_index = 0;
   std::uint32_t explorer_index = 0;
-  // The store's lease id of this claim (the sign-once guard needs it).
+  // The store's lease id of this claim (the sign record names it).
   std::uint64_t store_lease_id = 0;
-  // Adopted leases only (ExplorerPool::adopt): it already signed (I2).
-  bool already_signed = false;
+  // Until when the store lease is safe to use (see the file comment). A
+  // source over a store with lease deadlines must set it.
+  std::chrono::steady_clock::time_point valid_until = std::chrono::steady_clock::time_point::max();
 };
 
 // What the pool needs from durable storage. Implemented by KeyManager over
@@ -49,10 +62,19 @@ class ExplorerSource {
   // Durably moves up to `max` available Explorers to leased-by-this-process
   // and returns them. Empty when none are available.
   virtual Result<std::vector<ClaimedExplorer>> claim(std::size_t max) = 0;
-  // leased -> used (retired, or lease timed out).
-  virtual Status mark_used(std::span<const solana::Pubkey> explorers) = 0;
-  // leased -> available: keys this process claimed and never handed out
-  // (clean shutdown).
+  // Heartbeat: extends the store deadline of every lease this owner holds.
+  // Returns the new valid_until (computed from the instant before the store
+  // call) for the keys whose store lease was still safe when it returned.
+  virtual Result<std::chrono::steady_clock::time_point> renew() = 0;
+  // One store transaction: the signatures made since the last call (sign
+  // records, written after the signatures) and the retired keys (leased ->
+  // used). Returns the signed keys whose record the store refused (their
+  // lease had already ended elsewhere); they are not retried.
+  virtual Result<std::vector<solana::Pubkey>> write(
+      std::span<const store::SignedLease> signed_leases,
+      std::span<const solana::Pubkey> retired) = 0;
+  // leased -> available: keys this process claimed and never handed out,
+  // or handed out and returned unsigned (idle, clean shutdown).
   virtual Status unclaim(std::span<const solana::Pubkey> explorers) = 0;
 };
 
@@ -63,10 +85,6 @@ struct ExplorerPoolOptions {
   // A lease not returned within this time counts as used (I2); a late
   // release is rejected. Default 60 s.
   std::chrono::milliseconds lease_timeout{60'000};
-  // shutdown() leaves handed-out leases `leased` in the store instead of
-  // marking them used, so a restarted process with the same owner adopts
-  // them (the daemon: leases survive a restart). Default false.
-  bool keep_leases_on_shutdown = false;
 };
 
 // A leased Explorer. The keypair stays valid while any copy of the
@@ -83,9 +101,13 @@ struct ExplorerPoolStats {
   std::size_t available = 0;  // claimed, in memory, not handed out
   std::size_t leased = 0;     // handed out, not yet returned
   std::size_t retiring = 0;   // returned retired / timed out, not yet flushed
+  std::size_t sign_records = 0;  // signatures not yet recorded in the store
   std::uint64_t acquired_total = 0;
   std::uint64_t retired_total = 0;
   std::uint64_t expired_total = 0;
+  // Keys whose store lease outlived its safe time (renewals failed): they
+  // count as used and were never handed out or signed with after it.
+  std::uint64_t stale_total = 0;
 };
 
 class ExplorerPool {
@@ -110,13 +132,14 @@ class ExplorerPool {
   // kConflict (already returned, or its lease expired: it counts as used).
   [[nodiscard]] Status release(const solana::Pubkey& pubkey, bool retire);
 
-  // Signing with a leased Explorer, in two steps around the durable guard:
-  // begin_sign checks that `pubkey` is leased here, within its deadline and
-  // has not signed (nor is signing), marks it signing and returns its
-  // keypair and store lease id; end_sign(signed) records the outcome
-  // (signed=false: the guard was not written, another attempt may follow).
+  // Signing with a leased Explorer, in two steps: begin_sign checks that
+  // `pubkey` is leased here, within its lease deadline and its store lease's
+  // safe time, and has not signed (nor is signing), marks it signing and
+  // returns its keypair and store lease id; end_sign(signed) records the
+  // outcome: signed=true queues the sign record for the next flush() and the
+  // key never signs again; signed=false (refused) leaves the lease usable.
   // Errors of begin_sign: kNotFound (not leased from this pool), kConflict
-  // (returned, expired, already signed or signing).
+  // (returned, expired, store lease no longer safe, already signed or signing).
   struct SignTicket {
     std::shared_ptr<const solana::Keypair> keypair;
     std::uint64_t store_lease_id = 0;
@@ -124,14 +147,17 @@ class ExplorerPool {
   [[nodiscard]] Result<SignTicket> begin_sign(const solana::Pubkey& pubkey);
   void end_sign(const solana::Pubkey& pubkey, bool signed_now);
 
-  // Takes keys this owner already holds in the store (a restart) as
-  // handed-out leases with a fresh deadline; keys it already holds are
-  // skipped. Their `already_signed` is kept: they never sign again.
-  void adopt(std::vector<ClaimedExplorer> leased);
+  // Expires overdue leases to `used`, then writes the queued sign records
+  // and retirements to the store in one transaction (a key still signing
+  // waits for the next call, so its record is written with or before its
+  // retirement). Call periodically. On a store error both queues are kept
+  // for retry. Returns the signed keys whose record the store refused.
+  [[nodiscard]] Result<std::vector<solana::Pubkey>> flush();
 
-  // Expires overdue leases to `used`, then writes queued retirements to the
-  // store. Call periodically. On a store error the queue is kept for retry.
-  [[nodiscard]] Status flush();
+  // Heartbeat of the store leases (ExplorerSource::renew), serialised with
+  // claims so every key's safe time is the one its store row has. On an
+  // error nothing changes: the keys' safe times run out as they were.
+  [[nodiscard]] Status renew();
 
   // Puts every claimed key that is not handed out back in the store
   // (leased -> available), e.g. after the pool has been idle, so keys are not
@@ -143,13 +169,17 @@ class ExplorerPool {
   // kUnavailable once shutdown() has begun.
   [[nodiscard]] Status prefill(std::size_t min_available);
 
-  // Clean shutdown: unreturned leases -> used, never-handed-out -> available.
+  // Clean shutdown: unreturned leases -> used (they may have signed; a
+  // Lander holding one gets 409 from the next start and leases again),
+  // never-handed-out -> available.
   // From its start the pool hands out and claims nothing more (acquire and
   // prefill: kUnavailable). On a store error the remaining writes are kept:
   // call it again to retry. Call from one thread at a time.
   [[nodiscard]] Status shutdown();
 
   [[nodiscard]] ExplorerPoolStats stats() const;
+  // Keys claimed here and not handed out (stats().available, cheaper).
+  [[nodiscard]] std::size_t available() const;
 
  private:
   enum class SlotState : std::uint8_t { kAvailable, kLeased, kRetiring, kFree };
@@ -159,8 +189,9 @@ class ExplorerPool {
     std::uint64_t lease_id = 0;
     std::chrono::steady_clock::time_point deadline;
     std::uint64_t store_lease_id = 0;
+    std::chrono::steady_clock::time_point valid_until;  // the store lease's safe time
     SlotState state = SlotState::kFree;
-    bool signed_ = false;  // the durable guard is written: never signs again
+    bool signed_ = false;  // it signed: never signs again, only retires
     bool signing = false;  // between begin_sign and end_sign
   };
   std::size_t add_slot_locked(ClaimedExplorer&& c);  // requires mu_
@@ -173,7 +204,11 @@ class ExplorerPool {
   // many are available); 0 = the store had none.
   Result<std::size_t> claim_more(std::size_t max);
   void expire_locked(std::chrono::steady_clock::time_point now);  // requires mu_
-  ExplorerLease hand_out_locked(std::chrono::steady_clock::time_point now);  // requires mu_
+  // Pops an available key whose store lease is safe; stale ones go to
+  // retiring_. nullopt when none is left. Requires mu_.
+  std::optional<ExplorerLease> hand_out_locked(std::chrono::steady_clock::time_point now);
+  // Moves available keys past their safe time to retiring_. Requires mu_.
+  void retire_stale_locked(std::chrono::steady_clock::time_point now);
 
   ExplorerSource& source_;
   const ExplorerPoolOptions options_;
@@ -184,14 +219,16 @@ class ExplorerPool {
   std::vector<std::size_t> available_;  // slot indexes, LIFO
   std::vector<std::size_t> free_slots_;
   std::vector<std::size_t> retiring_;
+  std::vector<store::SignedLease> sign_records_;  // signed, not yet written
   std::unordered_map<solana::Pubkey, std::size_t> by_pubkey_;
   std::size_t leased_count_ = 0;
   std::uint64_t acquired_total_ = 0;
   std::uint64_t retired_total_ = 0;
   std::uint64_t expired_total_ = 0;
+  std::uint64_t stale_total_ = 0;
   bool shut_down_ = false;               // set by shutdown(): no more hand-outs or claims
   std::vector<std::size_t> unclaiming_;  // never handed out, to unclaim at shutdown
-  std::mutex claim_mu_;  // one store claim at a time
+  std::mutex claim_mu_;  // one store claim (or renewal, or unclaim) at a time
   std::mutex flush_mu_;  // serialises flush/shutdown store writes
 };
 

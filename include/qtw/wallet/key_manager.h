@@ -4,18 +4,19 @@
 //   auto km = KeyManager::open(std::move(store), passphrase, options);
 //   (*km)->balancer();                        // background balancing
 //   auto lease = (*km)->get_explorer_keypair();  // in memory, sub-microsecond
-//   auto sig = (*km)->sign(*lease, message_bytes);  // policy, sign-once guard, signature
+//   auto sig = (*km)->sign(*lease, message_bytes);  // policy, single use, signature
 //   (*km)->return_explorer_keypair(lease->pubkey, /*retire=*/true);
 //
 // The daemon (qtw serve) uses the same three calls for its HTTP API: leases
-// come from the in-memory pool (keys are claimed durably in batches), the
-// sign-once guard is written durably before a signature exists (concurrent
-// signers share one commit), and returns are flushed in batches.
+// come from the in-memory pool (keys are claimed durably in batches: that
+// claim is the single-use commitment, I2), a signature is allowed once per
+// claimed key by the pool and needs no disk write before it leaves, and
+// sign records and returns are flushed together every flush_interval.
 //
 // It owns the store, the unsealed hot-key deriver (master seed in secure
 // memory), unsealed HODL keys, the ExplorerPool and a Balancer with its own
-// RPC client. A maintenance thread flushes retirements and heartbeats this
-// process's durable leases; balancer() starts a thread that runs a cycle
+// RPC client. A maintenance thread flushes sign records and retirements and
+// heartbeats this process's durable leases; balancer() starts a thread that runs a cycle
 // every interval, and at once when the pool runs low, while this process
 // holds the store's balancer-leader slot.
 //
@@ -70,7 +71,16 @@ struct KeyManagerOptions {
   // process dies, its claimed keys expire to `used` after this. Default 30 s.
   std::chrono::milliseconds store_lease{30'000};
   std::chrono::milliseconds heartbeat_interval{5'000};
-  // How often retirements are flushed to the store. Default 100 ms.
+  // A claimed key is handed out and signs only until store_lease -
+  // store_lease_margin after the start of its last successful claim or
+  // heartbeat: another host (or a one-shot balancer) may expire the lease
+  // once its deadline passes by ITS clock, so the margin covers clock skew
+  // between hosts plus the time to write the sign records (a flush). Must
+  // leave store_lease > heartbeat_interval + margin (open() checks). Default
+  // 10 s: refusals start after 20 s without a successful heartbeat.
+  std::chrono::milliseconds store_lease_margin{10'000};
+  // How often sign records and retirements are flushed to the store.
+  // Default 100 ms.
   std::chrono::milliseconds flush_interval{100};
   // After this long without a lease, claimed keys not handed out go back to
   // the store (available to every process) and nothing is claimed ahead.
@@ -78,13 +88,9 @@ struct KeyManagerOptions {
   std::chrono::milliseconds idle_release{2'000};
   // Identity of this process in leases and leader election. Default:
   // hostname, pid and a random instance id. The daemon passes a stable one
-  // ({hostname, 0, instance}) so its leases survive a restart.
+  // ({hostname, 0, instance}); open() ends every lease the store shows this
+  // owner holding (a restart never takes them back: they end as used).
   std::optional<store::LeaseOwner> owner;
-  // At open, take every Explorer the store says `owner` holds as a
-  // handed-out lease (a restarted daemon honours its leases; keys claimed in
-  // a batch but never handed out before a crash count as leased, then used).
-  // Use with pool.keep_leases_on_shutdown. Default false.
-  bool adopt_leases = false;
   // What sign() signs (I8). Defaults: every rule on, no outflow cap; the
   // config's [policy] fills it (key_manager_options).
   SigningPolicy policy;
@@ -137,11 +143,12 @@ class KeyManager {
   // Explorer, once: decodes it (kParse), checks the Explorer is one of its
   // signers (kInvalidArgument), applies the signing policy
   // (kPolicyRefused; `refusal`, if given, gets the rule and instruction),
-  // then writes the sign-once guard durably (I2; concurrent signers share
-  // one store commit) and only then computes the signature. kNotFound: not
-  // leased by this process; kConflict: it already signed, was returned, or
-  // its lease expired. A refused or malformed message does not use the
-  // lease up. Thread safe.
+  // then marks it signed in the pool (never again, I2) and computes the
+  // signature; the sign record reaches the store with the next flush. No
+  // disk write on this path. kNotFound: not leased by this process;
+  // kConflict: it already signed, was returned, its lease expired or its
+  // store lease was not renewed in time. A refused or malformed message does
+  // not use the lease up. Thread safe.
   [[nodiscard]] Result<solana::Signature> sign(const ExplorerLease& lease,
                                                std::span<const std::uint8_t> message,
                                                PolicyRefusal* refusal = nullptr);
@@ -194,11 +201,13 @@ class KeyManager {
   class Source;
   class Signer;
   class RpcMetrics;
-  class SignGuard;
   // Why `explorer` is not leased here, from the store: kConflict if its
   // lease ended (used, draining, retired), else `not_here`.
   Error lease_ended_or(const solana::Pubkey& explorer, Error not_here);
-  Status adopt_leases();
+  // At open: every lease the store shows owner_ holding ends as used.
+  Status end_held_leases();
+  // pool_->flush(), logging and counting what it refused.
+  void flush_pool();
   KeyManager() = default;
   void maintenance_loop();
   void balancer_loop();
@@ -216,16 +225,18 @@ class KeyManager {
   std::unique_ptr<Signer> signer_;
   std::unique_ptr<ExplorerPool> pool_;
   std::unique_ptr<Balancer> balancer_;
-  std::unique_ptr<SignGuard> sign_guard_;
   std::atomic<std::uint64_t> leases_since_check_{0};  // for the low-pool wake-up
+  // Keys the maintenance thread keeps claimed ahead (0 until the first lease).
+  std::atomic<std::size_t> claim_ahead_{0};
 
-  mutable std::mutex mu_;  // guards totals_, stopping_, balancer_started_, wake_
+  mutable std::mutex mu_;  // guards totals_, stopping_, balancer_started_, wake_, prefill_now_
   std::condition_variable cv_;
   BalancerTotals totals_;
   bool stopping_ = false;
   bool stopped_ = false;
   bool balancer_started_ = false;
   bool wake_ = false;
+  bool prefill_now_ = false;  // get_explorer_keypair saw the pool low
   std::atomic<bool> renew_leadership_{false};
   std::atomic<bool> is_leader_{false};
   std::thread maintenance_;

@@ -189,11 +189,15 @@ class PgStore final : public KeyStore {
 
   Result<std::vector<solana::Pubkey>> expire_leases(std::int64_t now_ms) override;
 
-  Result<std::vector<solana::Pubkey>> expire_owner(const LeaseOwner& owner) override;
+  Result<std::vector<solana::Pubkey>> expire_owner(const LeaseOwner& owner,
+                                                   std::string_view reason) override;
 
   Result<std::vector<LeaseOwner>> list_lease_owners() override;
 
   Status mark_signed(const solana::Pubkey& explorer, std::uint64_t lease_id) override;
+
+  Result<std::vector<solana::Pubkey>> record_signed(
+      std::span<const SignedLease> signed_leases) override;
 
   // ---- leader ----
   Result<bool> try_acquire_leader(const LeaseOwner& owner, std::int64_t deadline_ms) override;
@@ -463,7 +467,8 @@ class PgStore final : public KeyStore {
   // statement: rows another session holds locked are skipped (they are being
   // released or expired there) and picked up by the next pass.
   Result<std::vector<solana::Pubkey>> expire_where(const std::string& cond, Param arg,
-                                                   const std::string& detail);
+                                                   const std::string& detail,
+                                                   bool one_audit_row = false);
 
   Status audit(const std::string& actor, std::string_view action,
                const std::optional<solana::Pubkey>& pubkey, std::optional<std::int64_t> intent_id,

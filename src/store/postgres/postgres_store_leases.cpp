@@ -69,6 +69,9 @@ Status PgStore::release_explorer(const solana::Pubkey& explorer, std::uint64_t l
 
 Status PgStore::release_explorers(const LeaseOwner& owner,
                                   std::span<const solana::Pubkey> explorers, bool retire) {
+  if (explorers.empty()) return {};
+  const KeyState to = retire ? KeyState::kUsed : KeyState::kAvailable;
+  const std::string_view reason = retire ? "returned, retire" : "returned, keep";
   return run("release_explorers", true, [&]() -> Status {
     for (const auto& pk : explorers) {
       QTW_ASSIGN_OR_RETURN(KeyRecord r, key_by_pubkey(pk, true));
@@ -78,10 +81,11 @@ Status PgStore::release_explorers(const LeaseOwner& owner,
                                                     owner_string(r.lease->owner) + ", not " +
                                                     owner_string(owner));
       }
-      QTW_TRY(move(pk, KeyState::kLeased, retire ? KeyState::kUsed : KeyState::kAvailable,
-                   owner_string(owner), retire ? "returned, retire" : "returned, keep"));
+      QTW_TRY(move_row(pk, KeyState::kLeased, to, reason));
     }
-    return {};
+    // One audit row for the batch (store/batch_audit.h).
+    return audit(owner_string(owner), "explorer.transition", explorers.front(), std::nullopt,
+                 transition_audit_detail(KeyState::kLeased, to, reason, explorers));
   });
 }
 
@@ -91,13 +95,14 @@ Result<std::vector<solana::Pubkey>> PgStore::expire_leases(std::int64_t now_ms) 
   });
 }
 
-Result<std::vector<solana::Pubkey>> PgStore::expire_owner(const LeaseOwner& owner) {
+Result<std::vector<solana::Pubkey>> PgStore::expire_owner(const LeaseOwner& owner,
+                                                          std::string_view reason) {
   return run("expire_owner", true, [&]() -> Result<std::vector<solana::Pubkey>> {
     // One statement per owner field would need more parameters than
     // expire_where takes: match the owner as one composite value.
+    const std::string why = "lease owner " + owner_string(owner) + ": " + std::string(reason);
     return expire_where("(lease_host || ':' || lease_pid::text || ':' || lease_instance) = $3",
-                        P(owner_string(owner)),
-                        "leased -> used: lease owner " + owner_string(owner) + " died");
+                        P(owner_string(owner)), why, /*one_audit_row=*/true);
   });
 }
 
@@ -144,7 +149,8 @@ Status PgStore::mark_signed(const solana::Pubkey& explorer, std::uint64_t lease_
 }
 
 Result<std::vector<solana::Pubkey>> PgStore::expire_where(const std::string& cond, Param arg,
-                                                          const std::string& detail) {
+                                                          const std::string& detail,
+                                                          bool one_audit_row) {
   auto r = s().exec(
       "WITH picked AS (SELECT id FROM keys WHERE state = $1 AND " + cond +
           " ORDER BY id FOR UPDATE SKIP LOCKED), "
@@ -156,8 +162,49 @@ Result<std::vector<solana::Pubkey>> PgStore::expire_where(const std::string& con
   std::vector<solana::Pubkey> out;
   out.reserve(r.size());
   for (const auto& row : r) out.push_back(pubkey_of(row[0]));
+  if (one_audit_row) {
+    // One audit row for the batch (store/batch_audit.h); `detail` is the reason.
+    if (!out.empty()) {
+      QTW_TRY(audit(options_.actor, "explorer.transition", out.front(), std::nullopt,
+                    transition_audit_detail(KeyState::kLeased, KeyState::kUsed, detail, out)));
+    }
+    return out;
+  }
   for (const auto& pk : out) QTW_TRY(audit(options_.actor, "explorer.transition", pk, std::nullopt, detail));
   return out;
+}
+
+Result<std::vector<solana::Pubkey>> PgStore::record_signed(
+    std::span<const SignedLease> signed_leases) {
+  if (signed_leases.empty()) return std::vector<solana::Pubkey>{};
+  return run("record_signed", true, [&]() -> Result<std::vector<solana::Pubkey>> {
+    std::vector<solana::Pubkey> refused;
+    std::vector<SignedLease> written;
+    written.reserve(signed_leases.size());
+    const auto t = now();
+    for (const auto& e : signed_leases) {
+      auto up = s().exec(
+          "UPDATE keys SET sign_count = sign_count + 1, signed_at_ms = $1, updated_at_ms = $1 "
+          "WHERE pubkey = $2 AND tier = $3 AND state = $4 AND lease_id = $5 AND sign_count = 0",
+          {P(t), P(e.explorer.bytes), P(kTierExplorer), P(state_int(KeyState::kLeased)),
+           P(static_cast<std::int64_t>(e.lease_id))});
+      if (up.affected_rows() == 1) {
+        written.push_back(e);
+        continue;
+      }
+      QTW_ASSIGN_OR_RETURN(KeyRecord r, key_by_pubkey(e.explorer, false));
+      if (r.tier != KeyTier::Explorer) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          explorer_name(e.explorer) + " is not an Explorer");
+      }
+      refused.push_back(e.explorer);
+    }
+    if (!written.empty()) {
+      QTW_TRY(audit(options_.actor, "explorer.sign", written.front().explorer, std::nullopt,
+                    sign_audit_detail(written)));
+    }
+    return refused;
+  });
 }
 
 Result<bool> PgStore::try_acquire_leader(const LeaseOwner& owner, std::int64_t deadline_ms) {

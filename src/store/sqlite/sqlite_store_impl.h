@@ -101,11 +101,15 @@ class SqliteStore final : public KeyStore {
 
   Result<std::vector<solana::Pubkey>> expire_leases(std::int64_t now_ms) override;
 
-  Result<std::vector<solana::Pubkey>> expire_owner(const LeaseOwner& owner) override;
+  Result<std::vector<solana::Pubkey>> expire_owner(const LeaseOwner& owner,
+                                                   std::string_view reason) override;
 
   Result<std::vector<LeaseOwner>> list_lease_owners() override;
 
   Status mark_signed(const solana::Pubkey& explorer, std::uint64_t lease_id) override;
+
+  Result<std::vector<solana::Pubkey>> record_signed(
+      std::span<const SignedLease> signed_leases) override;
 
   // ---- leader ----
   Result<bool> try_acquire_leader(const LeaseOwner& owner, std::int64_t deadline_ms) override;

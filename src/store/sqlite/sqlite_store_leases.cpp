@@ -97,8 +97,11 @@ Status SqliteStore::release_explorer(const solana::Pubkey& explorer, std::uint64
 
 Status SqliteStore::release_explorers(const LeaseOwner& owner,
                                       std::span<const solana::Pubkey> explorers, bool retire) {
+  if (explorers.empty()) return {};
   std::lock_guard lock(mu_);
   QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+  const KeyState to = retire ? KeyState::kUsed : KeyState::kAvailable;
+  const std::string_view reason = retire ? "returned, retire" : "returned, keep";
   for (const auto& pk : explorers) {
     QTW_ASSIGN_OR_RETURN(KeyRecord r, get_key_locked(pk));
     QTW_TRY(check_release(r, retire));
@@ -107,9 +110,12 @@ Status SqliteStore::release_explorers(const LeaseOwner& owner,
                                                   owner_string(r.lease->owner) + ", not " +
                                                   owner_string(owner));
     }
-    QTW_TRY(move_locked(pk, KeyState::kLeased, retire ? KeyState::kUsed : KeyState::kAvailable,
-                        owner_string(owner), retire ? "returned, retire" : "returned, keep"));
+    QTW_TRY(move_row_locked(pk, KeyState::kLeased, to, reason));
   }
+  // One audit row for the batch (store/batch_audit.h).
+  QTW_TRY(audit_locked(owner_string(owner), "explorer.transition", explorers.front(),
+                       std::nullopt,
+                       transition_audit_detail(KeyState::kLeased, to, reason, explorers)));
   return txn.commit();
 }
 
@@ -128,7 +134,8 @@ Result<std::vector<solana::Pubkey>> SqliteStore::expire_leases(std::int64_t now_
   return keys;
 }
 
-Result<std::vector<solana::Pubkey>> SqliteStore::expire_owner(const LeaseOwner& owner) {
+Result<std::vector<solana::Pubkey>> SqliteStore::expire_owner(const LeaseOwner& owner,
+                                                              std::string_view reason) {
   std::lock_guard lock(mu_);
   QTW_ASSIGN_OR_RETURN(Txn txn, begin());
   QTW_ASSIGN_OR_RETURN(Stmt sel, db_.prepare(
@@ -137,10 +144,15 @@ Result<std::vector<solana::Pubkey>> SqliteStore::expire_owner(const LeaseOwner& 
   sel.bind(1, state_int(KeyState::kLeased)).bind_text(2, owner.host).bind(3, owner.pid);
   sel.bind_text(4, owner.instance);
   QTW_ASSIGN_OR_RETURN(auto keys, collect_pubkeys(sel));
-  for (const auto& pk : keys) {
-    QTW_TRY(move_locked(pk, KeyState::kLeased, KeyState::kUsed, options_.actor,
-                        "lease owner " + owner_string(owner) + " died"));
+  if (keys.empty()) {
+    QTW_TRY(txn.commit());
+    return keys;
   }
+  const std::string why = "lease owner " + owner_string(owner) + ": " + std::string(reason);
+  for (const auto& pk : keys) QTW_TRY(move_row_locked(pk, KeyState::kLeased, KeyState::kUsed, why));
+  // One audit row for the batch (store/batch_audit.h).
+  QTW_TRY(audit_locked(options_.actor, "explorer.transition", keys.front(), std::nullopt,
+                       transition_audit_detail(KeyState::kLeased, KeyState::kUsed, why, keys)));
   QTW_TRY(txn.commit());
   return keys;
 }
@@ -189,6 +201,41 @@ Status SqliteStore::mark_signed(const solana::Pubkey& explorer, std::uint64_t le
   QTW_TRY(audit_locked(options_.actor, "explorer.sign", explorer, std::nullopt,
                        "lease " + std::to_string(lease_id)));
   return txn.commit();
+}
+
+Result<std::vector<solana::Pubkey>> SqliteStore::record_signed(
+    std::span<const SignedLease> signed_leases) {
+  std::vector<solana::Pubkey> refused;
+  if (signed_leases.empty()) return refused;
+  std::lock_guard lock(mu_);
+  QTW_ASSIGN_OR_RETURN(Txn txn, begin());
+  std::vector<SignedLease> written;
+  written.reserve(signed_leases.size());
+  const auto t = now();
+  for (const auto& e : signed_leases) {
+    QTW_ASSIGN_OR_RETURN(Stmt up, db_.prepare(
+        "UPDATE keys SET sign_count = sign_count + 1, signed_at_ms = ?, updated_at_ms = ? "
+        "WHERE pubkey = ? AND tier = ? AND state = ? AND lease_id = ? AND sign_count = 0"));
+    up.bind(1, t).bind(2, t).bind(3, e.explorer.bytes).bind(4, kTierExplorer);
+    up.bind(5, state_int(KeyState::kLeased)).bind(6, static_cast<std::int64_t>(e.lease_id));
+    QTW_TRY(up.run());
+    if (db_.changes() == 1) {
+      written.push_back(e);
+      continue;
+    }
+    QTW_ASSIGN_OR_RETURN(KeyRecord r, get_key_locked(e.explorer));
+    if (r.tier != KeyTier::Explorer) {
+      return make_error(ErrorCode::kInvalidArgument, explorer_name(e.explorer) +
+                                                         " is not an Explorer");
+    }
+    refused.push_back(e.explorer);
+  }
+  if (!written.empty()) {
+    QTW_TRY(audit_locked(options_.actor, "explorer.sign", written.front().explorer,
+                         std::nullopt, sign_audit_detail(written)));
+  }
+  QTW_TRY(txn.commit());
+  return refused;
 }
 
 Result<bool> SqliteStore::try_acquire_leader(const LeaseOwner& owner, std::int64_t deadline_ms) {

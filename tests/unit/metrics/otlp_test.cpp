@@ -125,13 +125,14 @@ TEST_F(OtlpTest, PushDecodesWithOfficialDefinitions) {
   EXPECT_EQ(rm["scope_metrics"][0]["scope"]["name"], "qtw.metrics");
   EXPECT_EQ(rm["scope_metrics"][0]["scope"]["version"], "0.1.0");
 
-  // Every registered family with at least one child is exported: the 11 plain
-  // counters (balancer_cycles_failed and the 3 recovery ones among them), keys,
+  // Every registered family with at least one child is exported: the 13 plain
+  // counters (balancer_cycles_failed, lease_renewals_failed,
+  // sign_records_refused and the 3 recovery ones among them), keys,
   // key_balance_lamports, balancer_cycle_duration_seconds, rpc_requests,
   // rpc_errors and cap_hits (every cap pre-registered at 0). Families with no
   // child yet (key_lamports, rpc_http_requests, sign_refused, tokens_recovered)
   // are not.
-  EXPECT_EQ(rm["scope_metrics"][0]["metrics"].size(), 17u);
+  EXPECT_EQ(rm["scope_metrics"][0]["metrics"].size(), 19u);
 
   // A plain counter: monotonic cumulative Sum with one int point.
   const json* acquired = find_metric(req, "qtrade.wallets.explorer_keys_acquired");

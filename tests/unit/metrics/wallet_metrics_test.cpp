@@ -45,6 +45,8 @@ TEST(WalletMetrics, SeedNamesAreRegisteredWithTheRightKinds) {
       {"qtrade.wallets.rpc_errors", MetricKind::kCounter, {"method", "error"}, "{error}"},
       {"qtrade.wallets.key_lamports", MetricKind::kGauge, {"tier", "pubkey"}, "lamports"},
       {"qtrade.wallets.balancer_cycles_failed", MetricKind::kCounter, {}, "{cycle}"},
+      {"qtrade.wallets.lease_renewals_failed", MetricKind::kCounter, {}, "{renewal}"},
+      {"qtrade.wallets.sign_records_refused", MetricKind::kCounter, {}, "{record}"},
       {"qtrade.wallets.cap_hits", MetricKind::kCounter, {"cap"}, "{event}"},
       {"qtrade.wallets.sign_refused", MetricKind::kCounter, {"rule"}, "{request}"},
       {"qtrade.wallets.rpc_http_requests", MetricKind::kCounter, {"method"}, "{request}"},

@@ -458,7 +458,7 @@ TEST_P(KeyStoreSuite, ClaimRenewExpireRelease) {
   EXPECT_EQ(store_->get_key(a->at(2).pubkey)->state, KeyState::kAvailable);
 
   // Owner died: its leases are used.
-  auto dead = store_->expire_owner(kOwnerA);
+  auto dead = store_->expire_owner(kOwnerA, "died");
   ASSERT_EQ(dead->size(), 1u);
   EXPECT_EQ(dead->at(0), a->at(3).pubkey);
   EXPECT_EQ(store_->get_key(a->at(3).pubkey)->state, KeyState::kUsed);
@@ -489,6 +489,56 @@ TEST_P(KeyStoreSuite, SignOnceGuardIsDurable) {
   auto [avail, unused] = drive_to(*store_, KeyState::kAvailable, 9);
   EXPECT_EQ(store_->mark_signed(avail, 1).error().code, ErrorCode::kConflict);
   EXPECT_EQ(store_->get_key(avail)->sign_count, 0u);
+}
+
+// The daemon's sign records, written after the signatures in one batch:
+// current leases get sign_count 1 and one explorer.sign audit row names
+// each Explorer and lease; a lease that ended (expired elsewhere) or a key
+// that already signed is skipped and returned; a non-Explorer writes nothing.
+TEST_P(KeyStoreSuite, RecordSignedWritesCurrentLeasesAndReturnsTheRest) {
+  make_available(*store_, 4);
+  auto c = store_->claim_explorers(kOwnerA, 4, clock_.now_ms + 60'000);
+  ASSERT_EQ(c->size(), 4u);
+  ASSERT_TRUE(store_->mark_signed(c->at(2).pubkey, c->at(2).lease->lease_id));
+  ASSERT_TRUE(store_->release_explorer(c->at(3).pubkey, c->at(3).lease->lease_id, true));
+  const std::vector<store::SignedLease> batch = {
+      {c->at(0).pubkey, c->at(0).lease->lease_id},
+      {c->at(1).pubkey, c->at(1).lease->lease_id},
+      {c->at(2).pubkey, c->at(2).lease->lease_id},  // already signed
+      {c->at(3).pubkey, c->at(3).lease->lease_id},  // lease ended
+  };
+  auto refused = store_->record_signed(batch);
+  ASSERT_TRUE(refused) << to_string(refused.error());
+  EXPECT_EQ(*refused, (std::vector<solana::Pubkey>{c->at(2).pubkey, c->at(3).pubkey}));
+  EXPECT_EQ(store_->get_key(c->at(0).pubkey)->sign_count, 1u);
+  EXPECT_EQ(store_->get_key(c->at(1).pubkey)->sign_count, 1u);
+  EXPECT_EQ(store_->get_key(c->at(1).pubkey)->signed_at_ms, clock_.now_ms.load());
+  EXPECT_EQ(store_->get_key(c->at(3).pubkey)->sign_count, 0u);
+  auto tail = store_->list_audit_tail(1);
+  ASSERT_TRUE(tail);
+  EXPECT_EQ(tail->at(0).record.action, "explorer.sign");
+  EXPECT_EQ(tail->at(0).record.pubkey, c->at(0).pubkey);
+  const auto& d = tail->at(0).record.detail;
+  EXPECT_NE(d.find("(2 Explorers: " + c->at(0).pubkey.to_base58() + " lease " +
+                   std::to_string(c->at(0).lease->lease_id)),
+            std::string::npos)
+      << d;
+  EXPECT_NE(d.find(c->at(1).pubkey.to_base58() + " lease " + std::to_string(c->at(1).lease->lease_id)),
+            std::string::npos)
+      << d;
+  // Signed keys only retire.
+  EXPECT_EQ(store_->release_explorer(c->at(0).pubkey, c->at(0).lease->lease_id, false).error().code,
+            ErrorCode::kConflict);
+  // Nothing to write: no transaction, nothing refused.
+  EXPECT_TRUE(store_->record_signed({})->empty());
+  // Not an Explorer: kInvalidArgument, nothing written for the batch.
+  store::KeyFilter banks;
+  banks.tier = store::KeyTier::Bank;
+  auto bank = store_->list_keys(banks);
+  ASSERT_TRUE(bank);
+  ASSERT_FALSE(bank->empty());
+  const std::vector<store::SignedLease> bad = {{c->at(1).pubkey, 1}, {bank->at(0).pubkey, 1}};
+  EXPECT_EQ(store_->record_signed(bad).error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST_P(KeyStoreSuite, ConcurrentClaimsNeverShareAKey) {

@@ -419,7 +419,7 @@ TEST_F(PgStoreTest, DeadOwnersLeasesBecomeUsedNeverReclaimed) {
     for (const auto& k : *expired) EXPECT_NE(r.pubkey, k);
   }
   EXPECT_EQ(s->renew_leases(dead, deadline + 99'000).value(), 0u);
-  auto gone = s->expire_owner({"lander2", 1, "x"});
+  auto gone = s->expire_owner({"lander2", 1, "x"}, "died");
   EXPECT_EQ(gone->size(), 3u);
   EXPECT_TRUE(s->claim_explorers({"lander3", 1, "y"}, 10, g_now_ms + 60'000)->empty());
 }

@@ -69,12 +69,23 @@ class StoreSource final : public ExplorerSource {
     for (const auto& r : records) {
       QTW_ASSIGN_OR_RETURN(Keypair kp, ring_.copy(r.pubkey));
       out.push_back(ClaimedExplorer{std::move(kp), r.bank_index.value_or(0),
-                                    r.explorer_index.value_or(0)});
+                                    r.explorer_index.value_or(0),
+                                    r.lease ? r.lease->lease_id : 0});
     }
     return out;
   }
-  Status mark_used(std::span<const Pubkey> explorers) override {
-    return store_.release_explorers(owner_, explorers, /*retire=*/true);
+  Result<std::chrono::steady_clock::time_point> renew() override {
+    QTW_TRY(store_.renew_leases(owner_, kFarFutureMs));
+    return std::chrono::steady_clock::time_point::max();
+  }
+  Result<std::vector<Pubkey>> write(std::span<const store::SignedLease> signed_leases,
+                                    std::span<const Pubkey> explorers) override {
+    std::vector<Pubkey> refused;
+    QTW_TRY(store_.transact([&]() -> Status {
+      QTW_ASSIGN_OR_RETURN(refused, store_.record_signed(signed_leases));
+      return store_.release_explorers(owner_, explorers, /*retire=*/true);
+    }));
+    return refused;
   }
   Status unclaim(std::span<const Pubkey> explorers) override {
     if (before_unclaim) before_unclaim();
@@ -199,6 +210,66 @@ TEST_F(ExplorerPoolStore, RetiredKeyIsUsedOnDiskOnlyAfterFlushAndShutdownUnclaim
   EXPECT_EQ(count(KeyState::kAvailable) + count(KeyState::kUsed), keys.size());
 }
 
+// A signature is written to the store after the fact, with the
+// retirements: until the flush the key is `leased` with sign_count 0 (which
+// already counts as used after a crash), then `used` with sign_count 1 and
+// one explorer.sign audit row naming its lease. A crash before the flush:
+// the next start of the owner ends every lease it held as used.
+TEST_F(ExplorerPoolStore, SignRecordFollowsTheSignatureAndARestartEndsHeldLeasesUsed) {
+  available(6);
+  StoreSource src(*store_, ring_, kOwner);
+  std::optional<ExplorerPool> pool(std::in_place, src, opts(3));
+  auto a = pool->acquire();
+  auto b = pool->acquire();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(pool->begin_sign(a->pubkey));
+  pool->end_sign(a->pubkey, true);
+  ASSERT_TRUE(pool->release(a->pubkey, true));
+  EXPECT_EQ(store_->get_key(a->pubkey)->sign_count, 0u) << "nothing written on the signing path";
+  EXPECT_EQ(state_of(a->pubkey), KeyState::kLeased);
+  ASSERT_TRUE(pool->flush());
+  auto rec = store_->get_key(a->pubkey);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->state, KeyState::kUsed);
+  EXPECT_EQ(rec->sign_count, 1u);
+  auto tail = store_->list_audit_tail(2);
+  ASSERT_TRUE(tail);
+  ASSERT_EQ(tail->size(), 2u);
+  EXPECT_EQ((*tail)[0].record.action, "explorer.sign");
+  EXPECT_EQ((*tail)[0].record.detail, "lease " + std::to_string(a->lease_id));
+  EXPECT_EQ((*tail)[1].record.detail, "leased -> used: returned, retire");
+
+  // b signs, and the process dies before the flush (the pool is dropped
+  // without shutdown): the store still shows b and the unused claimed key
+  // leased to kOwner, b with sign_count 0.
+  ASSERT_TRUE(pool->begin_sign(b->pubkey));
+  pool->end_sign(b->pubkey, true);
+  pool.reset();
+  EXPECT_EQ(count(KeyState::kLeased), 2u);
+  // The restart of the same owner: every key it held ends used, one audit
+  // row; none is available to anyone again.
+  auto ended = store_->expire_owner(kOwner, "restart");
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(ended->size(), 2u);
+  EXPECT_EQ(state_of(b->pubkey), KeyState::kUsed);
+  EXPECT_EQ(count(KeyState::kLeased), 0u);
+  EXPECT_EQ(count(KeyState::kAvailable), 3u) << "only the never-claimed keys";
+  auto last = store_->list_audit_tail(1);
+  ASSERT_TRUE(last);
+  EXPECT_NE((*last)[0].record.detail.find("restart (2 Explorers:"), std::string::npos)
+      << (*last)[0].record.detail;
+  StoreSource src2(*store_, ring_, kOwner);
+  ExplorerPool pool2(src2, opts(8));
+  for (int i = 0; i < 3; ++i) {
+    auto l = pool2.acquire();
+    ASSERT_TRUE(l);
+    EXPECT_NE(l->pubkey, b->pubkey);
+    EXPECT_NE(l->pubkey, a->pubkey);
+  }
+  EXPECT_EQ(pool2.acquire().error().code, ErrorCode::kPoolEmpty);
+  ASSERT_TRUE(pool2.shutdown());
+}
+
 TEST_F(ExplorerPoolStore, ExpiredLeaseIsUsedOnDisk) {
   available(3);
   StoreSource src(*store_, ring_, kOwner);
@@ -295,7 +366,13 @@ class DuplicatingSource final : public ExplorerSource {
     if (++calls_ == 2) out.push_back(ClaimedExplorer{Keypair::generate(), 0, 1});
     return out;
   }
-  Status mark_used(std::span<const Pubkey>) override { return {}; }
+  Result<std::chrono::steady_clock::time_point> renew() override {
+    return std::chrono::steady_clock::time_point::max();
+  }
+  Result<std::vector<Pubkey>> write(std::span<const store::SignedLease>,
+                                    std::span<const Pubkey>) override {
+    return std::vector<Pubkey>{};
+  }
   Status unclaim(std::span<const Pubkey>) override { return {}; }
   Keypair key_ = Keypair::generate();
   int calls_ = 0;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -16,6 +17,13 @@ namespace {
 
 using solana::Keypair;
 using solana::Pubkey;
+
+struct FakeClock {
+  std::chrono::steady_clock::time_point now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  ExplorerPool::Clock fn() {
+    return [this] { return now; };
+  }
+};
 
 class RecordingSource final : public ExplorerSource {
  public:
@@ -26,15 +34,27 @@ class RecordingSource final : public ExplorerSource {
     std::vector<ClaimedExplorer> out;
     while (out.size() < max && stock_ > 0) {
       --stock_;
-      out.push_back(ClaimedExplorer{Keypair::generate(), 0, next_index_++});
+      ClaimedExplorer c{Keypair::generate(), 0, next_index_++, 100 + next_index_};
+      if (safe_for) c.valid_until = clock->now + *safe_for;
+      out.push_back(std::move(c));
     }
     return out;
   }
-  Status mark_used(std::span<const Pubkey> keys) override {
+  Result<std::chrono::steady_clock::time_point> renew() override {
+    std::lock_guard lock(mu_);
+    ++renewals;
+    if (fail_renewals) return make_error(ErrorCode::kUnavailable, "store unreachable");
+    if (!safe_for) return std::chrono::steady_clock::time_point::max();
+    return clock->now + *safe_for;
+  }
+  Result<std::vector<Pubkey>> write(std::span<const store::SignedLease> signed_leases,
+                                    std::span<const Pubkey> keys) override {
     std::lock_guard lock(mu_);
     if (fail_writes) return make_error(ErrorCode::kStore, "disk full");
+    ++writes;
+    records.insert(records.end(), signed_leases.begin(), signed_leases.end());
     used.insert(used.end(), keys.begin(), keys.end());
-    return {};
+    return std::vector<Pubkey>{};
   }
   Status unclaim(std::span<const Pubkey> keys) override {
     std::lock_guard lock(mu_);
@@ -46,15 +66,16 @@ class RecordingSource final : public ExplorerSource {
   std::size_t stock_;
   std::uint32_t next_index_ = 0;
   int claims = 0;
+  int renewals = 0;
+  int writes = 0;
   bool fail_writes = false;
+  bool fail_renewals = false;
+  // Set: claimed keys (and each renewal) are safe for this long from the
+  // clock's now, as a store source computes store_lease - margin.
+  std::optional<std::chrono::milliseconds> safe_for;
+  const FakeClock* clock = nullptr;
   std::vector<Pubkey> used, unclaimed;
-};
-
-struct FakeClock {
-  std::chrono::steady_clock::time_point now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
-  ExplorerPool::Clock fn() {
-    return [this] { return now; };
-  }
+  std::vector<store::SignedLease> records;
 };
 
 ExplorerPoolOptions opts(std::size_t batch, std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
@@ -231,39 +252,103 @@ TEST(ExplorerPool, SignsOncePerLeaseAndNeverAfterItEnds) {
   EXPECT_EQ(pool.begin_sign(Keypair::generate().pubkey()).error().code, ErrorCode::kNotFound);
 }
 
-// Adopted leases (a restart) are handed-out leases: they sign (once, unless
-// they already did), return, and are never handed out again meanwhile.
-TEST(ExplorerPool, AdoptedLeasesKeepTheirSignOnceState) {
-  RecordingSource src(0);
+// A signature is recorded after the fact: end_sign queues its record (store
+// lease id included), flush writes it in the same call as the retirements,
+// and a key still signing is not retired before its record can be written.
+TEST(ExplorerPool, SignRecordsAreWrittenWithTheRetirementsAndNeverAfterThem) {
+  RecordingSource src(10);
   ExplorerPool pool(src, opts(4));
-  std::vector<ClaimedExplorer> held;
-  held.push_back(ClaimedExplorer{Keypair::generate(), 0, 1, 11, false});
-  held.push_back(ClaimedExplorer{Keypair::generate(), 0, 2, 12, true});
-  const Pubkey fresh = held[0].keypair.pubkey();
-  const Pubkey used = held[1].keypair.pubkey();
-  pool.adopt(std::move(held));
-  EXPECT_EQ(pool.stats().leased, 2u);
-  EXPECT_EQ(pool.acquire().error().code, ErrorCode::kPoolEmpty);
-  auto t = pool.begin_sign(fresh);
-  ASSERT_TRUE(t);
-  EXPECT_EQ(t->store_lease_id, 11u);
-  EXPECT_EQ(pool.begin_sign(used).error().code, ErrorCode::kConflict);
-  EXPECT_EQ(pool.release(used, false).error().code, ErrorCode::kConflict);
-  ASSERT_TRUE(pool.release(used, true));
+  auto a = pool.acquire();
+  auto b = pool.acquire();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(pool.begin_sign(a->pubkey));
+  pool.end_sign(a->pubkey, true);
+  EXPECT_TRUE(src.records.empty()) << "no store write on the signing path";
+  EXPECT_EQ(pool.stats().sign_records, 1u);
+  ASSERT_TRUE(pool.release(a->pubkey, true));
+  // b retires while its signature is in flight: it waits for end_sign.
+  ASSERT_TRUE(pool.begin_sign(b->pubkey));
+  ASSERT_TRUE(pool.release(b->pubkey, true));
+  ASSERT_TRUE(pool.flush());
+  EXPECT_EQ(src.writes, 1);
+  ASSERT_EQ(src.records.size(), 1u);
+  EXPECT_EQ(src.records[0].explorer, a->pubkey);
+  EXPECT_EQ(src.records[0].lease_id, a->lease_id);
+  EXPECT_EQ(src.used, std::vector<Pubkey>{a->pubkey});
+  pool.end_sign(b->pubkey, true);
+  ASSERT_TRUE(pool.flush());
+  ASSERT_EQ(src.records.size(), 2u);
+  EXPECT_EQ(src.records[1].explorer, b->pubkey);
+  EXPECT_EQ(src.used, (std::vector<Pubkey>{a->pubkey, b->pubkey}));
+  // A failed write keeps the records for the next flush.
+  auto c = pool.acquire();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(pool.begin_sign(c->pubkey));
+  pool.end_sign(c->pubkey, true);
+  src.fail_writes = true;
+  EXPECT_FALSE(pool.flush());
+  src.fail_writes = false;
+  ASSERT_TRUE(pool.flush());
+  ASSERT_EQ(src.records.size(), 3u);
+  EXPECT_EQ(src.records[2].explorer, c->pubkey);
 }
 
-// keep_leases_on_shutdown: handed-out leases are not written as used (the
-// next start adopts them); unused keys still go back.
-TEST(ExplorerPool, ShutdownKeepsHandedOutLeasesWhenAsked) {
-  RecordingSource src(4);
-  auto o = opts(4);
-  o.keep_leases_on_shutdown = true;
-  ExplorerPool pool(src, o);
-  auto a = pool.acquire();
+// The store lease's safe time (store_lease - margin after the last
+// successful claim or renewal): past it a key is never handed out and never
+// signs, and a renewal that succeeds later does not bring it back (another
+// process may have expired and recovered it meanwhile).
+TEST(ExplorerPool, KeysPastTheirStoreLeaseSafeTimeAreRefusedForGood) {
+  RecordingSource src(100);
+  FakeClock clock;
+  src.clock = &clock;
+  src.safe_for = std::chrono::seconds(20);
+  ExplorerPool pool(src, opts(4, std::chrono::minutes(10)), clock.fn());
+  auto a = pool.acquire();  // claims 4, safe until now + 20 s
   ASSERT_TRUE(a);
+  clock.now += std::chrono::seconds(15);
+  ASSERT_TRUE(pool.renew());  // safe until now + 20 s again
+  clock.now += std::chrono::seconds(15);
+  ASSERT_TRUE(pool.begin_sign(a->pubkey)) << "renewed: still safe";
+  pool.end_sign(a->pubkey, false);
+  auto b = pool.acquire();
+  ASSERT_TRUE(b);
+  // Renewals fail from here: 5 s later the safe time is over.
+  src.fail_renewals = true;
+  EXPECT_FALSE(pool.renew());
+  clock.now += std::chrono::seconds(5);
+  auto refused = pool.begin_sign(a->pubkey);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(pool.begin_sign(b->pubkey).error().code, ErrorCode::kConflict);
+  // A keep return of a stale key counts as used.
+  EXPECT_EQ(pool.release(b->pubkey, false).error().code, ErrorCode::kConflict);
+  // acquire skips the 2 stale available keys (they count as used) and
+  // claims a fresh batch.
+  const int claims_before = src.claims;
+  auto c = pool.acquire();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(src.claims, claims_before + 1);
+  EXPECT_NE(c->pubkey, a->pubkey);
+  EXPECT_EQ(pool.stats().stale_total, 2u);
+  // The store comes back: the stale keys stay refused; the fresh one signs.
+  src.fail_renewals = false;
+  ASSERT_TRUE(pool.renew());
+  EXPECT_EQ(pool.begin_sign(a->pubkey).error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(pool.begin_sign(c->pubkey));
+  pool.end_sign(c->pubkey, true);
+  ASSERT_TRUE(pool.release(a->pubkey, true));
+  ASSERT_TRUE(pool.flush());
+  // Written as used: a (returned), b (late keep), the 2 stale available
+  // keys; never unclaimed (they may be someone else's by now).
+  EXPECT_EQ(src.used.size(), 4u);
+  EXPECT_TRUE(src.unclaimed.empty());
+  ASSERT_EQ(src.records.size(), 1u);
+  EXPECT_EQ(src.records[0].explorer, c->pubkey);
+  // Idle release and shutdown never unclaim a stale key either.
+  clock.now += std::chrono::seconds(30);
+  EXPECT_EQ(*pool.release_unused(), 0u);
   ASSERT_TRUE(pool.shutdown());
-  EXPECT_TRUE(src.used.empty());
-  EXPECT_EQ(src.unclaimed.size(), 3u);
+  EXPECT_TRUE(src.unclaimed.empty());
 }
 
 // An idle pool gives back what it claimed but never handed out; leases in
