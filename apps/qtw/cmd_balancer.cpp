@@ -13,6 +13,7 @@
 #include "qtw/solana/token.h"
 #include "qtw/vault/hot_keys.h"
 #include "qtw/vault/vault.h"
+#include "qtw/wallet/token_view.h"
 
 namespace qtw::cli {
 namespace {
@@ -112,17 +113,14 @@ int run_status(bool no_balances, const GlobalOptions& global) {
       for (const auto& k : *keys) {
         if (k.tier == KeyTier::Bank) bank_keys.push_back(k.pubkey);
       }
-      for (const auto* program : {&solana::token_program_id(), &solana::token_2022_program_id()}) {
-        QTW_ASSIGN_OR_RETURN(auto lists, client->get_token_accounts_by_owners(bank_keys, *program));
-        for (const auto& list : lists) {
-          for (const auto& acct : list) {
-            auto parsed = solana::parse_token_account(acct.account.data);
-            if (!parsed) continue;
-            auto& h = tokens[{parsed->mint, *program}];
-            h.amount += parsed->amount;
-            h.lamports += acct.account.lamports;
-            ++h.accounts;
-          }
+      QTW_ASSIGN_OR_RETURN(auto view, wallet::read_token_view(*client, bank_keys,
+                                                              {.read_mints = false}));
+      for (const auto& owned : view.by_owner) {
+        for (const auto& t : owned) {
+          auto& h = tokens[{t.state.mint, t.program}];
+          h.amount += t.state.amount;
+          h.lamports += t.lamports;
+          ++h.accounts;
         }
       }
       return {};

@@ -13,6 +13,7 @@
 #include "qtw/solana/token.h"
 #include "qtw/solana/transaction.h"
 #include "qtw/wallet/balancer.h"
+#include "qtw/wallet/token_view.h"
 
 namespace qtw::wallet {
 namespace {
@@ -43,13 +44,6 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   return out;
 }
 
-struct ParsedToken {
-  Pubkey account;
-  Pubkey program;
-  std::uint64_t lamports = 0;
-  solana::TokenAccount state;
-};
-
 // Why a token account cannot be emptied and closed by its owner's
 // signature alone, or "" when it can. `mint` is null when unreadable.
 std::string unmovable_reason(const ParsedToken& t, const solana::Mint* mint, const Pubkey& owner) {
@@ -70,45 +64,6 @@ std::string unmovable_reason(const ParsedToken& t, const solana::Mint* mint, con
   if (mint->has(TokenExtension::kTransferFeeConfig)) return "mint with a transfer fee";
   if (mint->has(TokenExtension::kPausable)) return "pausable mint";
   return "";
-}
-
-// Reads every token account of `owners` under both programs and the mints
-// they hold. Returns per owner its accounts.
-struct TokenView {
-  std::vector<std::vector<ParsedToken>> by_owner;
-  std::map<Pubkey, solana::Mint> mints;
-  std::vector<std::string> unreadable;
-};
-
-Result<TokenView> read_token_view(rpc::RpcClient& rpc, std::span<const Pubkey> owners) {
-  TokenView view;
-  view.by_owner.resize(owners.size());
-  if (owners.empty()) return view;
-  std::set<Pubkey> mint_set;
-  for (const Pubkey* program : {&solana::token_program_id(), &solana::token_2022_program_id()}) {
-    QTW_ASSIGN_OR_RETURN(auto lists, rpc.get_token_accounts_by_owners(owners, *program));
-    for (std::size_t i = 0; i < lists.size() && i < owners.size(); ++i) {
-      for (auto& keyed : lists[i]) {
-        auto parsed = solana::parse_token_account(keyed.account.data);
-        if (!parsed || parsed->owner != owners[i] || keyed.account.owner != *program) {
-          view.unreadable.push_back(keyed.pubkey.to_base58() + ": " +
-                                    (parsed ? "not owned as reported" : parsed.error().message));
-          continue;
-        }
-        if (!parsed->native_rent_reserve) mint_set.insert(parsed->mint);
-        view.by_owner[i].push_back(
-            ParsedToken{keyed.pubkey, *program, keyed.account.lamports, std::move(*parsed)});
-      }
-    }
-  }
-  std::vector<Pubkey> mints(mint_set.begin(), mint_set.end());
-  QTW_ASSIGN_OR_RETURN(auto mint_accounts, rpc.get_multiple_accounts(mints));
-  for (std::size_t i = 0; i < mints.size(); ++i) {
-    if (!mint_accounts[i] || !solana::is_token_program(mint_accounts[i]->owner)) continue;
-    auto m = solana::parse_mint(mint_accounts[i]->data);
-    if (m) view.mints.emplace(mints[i], std::move(*m));
-  }
-  return view;
 }
 
 }  // namespace

@@ -14,12 +14,7 @@ fund_hodl 10000000000
 "$QTW" --store w.db init --banks 2 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 # Two Banks want 0.1 SOL each; HODL may give 0.15 SOL an hour. Explorers: 0.01
 # SOL each, 5 wanted, a Bank may give 0.03 SOL an hour: 3 are funded.
-cat > qtw.toml <<TOML
-[rpc]
-url = "$URL"
-[store]
-path = "$WORK/w.db"
-[balancer]
+write_config <<TOML
 min_explorer_keys = 5
 explorer_keys_to_create = 5
 lamports_per_explorer = 10000000

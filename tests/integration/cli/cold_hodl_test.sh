@@ -19,8 +19,7 @@ jlen() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=
 
 start_node --slot-ms 100
 export QTW_PASSPHRASE="cold test passphrase"
-cat > qtw.toml <<TOML
-[balancer]
+write_config <<TOML
 min_explorer_keys = 18
 explorer_keys_to_create = 18
 TOML

@@ -17,14 +17,8 @@ export QTW_PASSPHRASE="data test"
 AIRDROP=10000000000
 fund_hodl $AIRDROP
 "$QTW" --store w.db init --banks 2 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
-TOKEN=data-test-token-0123456789abcdef
-printf '%s' "$TOKEN" >token; chmod 600 token
-cat > qtw.toml <<TOML
-[rpc]
-url = "$URL"
-[store]
-path = "$WORK/w.db"
-[balancer]
+make_token data-test
+write_config <<TOML
 min_explorer_keys = 6
 explorer_keys_to_create = 8
 interval_ms = 300
@@ -34,8 +28,6 @@ token_file = "$WORK/token"
 lease_timeout_ms = 10000
 TOML
 # (background processes run "$QTW" itself: a function would be a subshell)
-Q() { "$QTW" --config qtw.toml "$@"; }
-api() { curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "${2:-{\}}" "$D$1"; }
 available() { curl -s -H "Authorization: Bearer $TOKEN" "$D/v1/status" | jget keys.explorer.available; }
 wait_pool() { for _ in $(seq 1 150); do a=$(available); [ "$a" != undefined ] && [ "$a" -ge 6 ] && return; sleep 0.2; done; bad "pool never reached 6 (got $a)"; }
 

@@ -16,19 +16,13 @@ export QTW_PASSPHRASE="batching test"
 fund_hodl 20000000000
 "$QTW" --store w.db init --banks 1 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 config() {  # config MIN CREATE
-  cat > qtw.toml <<TOML
-[rpc]
-url = "$URL"
-[store]
-path = "$WORK/w.db"
-[balancer]
+  write_config <<TOML
 min_explorer_keys = $1
 explorer_keys_to_create = $2
 lamports_per_explorer = 10000000
 lamports_per_bank = 2000000000
 TOML
 }
-Q() { "$QTW" --config qtw.toml "$@"; }
 
 config 50 50
 Q --json balance >create.json || { echo "create cycle failed"; cat create.json; }

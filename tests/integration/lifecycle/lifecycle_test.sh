@@ -14,12 +14,7 @@ start_node
 export QTW_PASSPHRASE="lifecycle test"
 fund_hodl 20000000000
 "$QTW" --store w.db init --banks 3 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
-cat > qtw.toml <<TOML
-[rpc]
-url = "$URL"
-[store]
-path = "$WORK/w.db"
-[balancer]
+write_config <<TOML
 min_explorer_keys = 16
 explorer_keys_to_create = 20
 lamports_per_explorer = 10000000

@@ -24,10 +24,7 @@ $CT mint-to --payer mm.json --mint "$A" --owner "$MM" --amount 1000000 >/dev/nul
 $CT mint-to --payer mm.json --mint "$FRZ" --owner "$MM" --amount 1000 >/dev/null || exit 1
 
 config() {  # MIN_EXPLORERS
-  cat > qtw.toml <<TOML
-[store]
-path = "$WORK/w.db"
-[balancer]
+  write_config <<TOML
 min_explorer_keys = $1
 explorer_keys_to_create = $1
 lamports_per_explorer = 20000000
@@ -35,7 +32,6 @@ lamports_per_bank = 400000000
 leader_ttl_ms = 1000
 TOML
 }
-Q() { "$QTW" --config qtw.toml "$@"; }
 config 3
 Q --rpc-url "$URL" init --banks 1 --hodl-keypair hodl.json "${QUICK_KDF[@]}" >/dev/null || exit 1
 Q --rpc-url "$URL" --json balance >create.json || { echo "create cycle failed"; exit 1; }

@@ -31,13 +31,9 @@ run_wallet() {  # run_wallet NAME CLASSIFY
   hodl=$("$QTW" keygen -o hodl.json)
   "$QTW" --rpc-url "$URL" airdrop "$hodl" 2000000000 >/dev/null || exit 1
   "$QTW" --store w.db init --banks 1 --hodl-keypair hodl.json --kdf-opslimit 1 --kdf-memlimit-kib 8 >/dev/null || exit 1
-  config() {
-    cat > qtw.toml <<TOML
-[rpc]
-url = "$URL"
-[store]
-path = "$PWD/w.db"
-[balancer]
+  config() {  # MIN_EXPLORERS
+    # This wallet's store is in its own directory: $PWD, not $WORK.
+    WORK=$PWD write_config <<TOML
 min_explorer_keys = $1
 explorer_keys_to_create = $1
 lamports_per_explorer = 10000000
@@ -45,7 +41,6 @@ lamports_per_bank = 300000000
 classify_before_recovery = $classify
 TOML
   }
-  Q() { "$QTW" --config qtw.toml "$@"; }
   config 21
   Q --json balance >create.json || { echo "$name: create cycle failed"; cat create.json; }
   check "$name created" "$(jget explorers_created <create.json)" 21

@@ -47,20 +47,14 @@ $CT mint-to --payer mm.json --mint "$FRZ" --owner "$MM" --amount 1000 >/dev/null
 
 "$QTW" --store w.db init --banks 2 --hodl-keypair hodl.json --hodl-pubkey "$COLD" \
   --kdf-opslimit 1 --kdf-memlimit-kib 8 >/dev/null || exit 1
-config() {
-  cat > qtw.toml <<TOML
-[rpc]
-url = "$URL"
-[store]
-path = "$WORK/w.db"
-[balancer]
+config() {  # MIN_EXPLORERS
+  write_config <<TOML
 min_explorer_keys = $1
 explorer_keys_to_create = $1
 lamports_per_explorer = 20000000
 lamports_per_bank = 400000000
 TOML
 }
-Q() { "$QTW" --config qtw.toml "$@"; }
 config 22
 Q --json balance >create.json || { echo "create cycle failed"; cat create.json; }
 check "created" "$(jget explorers_created <create.json)" 22
