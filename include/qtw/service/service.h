@@ -65,9 +65,10 @@ struct ServiceOptions {
   metrics::WalletMetrics* metrics = nullptr;        // not owned; /metrics
   // Connections (per listener). The server is event driven: an idle or
   // slow connection holds a descriptor, never a thread.
-  // Threads serving requests. A sign request holds its thread while its
-  // sign-once guard commits; 16 lets that many concurrent signers share one
-  // group commit (4 held 8 clients to ~60 % of the rate, bench/RESULTS.md).
+  // Threads serving requests. A request holds its thread for its whole
+  // handling (a lease that claims on the request path waits for the store);
+  // 16 keeps one slow request from stalling the connections behind it
+  // (with 4, 8 clients ran at ~60 % of the rate, bench/RESULTS.md).
   unsigned http_threads = 16;
   unsigned max_connections = 8192;            // beyond: queued until one closes
   std::chrono::seconds idle_timeout{30};      // silent connections are closed

@@ -142,8 +142,9 @@ struct KeyRecord {
   // Bank: the next Explorer index reserve_explorers will use.
   std::uint32_t next_child_index = 0;
   std::optional<Lease> lease;  // set while kLeased
-  // Sign-once guard (I2): how many times the daemon started a signature with
-  // this Explorer (0 or 1) and when.
+  // Whether (0 or 1) and when this Explorer signed: the durable guard
+  // (mark_signed) before the signature for the CLI, the daemon's sign record
+  // (record_signed) after it; single use itself rests on the claim (I2).
   std::uint32_t sign_count = 0;
   std::optional<std::int64_t> signed_at_ms;
   std::int64_t created_at_ms = 0;

@@ -105,8 +105,8 @@ struct RestoreMarkReport {
 // end-leases on a store restored by other means), in one store transaction:
 // - every lease ends (leased -> used) and every available Explorer is taken
 //   out of service (available -> used): the original may have handed them
-//   out and signed with them after the copy, and its sign-once guard (I2)
-//   is not in the copy; the balancer drains them;
+//   out and signed with them after the copy, and neither those claims nor
+//   their sign records are in the copy (I2); the balancer drains them;
 // - the restored-store setting is set to `now_ms`: until a balancer has
 //   scanned the chain past every Bank's next Explorer index
 //   (reconcile_restored_store), no balancer creates an Explorer, and a
