@@ -134,7 +134,10 @@ before(async () => {
   const toml = (min, policy = '') => `[rpc]\nurl = "${nodeUrl}"\n[store]\npath = "${join(work, 'w.db')}"\n` +
     `[balancer]\nmin_explorer_keys = ${min}\nexplorer_keys_to_create = ${min}\nlamports_per_explorer = ${FUNDING}\n` +
     `lamports_per_bank = 2000000000\nleader_ttl_ms = 1000\n[policy]\n${policy}`;
-  writeFileSync(join(work, 'fill.toml'), toml(40));
+  // Both daemons lease from this one fill, and each claims ahead of its
+  // demand (up to 16 batches of 8 at a high lease rate): enough that the
+  // first daemon's claims never leave the second one an empty pool.
+  writeFileSync(join(work, 'fill.toml'), toml(300));
   writeFileSync(join(work, 'qtw.toml'), toml(0, `denied_programs = ["${DENIED}"]\n`));
   writeFileSync(join(work, 'strict.toml'), toml(0, `allowed_programs = ["${SYSTEM}", "ComputeBudget111111111111111111111111111111"]\n`));
   const fill = spawnSync(QTW, ['--config', join(work, 'fill.toml'), 'balance'], { env, encoding: 'utf8' });
