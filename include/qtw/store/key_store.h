@@ -482,6 +482,14 @@ class KeyStore {
   // Intents with a transfer from or to `pubkey`, oldest first.
   [[nodiscard]] virtual Result<std::vector<IntentRecord>> list_intents_for_key(
       const solana::Pubkey& pubkey) = 0;
+  // Lamports sent from `from` by intents of `kind` created at or after
+  // `since_ms` that may still land or landed: prepared, sent, confirmed
+  // (failed moved nothing, expired and abandoned never landed). The
+  // outflow the hourly caps (I7) count. Summed by the store, so the answer
+  // costs no memory however long the key's history is.
+  [[nodiscard]] virtual Result<std::uint64_t> outflow_since(const solana::Pubkey& from,
+                                                           IntentKind kind,
+                                                           std::int64_t since_ms) = 0;
 
   // Removes a HODL key (qtw hodl remove). kNotFound if unknown,
   // kInvalidArgument if the key is not a HODL key. Its nonce accounts and

@@ -96,6 +96,22 @@ Result<std::vector<IntentRecord>> PgStore::list_intents_for_key(const solana::Pu
   });
 }
 
+Result<std::uint64_t> PgStore::outflow_since(const solana::Pubkey& from, IntentKind kind,
+                                             std::int64_t since_ms) {
+  return run("outflow_since", true, [&]() -> Result<std::uint64_t> {
+    // SUM(bigint) is numeric in PostgreSQL: cast back (lamports fit).
+    auto r = s().exec(
+        "SELECT COALESCE(SUM(t.lamports), 0)::BIGINT FROM intent_transfers t JOIN intents i "
+        "ON i.id = t.intent_id WHERE t.from_pubkey = $1 AND i.kind = $2 AND "
+        "i.created_at_ms >= $3 AND i.status IN ($4, $5, $6)",
+        {P(from.bytes), P(static_cast<std::int64_t>(kind)), P(since_ms),
+         P(static_cast<std::int64_t>(IntentStatus::kPrepared)),
+         P(static_cast<std::int64_t>(IntentStatus::kSent)),
+         P(static_cast<std::int64_t>(IntentStatus::kConfirmed))});
+    return static_cast<std::uint64_t>(i64(r[0][0]));
+  });
+}
+
 Result<std::int64_t> PgStore::add_nonce_account(const NonceAccountRecord& r) {
   QTW_TRY(check_i64(r.lamports, "lamports"));
   return run("add_nonce_account", true, [&]() -> Result<std::int64_t> {

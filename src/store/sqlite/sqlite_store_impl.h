@@ -137,6 +137,8 @@ class SqliteStore final : public KeyStore {
   Result<std::vector<IntentRecord>> list_unresolved_intents() override;
 
   Result<std::vector<IntentRecord>> list_intents_for_key(const solana::Pubkey& pubkey) override;
+  Result<std::uint64_t> outflow_since(const solana::Pubkey& from, IntentKind kind,
+                                      std::int64_t since_ms) override;
 
   Status remove_hodl(const solana::Pubkey& pubkey) override;
 

@@ -99,6 +99,22 @@ Result<std::vector<IntentRecord>> SqliteStore::list_intents_for_key(const solana
   return intents_from_ids(st);
 }
 
+Result<std::uint64_t> SqliteStore::outflow_since(const solana::Pubkey& from, IntentKind kind,
+                                                 std::int64_t since_ms) {
+  std::lock_guard lock(mu_);
+  QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+      "SELECT COALESCE(SUM(t.lamports), 0) FROM intent_transfers t JOIN intents i "
+      "ON i.id = t.intent_id WHERE t.from_pubkey = ? AND i.kind = ? AND i.created_at_ms >= ? "
+      "AND i.status IN (?, ?, ?)"));
+  st.bind(1, from.bytes).bind(2, static_cast<std::int64_t>(kind)).bind(3, since_ms);
+  st.bind(4, static_cast<std::int64_t>(IntentStatus::kPrepared));
+  st.bind(5, static_cast<std::int64_t>(IntentStatus::kSent));
+  st.bind(6, static_cast<std::int64_t>(IntentStatus::kConfirmed));
+  QTW_ASSIGN_OR_RETURN(bool row, st.step());
+  if (!row) return std::uint64_t{0};
+  return static_cast<std::uint64_t>(st.int64(0));
+}
+
 Result<std::int64_t> SqliteStore::add_nonce_account(const NonceAccountRecord& r) {
   QTW_TRY(check_i64(r.lamports, "lamports"));
   std::lock_guard lock(mu_);

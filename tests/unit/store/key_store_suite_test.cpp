@@ -656,6 +656,49 @@ TEST_P(KeyStoreSuite, IntentLog) {
   EXPECT_TRUE(store_->list_intents_for_key(pk(77))->empty());
 }
 
+// The hourly caps (I7) count what a key sent by one kind of intent since a
+// time: prepared, sent and confirmed intents; never failed, expired or
+// abandoned ones, other kinds, or other senders' transfers in the same intent.
+TEST_P(KeyStoreSuite, OutflowSinceSumsLiveIntentsOfOneKindAndSender) {
+  EXPECT_EQ(store_->outflow_since(pk(1), IntentKind::kFundExplorers, 0).value(), 0u);
+  auto prepared = store_->insert_intent(sample_intent(1));  // 20,000,001 from pk(1)
+  auto confirmed = store_->insert_intent(sample_intent(2));
+  auto expired = store_->insert_intent(sample_intent(3));
+  auto failed = store_->insert_intent(sample_intent(4));
+  auto abandoned = store_->insert_intent(sample_intent(5));
+  auto other_kind = sample_intent(6);
+  other_kind.kind = IntentKind::kFundBank;
+  auto bank = store_->insert_intent(other_kind);
+  auto mixed = sample_intent(7);
+  mixed.transfers = {{pk(1), pk(4), 5}, {pk(2), pk(4), 1'000}};
+  auto shared = store_->insert_intent(mixed);
+  ASSERT_TRUE(prepared && confirmed && expired && failed && abandoned && bank && shared);
+  ASSERT_TRUE(store_->update_intent(*confirmed, IntentStatus::kPrepared, IntentStatus::kSent, {}));
+  ASSERT_TRUE(store_->update_intent(*confirmed, IntentStatus::kSent, IntentStatus::kConfirmed,
+                                    IntentOutcome{9, 5000, ""}));
+  ASSERT_TRUE(store_->update_intent(*expired, IntentStatus::kPrepared, IntentStatus::kSent, {}));
+  ASSERT_TRUE(store_->update_intent(*expired, IntentStatus::kSent, IntentStatus::kExpired, {}));
+  ASSERT_TRUE(store_->update_intent(*failed, IntentStatus::kPrepared, IntentStatus::kFailed,
+                                    IntentOutcome{std::nullopt, std::nullopt, "rejected"}));
+  ASSERT_TRUE(
+      store_->update_intent(*abandoned, IntentStatus::kPrepared, IntentStatus::kAbandoned, {}));
+  ASSERT_TRUE(store_->update_intent(*shared, IntentStatus::kPrepared, IntentStatus::kSent, {}));
+
+  auto out = store_->outflow_since(pk(1), IntentKind::kFundExplorers, 0);
+  ASSERT_TRUE(out.has_value()) << to_string(out.error());
+  EXPECT_EQ(*out, 2 * 20'000'001u + 5u);
+  EXPECT_EQ(store_->outflow_since(pk(1), IntentKind::kFundBank, 0).value(), 20'000'001u);
+  EXPECT_EQ(store_->outflow_since(pk(2), IntentKind::kFundExplorers, 0).value(), 1'000u);
+  EXPECT_EQ(store_->outflow_since(pk(77), IntentKind::kFundExplorers, 0).value(), 0u);
+  // Only intents created at or after `since_ms` count.
+  std::int64_t newest = 0;
+  for (auto id : {*prepared, *confirmed, *shared}) {
+    newest = std::max(newest, store_->get_intent(id)->created_at_ms);
+  }
+  EXPECT_EQ(store_->outflow_since(pk(1), IntentKind::kFundExplorers, newest + 1).value(), 0u);
+  EXPECT_GE(store_->outflow_since(pk(1), IntentKind::kFundExplorers, newest).value(), 5u);
+}
+
 TEST_P(KeyStoreSuite, CountsByTierAndState) {
   ASSERT_TRUE(store_->add_hodl(pk(1), {}, ""));
   auto keys = make_available(*store_, 5);
