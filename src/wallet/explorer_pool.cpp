@@ -298,7 +298,7 @@ Status ExplorerPool::renew() {
   return {};
 }
 
-Result<std::size_t> ExplorerPool::release_unused() {
+Result<std::size_t> ExplorerPool::release_unused(std::size_t keep) {
   // claim_mu_ for the whole call: no claim or shutdown interleaves. The keys
   // leave available_ before the store makes them claimable elsewhere, so an
   // acquire in between cannot hand one out (I2).
@@ -308,16 +308,18 @@ Result<std::size_t> ExplorerPool::release_unused() {
   {
     std::lock_guard lock(mu_);
     retire_stale_locked(clock_());  // never give back a key whose store lease may be gone
-    if (shut_down_ || available_.empty()) return std::size_t{0};
-    idle.swap(available_);
-    available_.reserve(slots_.size());
+    if (shut_down_ || available_.size() <= keep) return std::size_t{0};
+    // available_ is LIFO: the front holds the keys handed out last.
+    const auto split = available_.end() - static_cast<std::ptrdiff_t>(keep);
+    idle.assign(available_.begin(), split);
+    available_.erase(available_.begin(), split);
     for (auto idx : idle) keys.push_back(slots_[idx].pubkey);
   }
   const Status written = source_.unclaim(keys);
   std::vector<std::shared_ptr<const solana::Keypair>> wipe;  // freed after mu_ (see flush)
   std::lock_guard lock(mu_);
   if (!written) {
-    available_.insert(available_.end(), idle.begin(), idle.end());
+    available_.insert(available_.begin(), idle.begin(), idle.end());
     return tl::unexpected(written.error());
   }
   for (auto idx : idle) {
@@ -330,8 +332,8 @@ Result<std::size_t> ExplorerPool::release_unused() {
   return idle.size();
 }
 
-Status ExplorerPool::prefill(std::size_t min_available) {
-  return claim_more(min_available).map([](std::size_t) {});
+Status ExplorerPool::prefill(std::size_t count) {
+  return claim_more(count).map([](std::size_t) {});
 }
 
 Status ExplorerPool::shutdown() {

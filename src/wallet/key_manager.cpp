@@ -621,6 +621,7 @@ void KeyManager::maintenance_loop() {
   auto last_flush = last_heartbeat;
   std::uint64_t acquired_at_last_turn = 0;
   auto last_turn_at = last_heartbeat;
+  WarningLog warnings;  // store errors of a turn, once a minute
   while (true) {
     {
       std::unique_lock lock(mu_);
@@ -635,21 +636,6 @@ void KeyManager::maintenance_loop() {
     if (std::chrono::steady_clock::now() - last_flush >= options_.flush_interval) {
       last_flush = std::chrono::steady_clock::now();
       flush_pool();
-    }
-    // Low pool: below the balancer's minimum, balance now rather than at the
-    // next interval (off the lease path: one count query after leases).
-    if (const auto acquired = pool_->stats().acquired_total;
-        acquired >= leases_since_check_.load() + 8) {
-      leases_since_check_ = acquired;
-      if (auto counts = store_->count_keys(); counts) {
-        std::uint64_t available = 0;
-        for (const auto& c : *counts) {
-          if (c.tier == store::KeyTier::Explorer && c.state == store::KeyState::kAvailable) {
-            available += c.count;
-          }
-        }
-        if (available < options_.balancer.params.min_explorer_keys) wake_balancer();
-      }
     }
     // Derive ahead: once this process uses the in-memory pool, keep a batch
     // claimed and derived so get_explorer_keypair stays on its in-memory
@@ -680,11 +666,39 @@ void KeyManager::maintenance_loop() {
           1.0, std::chrono::duration<double, std::milli>(now_steady - last_turn_at).count());
       const double per_interval = static_cast<double>(ps.acquired_total - acquired_at_last_turn) *
                                   static_cast<double>(options_.flush_interval.count()) / turn_ms;
-      const std::size_t ahead =
+      std::size_t ahead =
           std::clamp<std::size_t>(static_cast<std::size_t>(2 * per_interval), batch, 16 * batch);
+      std::size_t room = ahead;  // how many more to claim at most
+      // What the store still has for every other process (one indexed count
+      // per turn, off the lease path).
+      if (auto in_store = store_->count_keys_in(store::KeyTier::Explorer, store::KeyState::kAvailable);
+          !in_store) {
+        warnings.say("counting available Explorers: " + in_store.error().message);
+      } else {
+        // Low pool: below the balancer's minimum, balance now rather than
+        // at the next interval.
+        if (ps.acquired_total >= leases_since_check_.load() + 8) {
+          leases_since_check_ = ps.acquired_total;
+          if (*in_store < options_.balancer.params.min_explorer_keys) wake_balancer();
+        }
+        // Fair share of a scarce pool: hold at most as many unused keys as
+        // the store still has for the others, so a daemon sharing the store
+        // (or a Lander of another host) is not refused while keys sit here
+        // unused. Beyond that share by two or more, give the excess back.
+        const std::size_t share = (static_cast<std::size_t>(*in_store) + ps.available) / 2;
+        ahead = std::min(ahead, share);
+        room = share > ps.available ? share - ps.available : 0;
+        if (ps.available >= share + 2) {
+          if (auto back = pool_->release_unused(share); !back) {
+            warnings.say("returning claimed Explorers beyond this process's share: " +
+                           back.error().message);
+          }
+        }
+      }
       claim_ahead_.store(ahead, std::memory_order_relaxed);
-      if (ps.available < ahead / 2 + 1) {
-        if (auto st = pool_->prefill(ahead); !st && st.error().code != ErrorCode::kPoolEmpty) {
+      if (ps.available < ahead / 2 + 1 && room > 0) {
+        if (auto st = pool_->prefill(std::min(ahead, room));
+            !st && st.error().code != ErrorCode::kPoolEmpty) {
           spdlog::warn("claiming Explorers ahead: {}", st.error().message);
         }
       }

@@ -375,6 +375,9 @@ class KeyStore {
   [[nodiscard]] virtual Result<std::vector<KeyRecord>> list_keys(const KeyFilter& filter) = 0;
   // Non-zero counts only, ordered by tier then state.
   [[nodiscard]] virtual Result<std::vector<KeyCount>> count_keys() = 0;
+  // Keys of one tier in one state (an index range: cheap however many
+  // retired keys the store holds, unlike count_keys).
+  [[nodiscard]] virtual Result<std::uint64_t> count_keys_in(KeyTier tier, KeyState state) = 0;
   // The funding Bank of an Explorer. kInvalidArgument if not an Explorer.
   [[nodiscard]] virtual Result<KeyRecord> funding_bank_of(const solana::Pubkey& explorer) = 0;
 

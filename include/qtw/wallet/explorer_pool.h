@@ -159,15 +159,18 @@ class ExplorerPool {
   // error nothing changes: the keys' safe times run out as they were.
   [[nodiscard]] Status renew();
 
-  // Puts every claimed key that is not handed out back in the store
-  // (leased -> available), e.g. after the pool has been idle, so keys are not
-  // held by a process that is not using them. On a store error the keys stay
-  // claimed here. Returns how many went back.
-  [[nodiscard]] Result<std::size_t> release_unused();
+  // Puts the claimed keys that are not handed out back in the store
+  // (leased -> available), all but the `keep` next to be handed out: after
+  // the pool has been idle (keep 0), or when this process holds more than
+  // its share of a scarce pool. Keys are not held by a process that is not
+  // using them. On a store error the keys stay claimed here. Returns how
+  // many went back.
+  [[nodiscard]] Result<std::size_t> release_unused(std::size_t keep = 0);
 
-  // Claims up to `min_available` keys ahead of demand (slow path, store I/O).
-  // kUnavailable once shutdown() has begun.
-  [[nodiscard]] Status prefill(std::size_t min_available);
+  // Claims `count` more keys ahead of demand (slow path, store I/O), or none
+  // if `count` or more are already held unused. kUnavailable once
+  // shutdown() has begun.
+  [[nodiscard]] Status prefill(std::size_t count);
 
   // Clean shutdown: unreturned leases -> used (they may have signed; a
   // Lander holding one gets 409 from the next start and leases again),

@@ -242,7 +242,7 @@ class KeyManager {
   std::thread maintenance_;
   std::thread balancer_thread_;
 
-  // The balancer's warnings: each text is logged once a minute at most,
+  // Warnings of the background threads: each text is logged once a minute at most,
   // with how often it came back meanwhile (a cap that stays hit, a node
   // that stays down), not once per cycle.
   class WarningLog {

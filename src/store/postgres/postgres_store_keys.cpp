@@ -209,6 +209,14 @@ Result<std::vector<KeyCount>> PgStore::count_keys() {
   });
 }
 
+Result<std::uint64_t> PgStore::count_keys_in(KeyTier tier, KeyState state) {
+  return run("count_keys_in", true, [&]() -> Result<std::uint64_t> {
+    auto r = s().exec("SELECT COUNT(*) FROM keys WHERE tier = $1 AND state = $2",
+                      {P(static_cast<std::int64_t>(tier)), P(state_int(state))});
+    return static_cast<std::uint64_t>(i64(r[0][0]));
+  });
+}
+
 Result<KeyRecord> PgStore::funding_bank_of(const solana::Pubkey& explorer) {
   return run("funding_bank_of", true, [&]() -> Result<KeyRecord> {
     QTW_ASSIGN_OR_RETURN(KeyRecord r, key_by_pubkey(explorer, false));

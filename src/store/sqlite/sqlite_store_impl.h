@@ -77,6 +77,8 @@ class SqliteStore final : public KeyStore {
 
   Result<std::vector<KeyCount>> count_keys() override;
 
+  Result<std::uint64_t> count_keys_in(KeyTier tier, KeyState state) override;
+
   Result<KeyRecord> funding_bank_of(const solana::Pubkey& explorer) override;
 
   // ---- state machine ----

@@ -234,6 +234,15 @@ Result<std::vector<KeyCount>> SqliteStore::count_keys() {
   return out;
 }
 
+Result<std::uint64_t> SqliteStore::count_keys_in(KeyTier tier, KeyState state) {
+  std::lock_guard lock(mu_);
+  QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare("SELECT COUNT(*) FROM keys WHERE tier = ? AND state = ?"));
+  st.bind(1, static_cast<std::int64_t>(tier)).bind(2, state_int(state));
+  QTW_ASSIGN_OR_RETURN(bool row, st.step());
+  if (!row) return make_error(ErrorCode::kInternal, "COUNT(*) returned no row");
+  return static_cast<std::uint64_t>(st.int64(0));
+}
+
 Result<KeyRecord> SqliteStore::funding_bank_of(const solana::Pubkey& explorer) {
   std::lock_guard lock(mu_);
   QTW_ASSIGN_OR_RETURN(KeyRecord r, get_key_locked(explorer));

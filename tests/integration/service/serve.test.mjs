@@ -163,6 +163,47 @@ test('8 concurrent Landers x 25 leases: 200 distinct Explorers, then 503 with Re
   assert.equal((await giveBack(got[0], false)).status, 404);
 });
 
+test('a busy daemon keeps at most its share of a scarce pool: a second daemon on the same store still leases', async () => {
+  // The 200 Explorers just returned unused sit in this daemon's memory and
+  // the store has none left. While this daemon stays busy (a lease every
+  // 100 ms: never idle long enough to give everything back) it must hand
+  // the excess back, so a second daemon's lease succeeds.
+  const sock = join(work, 'share.sock');
+  const other = startProcess(QTW, ['--config', join(work, 'qtw.toml'), 'serve', '--listen', '', '--unix-socket', sock,
+    '--token-file', join(work, 'token'), '--instance', 'share-daemon']);
+  extra.push(other);
+  await other.ready;
+  let busy = true;
+  let gap = 0;
+  const keepBusy = (async () => {
+    let last = Date.now();
+    while (busy) {
+      const r = await lease();
+      assert.equal(r.status, 200, r.text);
+      assert.equal((await giveBack(r.json.pubkey, false)).status, 200);
+      gap = Math.max(gap, Date.now() - last);
+      last = Date.now();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  let got = null;
+  const statuses = [];
+  for (let i = 0; i < 15 && !got; i++) {
+    const r = await unixCall(sock, 'POST', '/v1/explorers/lease');
+    statuses.push(r.status);
+    if (r.status === 200) got = r.json.pubkey;
+    else await new Promise((res) => setTimeout(res, 100));
+  }
+  busy = false;
+  await keepBusy;
+  assert.ok(got, `the second daemon leased while the first stayed busy (statuses ${statuses.join(',')})`);
+  assert.ok(gap < 1500, `the first daemon never went idle (longest gap ${gap} ms)`);
+  assert.equal((await unixCall(sock, 'POST', `/v1/explorers/${got}/return`, JSON.stringify({ retire: false }))).status, 200);
+  const exited = new Promise((r) => other.p.on('exit', (code) => r(code)));
+  other.p.kill('SIGTERM');
+  assert.equal(await exited, 0, other.log());
+});
+
 test('sign once: a valid signature, then 409; malformed bodies 400; strangers 404', async () => {
   const l = (await lease()).json;
   const message = await transferMessage(l.pubkey);

@@ -673,6 +673,10 @@ TEST_P(KeyStoreSuite, CountsByTierAndState) {
       {KeyTier::Explorer, KeyState::kUsed, 1},
   };
   EXPECT_EQ(got, want);
+  EXPECT_EQ(*store_->count_keys_in(KeyTier::Explorer, KeyState::kAvailable), 4u);
+  EXPECT_EQ(*store_->count_keys_in(KeyTier::Explorer, KeyState::kPending), 2u);
+  EXPECT_EQ(*store_->count_keys_in(KeyTier::Bank, KeyState::kActive), 2u);
+  EXPECT_EQ(*store_->count_keys_in(KeyTier::Explorer, KeyState::kRetired), 0u);
 
   EXPECT_EQ(store_->list_keys(filter(KeyTier::Explorer))->size(), 7u);
   EXPECT_EQ(store_->list_keys(filter(KeyTier::Explorer, KeyState::kAvailable))->size(),

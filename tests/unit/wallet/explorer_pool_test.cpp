@@ -374,5 +374,28 @@ TEST(ExplorerPool, ReleaseUnusedGivesBackOnlyIdleKeys) {
   ASSERT_TRUE(b);
 }
 
+// Beyond its share of a scarce pool a busy process gives back all but
+// `keep` unused keys: the ones it would hand out next stay, none twice.
+TEST(ExplorerPool, ReleaseUnusedKeepsTheNextToHandOut) {
+  RecordingSource src(16);
+  ExplorerPool pool(src, opts(8));
+  auto a = pool.acquire();  // claims 8, hands out 1
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*pool.release_unused(7), 0u);  // nothing beyond 7 unused
+  auto back = pool.release_unused(3);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, 4u);
+  EXPECT_EQ(src.unclaimed.size(), 4u);
+  EXPECT_EQ(pool.stats().available, 3u);
+  std::set<Pubkey> seen(src.unclaimed.begin(), src.unclaimed.end());
+  seen.insert(a->pubkey);
+  for (int i = 0; i < 3; ++i) {
+    auto l = pool.acquire();
+    ASSERT_TRUE(l);
+    EXPECT_TRUE(seen.insert(l->pubkey).second) << "handed out a key it gave back";
+  }
+  EXPECT_EQ(src.claims, 1);  // the kept three came from memory
+}
+
 }  // namespace
 }  // namespace qtw::wallet
