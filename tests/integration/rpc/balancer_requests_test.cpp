@@ -135,15 +135,11 @@ namespace {
 // last funding transaction is filled up to 21 transfers (one fee either way)
 // with what the Bank spares above its refill threshold, under its hourly cap.
 WalletRigOptions fill_options(std::uint64_t lamports_per_bank) {
-  WalletRigOptions o;
-  o.slot_ms = kSlotMs;
-  o.banks = 2;
+  WalletRigOptions o = rig_options();
   o.balancer.params.min_explorer_keys = 5;
   o.balancer.params.explorer_keys_to_create = 5;
-  o.balancer.params.lamports_per_explorer = 2'000'000;
   o.balancer.params.lamports_per_bank = lamports_per_bank;
-  o.balancer.sender.poll_interval_ms = kSlotMs;
-  o.balancer.sender.timeout_ms = 60'000;
+  o.balancer.fill_funding_transactions = true;
   return o;
 }
 
