@@ -102,7 +102,9 @@ int run(std::uint32_t n, std::uint32_t banks, int slot_ms) {
               static_cast<double>(report->read_us) / 1e6, static_cast<double>(report->build_us) / 1e6,
               static_cast<double>(report->send_confirm_us) / 1e6);
   for (const auto& w : report->warnings) std::printf("  warning: %s\n", w.c_str());
-  return report->explorers_created == n ? 0 : 1;
+  // At least n: the last funding transaction is filled up to 21
+  // (BalancerOptions::fill_funding_transactions).
+  return report->explorers_created >= n ? 0 : 1;
 }
 
 // Steady state: each cycle recovers `n` used Explorers and creates `n` new
@@ -124,7 +126,7 @@ int steady(std::uint32_t n, std::uint32_t banks, int slot_ms, int cycles) {
   }
   auto& r = **rig;
   auto first = r.balancer().run_cycle();
-  if (!first || first->explorers_created != n) {
+  if (!first || first->explorers_created < n) {
     std::fprintf(stderr, "bootstrap failed\n");
     return 1;
   }
@@ -137,7 +139,9 @@ int steady(std::uint32_t n, std::uint32_t banks, int slot_ms, int cycles) {
     const auto t0 = std::chrono::steady_clock::now();
     auto report = r.balancer().run_cycle();
     wall += seconds_since(t0);
-    if (!report || report->explorers_recovered != n || report->explorers_created != n) {
+    // Recovers the n used; creates n or more (the last funding transaction
+    // filled up to 21 Explorers: 100 -> 105, five full transactions).
+    if (!report || report->explorers_recovered != n || report->explorers_created < n) {
       std::fprintf(stderr, "steady cycle failed\n");
       return 1;
     }

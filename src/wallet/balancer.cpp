@@ -339,7 +339,11 @@ bool Balancer::scan_if_restored(const BalanceParams& params, BalanceReport& repo
   const std::uint32_t gap =
       options_.restore_explorer_gap != 0
           ? options_.restore_explorer_gap
-          : default_restore_explorer_gap(params.min_explorer_keys, params.explorer_keys_to_create);
+          : default_restore_explorer_gap(
+                params.min_explorer_keys, params.explorer_keys_to_create,
+                options_.fill_funding_transactions
+                    ? static_cast<std::uint32_t>(max_recipients_per_transaction(options_.priority))
+                    : 0);
   auto scan = reconcile_restored_store(
       store_, rpc_,
       [this](std::uint32_t i, std::uint32_t j) { return signer_.explorer_pubkey(i, j); }, gap);
@@ -1092,6 +1096,9 @@ Status Balancer::create_explorers(const BalanceParams& params, const std::vector
       break;
     }
     n = std::min<std::size_t>(n, static_cast<std::size_t>(spendable) / params.lamports_per_explorer);
+    // The last transaction of the plan is filled up to per_tx (see
+    // BalancerOptions::fill_funding_transactions): its fee is paid anyway.
+    const bool last = n == to_create && n < per_tx && options_.fill_funding_transactions;
     auto hour_it = hour_out.find(bank->pubkey);
     if (hour_it == hour_out.end()) {
       QTW_ASSIGN_OR_RETURN(auto hour, outflow_last_hour(bank->pubkey, IntentKind::kFundExplorers));
@@ -1112,6 +1119,21 @@ Status Balancer::create_explorers(const BalanceParams& params, const std::vector
       if (allowed == 0) break;
       n = allowed;
       to_create = n;  // nothing more this cycle: the cap is reached
+    }
+    if (last && allowed > n) {
+      // Only with what the Bank can spare above its refill threshold (the
+      // fill never causes a top-up) and under its hourly cap (never hits it).
+      const std::int64_t headroom = spendable - static_cast<std::int64_t>(
+                                                    n * params.lamports_per_explorer +
+                                                    params.lamports_per_bank / 100 *
+                                                        options_.bank_refill_percent);
+      std::size_t extra = per_tx - n;
+      extra = headroom <= 0 ? 0
+                            : std::min<std::size_t>(extra, static_cast<std::size_t>(headroom) /
+                                                               params.lamports_per_explorer);
+      extra = std::min<std::size_t>(extra, allowed - n);
+      n += extra;
+      to_create += extra;
     }
     chunk.push_back(Planned{bank, n});
     if (chunk.size() >= kTransactionsPerCommit) QTW_TRY(persist_chunk());

@@ -197,8 +197,10 @@ Result<RestoreMarkReport> mark_store_restored(store::KeyStore& store, const std:
 }
 
 std::uint32_t default_restore_explorer_gap(std::uint32_t min_explorer_keys,
-                                           std::uint32_t explorer_keys_to_create) {
-  const std::uint64_t per_cycle = std::max(min_explorer_keys, explorer_keys_to_create);
+                                           std::uint32_t explorer_keys_to_create,
+                                           std::uint32_t fill_up_to) {
+  std::uint64_t per_cycle = std::max(min_explorer_keys, explorer_keys_to_create);
+  if (fill_up_to > 0) per_cycle = (per_cycle + fill_up_to - 1) / fill_up_to * fill_up_to;
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(
       std::max<std::uint64_t>(100, 4 * per_cycle), std::numeric_limits<std::uint32_t>::max()));
 }

@@ -140,6 +140,7 @@ Result<WalletConfig> parse_config(std::string_view toml_text) {
     r.integer("lamports_per_explorer", c.balancer.lamports_per_explorer);
     r.integer("lamports_per_bank", c.balancer.lamports_per_bank);
     r.integer("bank_refill_percent", c.balancer.bank_refill_percent);
+    r.boolean("fill_funding_transactions", c.balancer.fill_funding_transactions);
     r.integer("interval_ms", c.balancer.interval_ms);
     r.integer("leader_ttl_ms", c.balancer.leader_ttl_ms);
     r.integer("cu_price_micro_lamports", c.balancer.cu_price_micro_lamports);

@@ -35,6 +35,7 @@ KeyManagerOptions key_manager_options(const WalletConfig& config) {
   o.balancer.params = BalanceParams{b.min_explorer_keys, b.explorer_keys_to_create,
                                     b.lamports_per_explorer, b.lamports_per_bank};
   o.balancer.bank_refill_percent = b.bank_refill_percent;
+  o.balancer.fill_funding_transactions = b.fill_funding_transactions;
   o.balancer.priority = PriorityFee{b.cu_price_micro_lamports, b.cu_limit};
   o.balancer.classify_before_recovery = b.classify_before_recovery;
   o.balancer.restore_explorer_gap = b.restore_explorer_gap;

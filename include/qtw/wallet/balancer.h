@@ -81,6 +81,16 @@ struct BalancerOptions {
   BalanceParams params;
   // Banks below this percentage of lamports_per_bank are topped up. Default 50.
   std::uint32_t bank_refill_percent = 50;
+  // The count a creation asks for (max(explorer_keys_to_create,
+  // min_explorer_keys - ready)) is a minimum: the last funding transaction
+  // of the creation is filled up to the most transfers a transaction holds
+  // (21 without a priority fee), since its fee (5,000 lamports per
+  // transaction) is paid whether it funds 1 Explorer or 21. The extra
+  // Explorers are funded only from what the Bank can spare above its refill
+  // threshold (the fill never causes a top-up) and within its hourly outflow
+  // cap (it never hits the cap); no extra transaction is ever started for
+  // them. false = exactly the count asked for. Default true.
+  bool fill_funding_transactions = true;
   PriorityFee priority;
   // Strand Explorers whose account cannot be drained before batching them
   // (see BalancerConfig::classify_before_recovery). Default true.

@@ -126,9 +126,13 @@ struct RestoreMarkReport {
 // Banks were empty and their top-up landed in the same cycle, and all of
 // them may fall on one Bank: 4x covers two whole consecutive cycles whose
 // every funding was lost, and the floor of 100 (rescue's default) covers
-// ten such cycles at the default configuration.
+// ten such cycles at the default configuration. With `fill_up_to` > 0 (a
+// balancer that fills a creation's last funding transaction up to that many
+// Explorers, BalancerOptions::fill_funding_transactions) a cycle's creation
+// is that count rounded up to a multiple of it.
 [[nodiscard]] std::uint32_t default_restore_explorer_gap(std::uint32_t min_explorer_keys,
-                                                         std::uint32_t explorer_keys_to_create);
+                                                         std::uint32_t explorer_keys_to_create,
+                                                         std::uint32_t fill_up_to = 0);
 
 struct RestoredBank {
   std::uint32_t bank_index = 0;

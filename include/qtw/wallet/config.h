@@ -35,6 +35,12 @@ struct BalancerConfig {
   // A Bank is topped up from HODL when it holds less than this percentage of
   // lamports_per_bank. Default 50.
   std::uint32_t bank_refill_percent = 50;
+  // [balancer] fill_funding_transactions: a creation fills its last funding
+  // transaction up to 21 Explorers (one fee for up to 21) when the Bank can
+  // spare them above its refill threshold and under its hourly cap;
+  // explorer_keys_to_create is then a minimum. false = exact counts.
+  // Default true (docs/ARCHITECTURE.md, "Creating Explorers").
+  bool fill_funding_transactions = true;
   std::uint32_t interval_ms = 2'000;                  // [balancer] interval_ms between cycles
   // [balancer] leader_ttl_ms: how long the balancer-leader slot outlives its
   // holder's last renewal; a crashed balancer blocks others this long.
@@ -49,7 +55,8 @@ struct BalancerConfig {
   // [balancer] restore_explorer_gap: on a restored store, the chain scan
   // past each Bank's next Explorer index stops after this many unseen
   // indexes in a row. 0 (default) = max(100, 4 * max(explorer_keys_to_create,
-  // min_explorer_keys)) (docs/DAEMON.md, "Backups and leases").
+  // min_explorer_keys)), that maximum rounded up to a multiple of 21 with
+  // fill_funding_transactions (docs/DAEMON.md, "Backups and leases").
   std::uint32_t restore_explorer_gap = 0;
 };
 

@@ -71,7 +71,10 @@ Q release "$E3" --retire >/dev/null || bad "retire E3"
 
 # The next cycle recovers the two used Explorers (each to exactly 0, one fee
 # each); 3 are available (E1 came back), below the minimum of 5, so it creates
-# the configured batch of 3: 6 available.
+# the configured batch of 3, and fills that funding transaction with what the
+# Bank (0.1 SOL, topped up in cycle 2) spares above its refill threshold of
+# 0.05 SOL after the 3 (0.07 SOL less its rent-exempt minimum and the fee):
+# one more, 4 created (fill_funding_transactions): 7 available.
 Q --json balance >b3.json || bad "balance 3"
 check "recovered" "$(jget explorers_recovered <b3.json)" 2
 check "lamports recovered (2 x 0.01 SOL less 2 signatures)" "$(jget lamports_recovered <b3.json)" $((20000000 - 10000))
@@ -79,7 +82,8 @@ for e in "$E2" "$E3"; do
   check "recovered $e ends at 0" "$("$QTW" --rpc-url "$URL" --json account "$e" 2>/dev/null | jget lamports 2>/dev/null || echo 0)" 0
 done
 Q --json status >s3.json
-check "available after cycle 3" "$(jget keys.explorer.available <s3.json)" 6
+check "cycle 3 created (3 asked for + 1 filled)" "$(jget explorers_created <b3.json)" 4
+check "available after cycle 3" "$(jget keys.explorer.available <s3.json)" 7
 check "retired after cycle 3" "$(jget keys.explorer.retired <s3.json)" 2
 conserved "after recovery"
 
@@ -100,18 +104,18 @@ Q --json status >after.json
 for k in balances_lamports.total balances_lamports.hodl balances_lamports.bank balances_lamports.explorer hodl_and_banks; do
   check "rescue restores $k" "$(jget $k <after.json)" "$(jget $k <before.json)"
 done
-# Every funded Explorer is back (6 = 5 available + E4 used before the loss);
+# Every funded Explorer is back (7 = 6 available + E4 used before the loss);
 # all are `used` now: nobody knows which signed.
-check "rescued funded explorers" "$(jget keys.explorer.used <after.json)" 6
+check "rescued funded explorers" "$(jget keys.explorer.used <after.json)" 7
 check "rescued drained explorers" "$(jget keys.explorer.retired <after.json)" 2
 Q --json keys list --tier explorer >keys.json
 for e in "$E1" "$E4"; do grep -q "$e" keys.json && ok || bad "rescued store lacks $e"; done
 Q rescue --seed-file seed.hex --hodl-keypair hodl.json >out 2>err; check "second rescue refused" $? 2
 
-# After rescue the balancer drains the 6 and creates fresh Explorers at new
+# After rescue the balancer drains the 7 and creates fresh Explorers at new
 # indexes (never one it restored).
 Q --json balance >b4.json || bad "balance after rescue"
-check "recovered after rescue" "$(jget explorers_recovered <b4.json)" 6
+check "recovered after rescue" "$(jget explorers_recovered <b4.json)" 7
 Q --json keys list --tier explorer >keys2.json
 node -e '
   const ks = JSON.parse(require("fs").readFileSync("keys2.json"));

@@ -71,7 +71,9 @@ test('every metric the dashboard and the alert rules query is exported by qtw se
     '--kdf-opslimit', '1', '--kdf-memlimit-kib', '8']);
   const toml = (min, caps) => `[rpc]\nurl = "${nodeUrl}"\n[store]\npath = "${db}"\n` +
     `[balancer]\nmin_explorer_keys = ${min}\nexplorer_keys_to_create = ${min}\nlamports_per_explorer = 2000000\n` +
-    `lamports_per_bank = 1000000000\ninterval_ms = 200\nleader_ttl_ms = 1000\n` + caps;
+    `lamports_per_bank = 1000000000\ninterval_ms = 200\nleader_ttl_ms = 1000\n` +
+    // A pool of exactly 4 (no fill up to 21), so the daemon's 10 meets the cap.
+    `fill_funding_transactions = false\n` + caps;
   // A pool of 4 made by a one-shot balance; then the daemon wants 10, but
   // the Banks' hourly outflow cap (already spent) allows no more: a cap hit
   // and no transfer, so the balances it reads stay the chain's.

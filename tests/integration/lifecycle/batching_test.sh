@@ -21,6 +21,7 @@ min_explorer_keys = $1
 explorer_keys_to_create = $2
 lamports_per_explorer = 10000000
 lamports_per_bank = 2000000000
+fill_funding_transactions = false  # counts Explorers one by one
 TOML
 }
 

@@ -30,6 +30,7 @@ explorer_keys_to_create = $1
 lamports_per_explorer = 20000000
 lamports_per_bank = 400000000
 leader_ttl_ms = 1000
+fill_funding_transactions = false  # exactly 3 Explorers to follow one by one
 TOML
 }
 config 3

@@ -53,6 +53,7 @@ min_explorer_keys = $1
 explorer_keys_to_create = $1
 lamports_per_explorer = 20000000
 lamports_per_bank = 400000000
+fill_funding_transactions = false  # counts Explorers one by one
 TOML
 }
 config 22

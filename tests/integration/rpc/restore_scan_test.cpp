@@ -32,6 +32,8 @@ WalletRigOptions rig_options() {
   o.balancer.params.lamports_per_explorer = 2'000'000;
   o.balancer.params.lamports_per_bank = 1'000'000'000;
   o.balancer.sender.poll_interval_ms = 100;
+  // Exact counts: the scans below follow each index one by one.
+  o.balancer.fill_funding_transactions = false;
   return o;
 }
 

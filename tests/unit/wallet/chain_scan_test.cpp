@@ -24,6 +24,16 @@ TEST(RestoreGap, FourCyclesWorthOfCreationsAtLeastAHundred) {
   }
 }
 
+// A balancer that fills its last funding transaction (up to 21 Explorers)
+// creates up to the next multiple of 21 per cycle: the gap covers that.
+TEST(RestoreGap, CoversFilledFundingTransactions) {
+  EXPECT_EQ(default_restore_explorer_gap(5, 3, 21), 100u);     // 4 x 21 = 84: the floor
+  EXPECT_EQ(default_restore_explorer_gap(64, 64, 21), 336u);   // 4 x 84, not 4 x 64
+  EXPECT_EQ(default_restore_explorer_gap(64, 64, 0), 256u);    // no fill: as before
+  EXPECT_EQ(default_restore_explorer_gap(42, 42, 21), 168u);   // already whole
+  EXPECT_EQ(default_restore_explorer_gap(4'000'000'000u, 1, 21), 4'294'967'295u);
+}
+
 TEST(RestoreGap, DescribesEachBank) {
   RestoreScanReport r;
   r.gap = 100;

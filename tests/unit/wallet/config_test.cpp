@@ -17,6 +17,13 @@ TEST(Config, EmptyTextGivesDocumentedDefaults) {
   EXPECT_EQ(c->balancer.lamports_per_bank, 100'000'000u);
   EXPECT_EQ(c->rpc.url, "http://127.0.0.1:8899");
   EXPECT_EQ(c->store.postgres_pool_size, 4u);
+  EXPECT_TRUE(c->balancer.fill_funding_transactions);
+  // The file's switch reaches the balancer (off: exact counts).
+  auto off = parse_config("[balancer]\nfill_funding_transactions = false\n");
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_FALSE(off->balancer.fill_funding_transactions);
+  EXPECT_FALSE(key_manager_options(*off).balancer.fill_funding_transactions);
+  EXPECT_TRUE(key_manager_options(*c).balancer.fill_funding_transactions);
 }
 
 TEST(Config, ReadsEverySection) {
@@ -116,6 +123,7 @@ TEST(Config, DeployExampleParsesAndMatchesDefaults) {
   EXPECT_EQ(c->balancer.min_explorer_keys, d.balancer.min_explorer_keys);
   EXPECT_EQ(c->balancer.lamports_per_explorer, d.balancer.lamports_per_explorer);
   EXPECT_EQ(c->balancer.leader_ttl_ms, d.balancer.leader_ttl_ms);
+  EXPECT_EQ(c->balancer.fill_funding_transactions, d.balancer.fill_funding_transactions);
   EXPECT_EQ(c->caps.max_bank_outflow_lamports_per_hour, d.caps.max_bank_outflow_lamports_per_hour);
   EXPECT_EQ(c->service.listen, d.service.listen);
   EXPECT_EQ(c->service.instance, d.service.instance);
