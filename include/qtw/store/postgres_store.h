@@ -70,7 +70,7 @@
 namespace qtw::store {
 
 // Schema version the PostgreSQL backend writes (rows in schema_version).
-inline constexpr int kPostgresSchemaVersion = 5;
+inline constexpr int kPostgresSchemaVersion = 6;
 // The migration that added the audit hash chain (qtw/store/audit_chain.h):
 // opening an older store chains the rows it already holds.
 inline constexpr int kPostgresAuditChainVersion = 3;

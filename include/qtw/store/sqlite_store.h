@@ -30,7 +30,7 @@
 namespace qtw::store {
 
 // Schema version the SQLite backend writes (PRAGMA user_version).
-inline constexpr int kSqliteSchemaVersion = 4;
+inline constexpr int kSqliteSchemaVersion = 5;
 // The migration that added the audit hash chain: opening an older store
 // chains the rows it already holds (qtw/store/audit_chain.h).
 inline constexpr int kSqliteAuditChainVersion = 2;

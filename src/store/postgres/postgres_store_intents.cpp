@@ -101,9 +101,16 @@ Result<std::uint64_t> PgStore::outflow_since(const solana::Pubkey& from, IntentK
   return run("outflow_since", true, [&]() -> Result<std::uint64_t> {
     // SUM(bigint) is numeric in PostgreSQL: cast back (lamports fit).
     auto r = s().exec(
+        // The sender's transfers from the first intent of the window on
+        // (index intent_transfers_from_intent), not its whole history. The
+        // window's first id comes from intents_created: OFFSET 0 keeps the
+        // planner from answering MIN(id) by walking the primary key from
+        // the oldest intent with a filter (ids and times are correlated,
+        // which its estimate does not know: that walk is the whole history).
         "SELECT COALESCE(SUM(t.lamports), 0)::BIGINT FROM intent_transfers t JOIN intents i "
-        "ON i.id = t.intent_id WHERE t.from_pubkey = $1 AND i.kind = $2 AND "
-        "i.created_at_ms >= $3 AND i.status IN ($4, $5, $6)",
+        "ON i.id = t.intent_id WHERE t.from_pubkey = $1 AND t.intent_id >= "
+        "(SELECT MIN(w.id) FROM (SELECT id FROM intents WHERE created_at_ms >= $3 OFFSET 0) w) "
+        "AND i.kind = $2 AND i.created_at_ms >= $3 AND i.status IN ($4, $5, $6)",
         {P(from.bytes), P(static_cast<std::int64_t>(kind)), P(since_ms),
          P(static_cast<std::int64_t>(IntentStatus::kPrepared)),
          P(static_cast<std::int64_t>(IntentStatus::kSent)),

@@ -168,6 +168,13 @@ ALTER TABLE keys ADD COLUMN stranded_reason TEXT;
 ALTER TABLE keys ADD CONSTRAINT keys_stranded_reason_check
   CHECK ((state = 8) = (stranded_reason IS NOT NULL));
 )sql",
+    // v6: the indexes of the SQLite backend's v5 (the hourly outflow cap's
+    // query, outflow_since, bounded to the last hour).
+    R"sql(
+CREATE INDEX IF NOT EXISTS intents_created ON intents (created_at_ms);
+CREATE INDEX IF NOT EXISTS intent_transfers_from_intent ON intent_transfers (from_pubkey, intent_id);
+DROP INDEX IF EXISTS intent_transfers_from;
+)sql",
 };
 // The migration that added the audit chain (see chain_unchained_audit_rows).
 constexpr int kAuditChainVersion = kPostgresAuditChainVersion;

@@ -103,9 +103,15 @@ Result<std::uint64_t> SqliteStore::outflow_since(const solana::Pubkey& from, Int
                                                  std::int64_t since_ms) {
   std::lock_guard lock(mu_);
   QTW_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+      // The sender's transfers from the first intent of the window on
+      // (index intent_transfers_from_intent), not its whole history. The
+      // window's first id comes from intents_created: left to itself,
+      // SQLite finds MIN(id) by walking ids from the oldest intent (its
+      // min/max optimisation), i.e. through the whole history again.
       "SELECT COALESCE(SUM(t.lamports), 0) FROM intent_transfers t JOIN intents i "
-      "ON i.id = t.intent_id WHERE t.from_pubkey = ? AND i.kind = ? AND i.created_at_ms >= ? "
-      "AND i.status IN (?, ?, ?)"));
+      "ON i.id = t.intent_id WHERE t.from_pubkey = ?1 AND t.intent_id >= "
+      "(SELECT MIN(id) FROM intents INDEXED BY intents_created WHERE created_at_ms >= ?3) "
+      "AND i.kind = ?2 AND i.created_at_ms >= ?3 AND i.status IN (?4, ?5, ?6)"));
   st.bind(1, from.bytes).bind(2, static_cast<std::int64_t>(kind)).bind(3, since_ms);
   st.bind(4, static_cast<std::int64_t>(IntentStatus::kPrepared));
   st.bind(5, static_cast<std::int64_t>(IntentStatus::kSent));

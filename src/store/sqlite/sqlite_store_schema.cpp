@@ -237,6 +237,16 @@ CREATE INDEX keys_tier_state ON keys (tier, state, id);
 CREATE INDEX keys_funding_bank ON keys (funding_bank_id);
 CREATE INDEX keys_lease_deadline ON keys (lease_deadline_ms) WHERE state = 2;
 )sql",
+    // v5: the hourly outflow cap (I7) sums one key's transfers of the last
+    // hour every balancer cycle (outflow_since). These indexes bound that
+    // query to the hour's intents and that key's transfers among them,
+    // instead of the key's whole history; the new transfer index also
+    // serves every lookup by sender the old one did.
+    R"sql(
+CREATE INDEX IF NOT EXISTS intents_created ON intents (created_at_ms);
+CREATE INDEX IF NOT EXISTS intent_transfers_from_intent ON intent_transfers (from_pubkey, intent_id);
+DROP INDEX IF EXISTS intent_transfers_from;
+)sql",
 };
 // The migration that added the audit chain (see chain_unchained_audit_rows).
 constexpr int kAuditChainVersion = kSqliteAuditChainVersion;

@@ -138,9 +138,10 @@ TEST_F(PgStoreTest, SchemaVersionsAndForeignDatabases) {
   EXPECT_EQ(dead.error().code, ErrorCode::kUnavailable);
 }
 
-// A database at schema v1 (the v2 change undone by hand: no stranded_reason
-// column, state CHECK 0..7, no version 2 row) migrates on open, keeps its
-// keys, and then accepts the stranded state with its reason.
+// A database at schema v4 (v5 and v6 undone by hand: no stranded_reason
+// column, state CHECK 0..7, the old sender index, no version 5 or 6 row)
+// migrates on open, keeps its keys, and then accepts the stranded state
+// with its reason.
 TEST_F(PgStoreTest, V1DatabaseMigratesToStranded) {
   std::vector<solana::Pubkey> keys;
   {
@@ -151,7 +152,10 @@ TEST_F(PgStoreTest, V1DatabaseMigratesToStranded) {
   }
   const auto schema = uri_.substr(uri_.rfind("%3D") + 3);
   for (const char* sql :
-       {"ALTER TABLE %s.keys DROP CONSTRAINT keys_stranded_reason_check",
+       {"DROP INDEX %s.intents_created", "DROP INDEX %s.intent_transfers_from_intent",
+        "CREATE INDEX intent_transfers_from ON %s.intent_transfers (from_pubkey)",
+        "DELETE FROM %s.schema_version WHERE version = 6",
+        "ALTER TABLE %s.keys DROP CONSTRAINT keys_stranded_reason_check",
         "ALTER TABLE %s.keys DROP COLUMN stranded_reason",
         "ALTER TABLE %s.keys DROP CONSTRAINT keys_state_check",
         "ALTER TABLE %s.keys ADD CONSTRAINT keys_state_check CHECK (state BETWEEN 0 AND 7)",
